@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+/* The modules this build links, in start order. */
+#include <stddef.h>
+
+#include "module.h"
+
+extern const struct sonde_module_ops sonde_agent_module;
+#ifdef SONDE_HAVE_HOST
+extern const struct sonde_module_ops sonde_host_module;
+extern const struct sonde_module_ops sonde_services_module;
+extern const struct sonde_module_ops sonde_self_module;
+#endif
+#ifdef SONDE_HAVE_LOGS
+extern const struct sonde_module_ops sonde_logs_module;
+#endif
+#ifdef SONDE_HAVE_EBPF
+extern const struct sonde_module_ops sonde_ebpf_module;
+#endif
+#ifdef SONDE_HAVE_PROMETHEUS
+extern const struct sonde_module_ops sonde_prometheus_module;
+#endif
+
+const struct sonde_module_ops *const sonde_modules[] = {
+	&sonde_agent_module,
+#ifdef SONDE_HAVE_HOST
+	&sonde_self_module,
+	&sonde_host_module,
+	&sonde_services_module,
+#endif
+#ifdef SONDE_HAVE_LOGS
+	&sonde_logs_module,
+#endif
+#ifdef SONDE_HAVE_EBPF
+	&sonde_ebpf_module,
+#endif
+#ifdef SONDE_HAVE_PROMETHEUS
+	&sonde_prometheus_module,
+#endif
+};
+const size_t sonde_n_modules = sizeof(sonde_modules) / sizeof(sonde_modules[0]);
