@@ -16,6 +16,11 @@ int sonde_pipeline_new(struct sonde_registry *reg,
 		       struct sonde_pipeline **ret_pipe);
 void sonde_pipeline_free(struct sonde_pipeline *pipe);
 
+struct sonde_route_table;
+/* Takes ownership of routes (NULL: heuristic only); frees the old table. */
+void sonde_pipeline_set_routes(struct sonde_pipeline *pipe,
+			       struct sonde_route_table *routes);
+
 /* Turns one transaction into metric updates. Never allocates once warm. */
 void sonde_pipeline_submit(struct sonde_pipeline *pipe,
 			   const struct sonde_txn *txn);

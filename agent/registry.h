@@ -131,7 +131,7 @@ struct sonde_snap_family {
 	unsigned n_buckets;
 	double buckets[SONDE_MAX_BUCKETS];
 	size_t n_series;
-	struct sonde_snap_series *series; /* sorted by label values */
+	struct sonde_snap_series *series; /* creation order; overflow last */
 };
 
 struct sonde_snapshot {

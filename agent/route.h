@@ -6,7 +6,7 @@
 
 /*
  * Raw HTTP path -> low-cardinality route. Configured patterns first
- * ("/api/users/:id", "/static/*"), then a default heuristic that folds
+ * (e.g. "/api/users/:id", or "/static/" followed by a star), then a default heuristic that folds
  * numbers, UUIDs, hex hashes and other id-like segments into ":id", and
  * caps the depth, so a raw path never becomes a label value.
  */

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+#include "pipeline.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "route.h"
+
+struct sonde_pipeline {
+	struct sonde_registry *reg;
+	struct sonde_family *http_server, *http_client, *db;
+	struct sonde_family *cache_ops, *cache_lookups, *cache_hits, *cache_dur;
+	struct sonde_family *txns;
+	pthread_rwlock_t routes_lock;
+	struct sonde_route_table *routes;
+};
+
+static const struct sonde_family_desc http_server_desc = {
+	.name = "http_server_request_duration_seconds",
+	.help = "Duration of HTTP server requests, from the request's first byte to the response.",
+	.unit = "seconds",
+	.type = SONDE_HISTOGRAM,
+	.labels = { "http_request_method", "http_response_status_code", "http_route", "service" },
+};
+
+static const struct sonde_family_desc http_client_desc = {
+	.name = "http_client_request_duration_seconds",
+	.help = "Duration of HTTP client requests, from the request's first byte to the response.",
+	.unit = "seconds",
+	.type = SONDE_HISTOGRAM,
+	.labels = { "http_request_method", "http_response_status_code", "server_address",
+		    "server_port", "service" },
+};
+
+static const struct sonde_family_desc db_desc = {
+	.name = "db_client_operation_duration_seconds",
+	.help = "Duration of database operations (wire: client-observed; logs: server-side).",
+	.unit = "seconds",
+	.type = SONDE_HISTOGRAM,
+	.labels = { "db_system_name", "db_operation_name", "db_query_summary", "server_address",
+		    "error_type", "service" },
+};
+
+static const struct sonde_family_desc cache_ops_desc = {
+	.name = "sonde_cache_operations_total",
+	.help = "Cache commands observed, by command.",
+	.type = SONDE_COUNTER,
+	.labels = { "cache_system", "cache_operation", "error_type", "service" },
+};
+
+static const struct sonde_family_desc cache_lookups_desc = {
+	.name = "sonde_cache_lookups_total",
+	.help = "Keys looked up by cache read commands (MGET k1 k2 counts 2).",
+	.type = SONDE_COUNTER,
+	.labels = { "cache_system", "cache_operation", "service" },
+};
+
+static const struct sonde_family_desc cache_hits_desc = {
+	.name = "sonde_cache_hits_total",
+	.help = "Keys found by cache read commands; hit ratio = hits / lookups.",
+	.type = SONDE_COUNTER,
+	.labels = { "cache_system", "cache_operation", "service" },
+};
+
+static const struct sonde_family_desc cache_dur_desc = {
+	.name = "sonde_cache_operation_duration_seconds",
+	.help = "Duration of cache commands, client-observed.",
+	.unit = "seconds",
+	.type = SONDE_HISTOGRAM,
+	.labels = { "cache_system", "cache_operation", "service" },
+};
+
+static const struct sonde_family_desc txns_desc = {
+	.name = "sonde_transactions_total",
+	.help = "Transactions turned into metrics, by source and kind.",
+	.type = SONDE_COUNTER,
+	.labels = { "source", "kind" },
+};
+
+int sonde_pipeline_new(struct sonde_registry *reg, struct sonde_pipeline **ret_pipe)
+{
+	struct {
+		const struct sonde_family_desc *d;
+		size_t off;
+	} fams[] = {
+		{ &http_server_desc, offsetof(struct sonde_pipeline, http_server) },
+		{ &http_client_desc, offsetof(struct sonde_pipeline, http_client) },
+		{ &db_desc, offsetof(struct sonde_pipeline, db) },
+		{ &cache_ops_desc, offsetof(struct sonde_pipeline, cache_ops) },
+		{ &cache_lookups_desc, offsetof(struct sonde_pipeline, cache_lookups) },
+		{ &cache_hits_desc, offsetof(struct sonde_pipeline, cache_hits) },
+		{ &cache_dur_desc, offsetof(struct sonde_pipeline, cache_dur) },
+		{ &txns_desc, offsetof(struct sonde_pipeline, txns) },
+	};
+	struct sonde_pipeline *pipe;
+	int err;
+
+	pipe = calloc(1, sizeof(*pipe));
+	if (!pipe)
+		return -ENOMEM;
+	pthread_rwlock_init(&pipe->routes_lock, NULL);
+	pipe->reg = reg;
+	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		struct sonde_family_desc d = *fams[i].d;
+
+		if (d.type == SONDE_HISTOGRAM) {
+			d.buckets = sonde_buckets_otel_seconds;
+			d.n_buckets = sonde_buckets_otel_seconds_n;
+		}
+		err = sonde_registry_add(reg, &d, (struct sonde_family **)((char *)pipe + fams[i].off));
+		if (err < 0) {
+			sonde_pipeline_free(pipe);
+			return err;
+		}
+	}
+	*ret_pipe = pipe;
+	return 0;
+}
+
+void sonde_pipeline_free(struct sonde_pipeline *pipe)
+{
+	if (!pipe)
+		return;
+	sonde_route_table_free(pipe->routes);
+	pthread_rwlock_destroy(&pipe->routes_lock);
+	free(pipe);
+}
+
+void sonde_pipeline_set_routes(struct sonde_pipeline *pipe, struct sonde_route_table *routes)
+{
+	struct sonde_route_table *old;
+
+	pthread_rwlock_wrlock(&pipe->routes_lock);
+	old = pipe->routes;
+	pipe->routes = routes;
+	pthread_rwlock_unlock(&pipe->routes_lock);
+	sonde_route_table_free(old);
+}
+
+static const char *service_of(const struct sonde_txn *t)
+{
+	if (t->service[0])
+		return t->service;
+	if (t->process[0])
+		return t->process;
+	return "unknown";
+}
+
+static void addr_string(const struct sonde_addr *a, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (a->family == AF_INET || a->family == AF_INET6)
+		inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->addr, out, (socklen_t)len);
+}
+
+static void server_of(const struct sonde_txn *t, char *addr, size_t alen, char *port, size_t plen)
+{
+	unsigned p = t->server_port;
+
+	if (t->server_address[0])
+		snprintf(addr, alen, "%s", t->server_address);
+	else
+		addr_string(&t->peer, addr, alen);
+	if (!p && !t->server_address[0])
+		p = t->peer.port;
+	if (p)
+		snprintf(port, plen, "%u", p);
+	else
+		port[0] = '\0';
+}
+
+static const char *source_name(enum sonde_txn_source s)
+{
+	switch (s) {
+	case SONDE_SRC_EBPF: return "ebpf";
+	case SONDE_SRC_PCAP: return "pcap";
+	default: return "log";
+	}
+}
+
+static void submit_http(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
+{
+	char status[12], route[SONDE_TXN_TARGET_LEN];
+	const char *method = t->operation[0] ? t->operation : "_OTHER";
+
+	snprintf(status, sizeof(status), "%d", t->status);
+	if (t->kind == SONDE_TXN_HTTP_SERVER) {
+		if (t->target[0]) {
+			snprintf(route, sizeof(route), "%s", t->target);
+		} else {
+			pthread_rwlock_rdlock(&pipe->routes_lock);
+			sonde_route_resolve(pipe->routes, t->path, strnlen(t->path, sizeof(t->path)),
+					    route, sizeof(route));
+			pthread_rwlock_unlock(&pipe->routes_lock);
+		}
+		const char *v[] = { method, status, route, service_of(t) };
+
+		sonde_histogram_observe(sonde_family_series(pipe->http_server, v), secs);
+	} else {
+		char addr[SONDE_TXN_SERVER_LEN], port[8];
+
+		server_of(t, addr, sizeof(addr), port, sizeof(port));
+		const char *v[] = { method, status, addr, port, service_of(t) };
+
+		sonde_histogram_observe(sonde_family_series(pipe->http_client, v), secs);
+	}
+	/* nginx proxy_cache seen through $upstream_cache_status. */
+	if (t->cache_lookups) {
+		const char *v[] = { "nginx", "proxy_cache", service_of(t) };
+
+		sonde_counter_add(sonde_family_series(pipe->cache_lookups, v), t->cache_lookups);
+		sonde_counter_add(sonde_family_series(pipe->cache_hits, v), t->cache_hits);
+	}
+}
+
+static void submit_db(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
+{
+	char addr[SONDE_TXN_SERVER_LEN], port[8];
+
+	server_of(t, addr, sizeof(addr), port, sizeof(port));
+	const char *v[] = {
+		sonde_proto_name(t->proto),
+		t->operation[0] ? t->operation : "OTHER",
+		t->target,
+		addr,
+		t->error,
+		service_of(t),
+	};
+
+	sonde_histogram_observe(sonde_family_series(pipe->db, v), secs);
+}
+
+static void submit_cache(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
+{
+	const char *sys = sonde_proto_name(t->proto);
+	const char *op = t->operation[0] ? t->operation : "OTHER";
+	const char *ops[] = { sys, op, t->error, service_of(t) };
+	const char *v[] = { sys, op, service_of(t) };
+
+	sonde_counter_inc(sonde_family_series(pipe->cache_ops, ops));
+	sonde_histogram_observe(sonde_family_series(pipe->cache_dur, v), secs);
+	if (t->cache_lookups) {
+		sonde_counter_add(sonde_family_series(pipe->cache_lookups, v), t->cache_lookups);
+		sonde_counter_add(sonde_family_series(pipe->cache_hits, v), t->cache_hits);
+	}
+}
+
+void sonde_pipeline_submit(struct sonde_pipeline *pipe, const struct sonde_txn *t)
+{
+	double secs = (double)t->duration_ns / 1e9;
+	const char *tv[] = { source_name(t->source), sonde_txn_kind_name(t->kind) };
+
+	switch (t->kind) {
+	case SONDE_TXN_HTTP_SERVER:
+	case SONDE_TXN_HTTP_CLIENT:
+		submit_http(pipe, t, secs);
+		break;
+	case SONDE_TXN_DB:
+		submit_db(pipe, t, secs);
+		break;
+	case SONDE_TXN_CACHE:
+		submit_cache(pipe, t, secs);
+		break;
+	default:
+		return;
+	}
+	sonde_counter_inc(sonde_family_series(pipe->txns, tv));
+}

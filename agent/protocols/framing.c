@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include "protocols/framing.h"
+
+bool sonde_line_next(struct sonde_linebuf *lb, char *buf, size_t cap,
+		     const uint8_t **pos, const uint8_t *end,
+		     struct sonde_line *ret_line)
+{
+	const uint8_t *p = *pos;
+	const uint8_t *lf;
+	size_t n, room;
+
+	if (p >= end)
+		return false;
+	lf = memchr(p, '\n', (size_t)(end - p));
+	n = lf ? (size_t)(lf - p) : (size_t)(end - p);
+
+	/* Fast path: the whole line is in this chunk, no copy. */
+	if (lf && !sonde_line_pending(lb)) {
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		ret_line->ptr = (const char *)p;
+		ret_line->len = n;
+		ret_line->truncated = false;
+		*pos = lf + 1;
+		return true;
+	}
+
+	room = cap > lb->len ? cap - lb->len : 0;
+	if (n > room) {
+		lb->truncated = true;
+		memcpy(buf + lb->len, p, room);
+		lb->len += (uint32_t)room;
+	} else {
+		memcpy(buf + lb->len, p, n);
+		lb->len += (uint32_t)n;
+	}
+	if (!lf) {
+		*pos = end;
+		return false;
+	}
+
+	n = lb->len;
+	if (!lb->truncated && n > 0 && buf[n - 1] == '\r')
+		n--;
+	ret_line->ptr = buf;
+	ret_line->len = n;
+	ret_line->truncated = lb->truncated;
+	sonde_line_reset(lb);
+	*pos = lf + 1;
+	return true;
+}
+
+bool sonde_parse_u64(const char *s, size_t n, uint64_t *ret_v)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return false;
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*ret_v = v;
+	return true;
+}
+
+bool sonde_parse_i64(const char *s, size_t n, int64_t *ret_v)
+{
+	bool neg = false;
+	uint64_t u;
+
+	if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+		neg = s[0] == '-';
+		s++;
+		n--;
+	}
+	if (!sonde_parse_u64(s, n, &u))
+		return false;
+	if (neg) {
+		if (u > (uint64_t)INT64_MAX + 1)
+			return false;
+		*ret_v = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
+	} else {
+		if (u > (uint64_t)INT64_MAX)
+			return false;
+		*ret_v = (int64_t)u;
+	}
+	return true;
+}
+
+bool sonde_parse_hex_u64(const char *s, size_t n, uint64_t *ret_v)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return false;
+		if (v >> 60)
+			return false;
+		v = v << 4 | d;
+	}
+	*ret_v = v;
+	return true;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+bool sonde_token_next(const char **pos, const char *end, const char **ret_tok,
+		      size_t *ret_len)
+{
+	const char *p = *pos, *t;
+
+	while (p < end && is_blank(*p))
+		p++;
+	if (p >= end) {
+		*pos = p;
+		return false;
+	}
+	t = p;
+	while (p < end && !is_blank(*p))
+		p++;
+	*ret_tok = t;
+	*ret_len = (size_t)(p - t);
+	*pos = p;
+	return true;
+}
+
+bool sonde_token_eq(const char *tok, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return n == len && memcmp(tok, lit, n) == 0;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+bool sonde_token_caseeq(const char *tok, size_t len, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (lit[i] == '\0' || lower(tok[i]) != lower(lit[i]))
+			return false;
+	return lit[len] == '\0';
+}
+
+void sonde_token_trim(const char **s, size_t *n)
+{
+	const char *p = *s;
+	size_t len = *n;
+
+	while (len > 0 && is_blank(*p)) {
+		p++;
+		len--;
+	}
+	while (len > 0 && is_blank(p[len - 1]))
+		len--;
+	*s = p;
+	*n = len;
+}
+
+bool sonde_hdr_fill(struct sonde_hdrbuf *h, size_t need, const uint8_t **pos,
+		    const uint8_t *end)
+{
+	size_t avail, take;
+
+	if (need > SONDE_HDR_MAX)
+		need = SONDE_HDR_MAX;
+	if (h->have >= need)
+		return true;
+	avail = (size_t)(end - *pos);
+	take = need - h->have;
+	if (take > avail)
+		take = avail;
+	memcpy(h->buf + h->have, *pos, take);
+	h->have = (uint8_t)(h->have + take);
+	*pos += take;
+	return h->have >= need;
+}

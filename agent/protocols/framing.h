@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SONDE_PROTOCOLS_FRAMING_H
+#define SONDE_PROTOCOLS_FRAMING_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Framing helpers shared by the wire parsers: CRLF lines split across
+ * chunks, decimal/hex lengths from hostile bytes, tokens, fixed-size binary
+ * headers split across chunks, body skipping with capture gaps, and an
+ * index FIFO for pipelined requests. Nothing here allocates or logs; every
+ * function is bounded by pointer+length.
+ */
+
+/* ---- CRLF lines split across chunks ---- */
+
+/*
+ * Per-stream line state; the storage is the caller's (a char array in its
+ * state block) so that each parser picks its own bound.
+ */
+struct sonde_linebuf {
+	uint32_t len;   /* bytes of the current line stored (<= cap) */
+	bool truncated; /* the current line was longer than cap */
+};
+
+/* A complete line, without its terminating LF and an optional CR before it. */
+struct sonde_line {
+	const char *ptr; /* into the chunk when the line lies whole in it, else into the storage */
+	size_t len;
+	/* Longer than the storage: ptr holds only its first len bytes. */
+	bool truncated;
+};
+
+static inline void sonde_line_reset(struct sonde_linebuf *lb)
+{
+	lb->len = 0;
+	lb->truncated = false;
+}
+
+/* True while part of a line has been taken but not its LF. */
+static inline bool sonde_line_pending(const struct sonde_linebuf *lb)
+{
+	return lb->len > 0 || lb->truncated;
+}
+
+/*
+ * Takes bytes from *pos towards end. When an LF-terminated line completes,
+ * fills *ret_line (valid until the next call on this linebuf or until the
+ * chunk goes away), advances *pos past the LF and returns true. Otherwise
+ * stores what it can of the partial line in buf (bytes beyond cap are
+ * dropped but the line is still tracked, so framing survives), advances
+ * *pos to end and returns false.
+ */
+bool sonde_line_next(struct sonde_linebuf *lb, char *buf, size_t cap,
+		     const uint8_t **pos, const uint8_t *end,
+		     struct sonde_line *ret_line);
+
+/* ---- numbers from hostile bytes ---- */
+
+/* The whole of [s, s+n) is an unsigned decimal that fits in 64 bits. */
+bool sonde_parse_u64(const char *s, size_t n, uint64_t *ret_v);
+/* Optional '-' or '+', then decimal digits; fits in int64_t. */
+bool sonde_parse_i64(const char *s, size_t n, int64_t *ret_v);
+/* Hex digits (either case), at most 16 significant. */
+bool sonde_parse_hex_u64(const char *s, size_t n, uint64_t *ret_v);
+
+/* ---- tokens ---- */
+
+/*
+ * The next token of [*pos, end) separated by spaces or tabs; advances *pos
+ * past it. False when only blanks remain.
+ */
+bool sonde_token_next(const char **pos, const char *end, const char **ret_tok,
+		      size_t *ret_len);
+/* Exact and ASCII case-insensitive comparison of a token with a C string. */
+bool sonde_token_eq(const char *tok, size_t len, const char *lit);
+bool sonde_token_caseeq(const char *tok, size_t len, const char *lit);
+/* Strips leading and trailing spaces and tabs from [*s, *s + *n). */
+void sonde_token_trim(const char **s, size_t *n);
+
+/* ---- fixed-size binary headers split across chunks ---- */
+
+#define SONDE_HDR_MAX 16
+
+struct sonde_hdrbuf {
+	uint8_t buf[SONDE_HDR_MAX];
+	uint8_t have;
+};
+
+static inline void sonde_hdr_reset(struct sonde_hdrbuf *h)
+{
+	h->have = 0;
+}
+
+/*
+ * Accumulates bytes from *pos until `need` (<= SONDE_HDR_MAX) are held in
+ * h->buf; returns true once they are (then h->buf[0..need) is the header:
+ * reset before the next one).
+ */
+bool sonde_hdr_fill(struct sonde_hdrbuf *h, size_t need, const uint8_t **pos,
+		    const uint8_t *end);
+
+static inline uint16_t sonde_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t sonde_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint16_t sonde_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (unsigned)p[1] << 8);
+}
+
+static inline uint32_t sonde_le24(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+static inline uint32_t sonde_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* ---- skipping bodies, with capture gaps ---- */
+
+/*
+ * Consumes up to *remaining bytes of [*pos, end); true when the skip is
+ * complete (*remaining reached 0).
+ */
+static inline bool sonde_skip(uint64_t *remaining, const uint8_t **pos,
+			      const uint8_t *end)
+{
+	uint64_t avail = (uint64_t)(end - *pos);
+	uint64_t n = *remaining < avail ? *remaining : avail;
+
+	*pos += n;
+	*remaining -= n;
+	return *remaining == 0;
+}
+
+/*
+ * A chunk lost `gap` bytes (total - len) after its captured bytes. Absorbs
+ * as much of it as the body being skipped allows and returns the rest: a
+ * non-zero result means the gap reached bytes where framing was needed.
+ */
+static inline uint64_t sonde_skip_gap(uint64_t *remaining, uint64_t gap)
+{
+	if (gap <= *remaining) {
+		*remaining -= gap;
+		return 0;
+	}
+	gap -= *remaining;
+	*remaining = 0;
+	return gap;
+}
+
+/* ---- a FIFO of slot indexes for pipelined requests ---- */
+
+/* The caller owns an array of `cap` entries; this tracks which are live. */
+struct sonde_fifo {
+	uint16_t head;
+	uint16_t count;
+};
+
+static inline void sonde_fifo_reset(struct sonde_fifo *f)
+{
+	f->head = 0;
+	f->count = 0;
+}
+
+static inline bool sonde_fifo_empty(const struct sonde_fifo *f)
+{
+	return f->count == 0;
+}
+
+/* Index of a new tail slot, or -ENOBUFS when full. */
+static inline int sonde_fifo_push(struct sonde_fifo *f, unsigned cap)
+{
+	if (f->count >= cap)
+		return -ENOBUFS;
+	return (int)((f->head + f->count++) % cap);
+}
+
+/* Index of the oldest slot, or -ENOENT when empty. */
+static inline int sonde_fifo_front(const struct sonde_fifo *f, unsigned cap)
+{
+	if (f->count == 0)
+		return -ENOENT;
+	return (int)(f->head % cap);
+}
+
+/* Index of the newest slot, or -ENOENT when empty. */
+static inline int sonde_fifo_back(const struct sonde_fifo *f, unsigned cap)
+{
+	if (f->count == 0)
+		return -ENOENT;
+	return (int)((f->head + f->count - 1u) % cap);
+}
+
+static inline void sonde_fifo_pop(struct sonde_fifo *f, unsigned cap)
+{
+	if (f->count == 0)
+		return;
+	f->head = (uint16_t)((f->head + 1u) % cap);
+	f->count--;
+}
+
+#endif
