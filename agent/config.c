@@ -387,7 +387,14 @@ static int apply_map(struct cfg_ctx *c, const struct sonde_cfg_field *fields, vo
 static int alloc_sections(struct sonde_config *cfg,
 			  const struct sonde_cfg_section *const *sections, size_t n)
 {
-	cfg->sections = sections;
+	/* a copy: callers build the list on their stack (main.c) */
+	const struct sonde_cfg_section **copy = calloc(n ? n : 1, sizeof(*copy));
+
+	if (!copy)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		copy[i] = sections[i];
+	cfg->sections = copy;
 	cfg->n_sections = n;
 	cfg->data = calloc(n ? n : 1, sizeof(void *));
 	if (!cfg->data)
@@ -555,6 +562,7 @@ void sonde_config_free(struct sonde_config *cfg)
 	for (size_t i = 0; cfg->data && i < cfg->n_sections; i++)
 		free(cfg->data[i]);
 	free(cfg->data);
+	free((void *)cfg->sections);
 	free(cfg);
 }
 

@@ -185,6 +185,26 @@ void sonde_token_trim(const char **s, size_t *n)
 	*n = len;
 }
 
+void sonde_tokcount_feed(struct sonde_tokcount *tc, const uint8_t *p,
+			 const uint8_t *end)
+{
+	for (; p < end; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			tc->in_tok = false;
+			continue;
+		}
+		if (!tc->in_tok) {
+			tc->in_tok = true;
+			tc->ntok++;
+			tc->last_len = 0;
+		}
+		if (tc->last_len < sizeof(tc->last))
+			tc->last[tc->last_len] = (char)*p;
+		if (tc->last_len < UINT8_MAX)
+			tc->last_len++;
+	}
+}
+
 bool sonde_hdr_fill(struct sonde_hdrbuf *h, size_t need, const uint8_t **pos,
 		    const uint8_t *end)
 {

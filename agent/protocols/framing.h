@@ -81,6 +81,29 @@ bool sonde_token_caseeq(const char *tok, size_t len, const char *lit);
 /* Strips leading and trailing spaces and tabs from [*s, *s + *n). */
 void sonde_token_trim(const char **s, size_t *n);
 
+/*
+ * Counts the blank-separated tokens of a line as its bytes stream past, for
+ * lines longer than any buffer (a multi-get of a thousand keys). Also keeps
+ * the first bytes of the last token ("noreply").
+ */
+struct sonde_tokcount {
+	uint32_t ntok;
+	bool in_tok;
+	uint8_t last_len; /* saturates at 255 */
+	char last[8];
+};
+
+static inline void sonde_tokcount_reset(struct sonde_tokcount *tc)
+{
+	tc->ntok = 0;
+	tc->in_tok = false;
+	tc->last_len = 0;
+}
+
+/* CR and LF count as blanks, so the consumed line end may be included. */
+void sonde_tokcount_feed(struct sonde_tokcount *tc, const uint8_t *p,
+			 const uint8_t *end);
+
 /* ---- fixed-size binary headers split across chunks ---- */
 
 #define SONDE_HDR_MAX 16

@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memcached text and meta protocols. Requests are lines (storage commands
+ * and ms carry a data block); responses are lines, VALUE/VA carry a data
+ * block, get-family and stats responses run until END. Quiet meta
+ * commands (q flag) may get no response at all: they are resolved when a
+ * later response shows they were skipped (mn's MN at the latest).
+ * Cache counts follow memcached's get_hits/get_misses (see the ARCH doc).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "protocols/framing.h"
+#include "protocols/protocol.h"
+
+#define MC_PENDING_MAX 64
+#define MC_REQ_LINE_MAX 320 /* a 250-byte key and its meta flags */
+#define MC_RESP_LINE_MAX 320
+
+enum mc_op {
+	OP_OTHER = 0, OP_GET, OP_GETS, OP_GAT, OP_GATS, OP_SET, OP_ADD,
+	OP_REPLACE, OP_APPEND, OP_PREPEND, OP_CAS, OP_DELETE, OP_INCR, OP_DECR,
+	OP_TOUCH, OP_STATS, OP_VERSION, OP_FLUSH_ALL, OP_VERBOSITY, OP_QUIT,
+	OP_MG, OP_MS, OP_MD, OP_MA, OP_MN, OP_ME, OP_SHUTDOWN, OP_CACHE_MEMLIMIT,
+	OP_SLABS, OP_LRU_CRAWLER, OP_LRU, OP_WATCH,
+	OP_COUNT_
+};
+
+static const char *const mc_op_names[OP_COUNT_] = {
+	"other", "get", "gets", "gat", "gats", "set", "add", "replace",
+	"append", "prepend", "cas", "delete", "incr", "decr", "touch", "stats",
+	"version", "flush_all", "verbosity", "quit", "mg", "ms", "md", "ma",
+	"mn", "me", "shutdown", "cache_memlimit", "slabs", "lru_crawler", "lru",
+	"watch",
+};
+
+enum mc_resp {
+	R_OTHER = 0, R_VALUE, R_END, R_VA, R_HD, R_EN, R_NF, R_NS, R_EX, R_MN,
+	R_ME, R_ERROR, R_STAT,
+};
+
+enum {
+	MF_QUIET = 1 << 0,
+	MF_TOUCH = 1 << 1, /* mg with T: memcached counts a hit as a touch */
+	MF_NOREPLY = 1 << 2,
+	MF_OPAQUE = 1 << 3,
+	MF_WANT_K = 1 << 4, /* k flag: the response echoes the key */
+};
+
+enum { MQ_LINE = 0, MQ_DATA, MQ_RESYNC, MQ_DEAD };
+enum { MS_LINE = 0, MS_DATA, MS_RESYNC };
+
+struct mc_pending {
+	uint64_t start_ns;
+	uint64_t req_bytes;
+	uint32_t nkeys;
+	uint32_t key_hash;
+	uint32_t opaque_hash;
+	uint16_t skip_after;
+	uint8_t op;
+	uint8_t flags;
+};
+
+struct mc_state {
+	struct sonde_proto_stats stats;
+	/* request flow */
+	uint8_t rq;
+	bool seen_request;
+	uint64_t data_left;
+	uint64_t req_start_ns;
+	uint64_t req_bytes;
+	struct mc_pending cur; /* the request whose data block is being read */
+	struct sonde_tokcount scan;
+	struct sonde_linebuf req_lb;
+	/* response flow */
+	uint8_t rs;
+	bool multi_line; /* inside a VALUE...END or STAT...END response */
+	bool owner;      /* the front request owns the response being read */
+	bool va;         /* the data block belongs to a meta VA */
+	bool resp_error;
+	uint16_t skip_resp;
+	uint8_t resp_kind;
+	uint32_t hits;
+	uint64_t resp_left;
+	uint64_t resp_bytes;
+	struct sonde_linebuf resp_lb;
+	struct sonde_fifo fifo;
+	struct mc_pending pending[MC_PENDING_MAX];
+	char req_line[MC_REQ_LINE_MAX];
+	char resp_line[MC_RESP_LINE_MAX];
+	char err[16];
+};
+
+static int op_find(const char *tok, size_t len)
+{
+	unsigned i;
+
+	for (i = 1; i < OP_COUNT_; i++)
+		if (sonde_token_eq(tok, len, mc_op_names[i]))
+			return (int)i;
+	return -1;
+}
+
+static bool mc_detect(const uint8_t *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i < 16; i++)
+		if (data[i] == ' ' || data[i] == '\r' || data[i] == '\n')
+			break;
+	if (i == 0 || i == 16 || i == len)
+		return false;
+	return op_find((const char *)data, i) > 0;
+}
+
+static void mc_init(void *state)
+{
+	(void)state;
+}
+
+static const struct sonde_proto_stats *mc_stats(const void *state)
+{
+	const struct mc_state *st = state;
+
+	return &st->stats;
+}
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void resp_reset(struct mc_state *st, uint8_t phase)
+{
+	st->rs = phase;
+	st->multi_line = false;
+	st->owner = false;
+	st->va = false;
+	st->resp_error = false;
+	st->hits = 0;
+	st->resp_bytes = 0;
+	sonde_line_reset(&st->resp_lb);
+}
+
+static void mc_desync(struct mc_state *st, bool gap)
+{
+	if (gap)
+		st->stats.desyncs++;
+	st->stats.dropped += st->fifo.count;
+	sonde_fifo_reset(&st->fifo);
+	st->skip_resp = 0;
+	st->rq = MQ_RESYNC;
+	sonde_line_reset(&st->req_lb);
+	sonde_tokcount_reset(&st->scan);
+	resp_reset(st, MS_RESYNC);
+}
+
+static struct mc_pending *front(struct mc_state *st)
+{
+	int slot = sonde_fifo_front(&st->fifo, MC_PENDING_MAX);
+
+	return slot < 0 ? NULL : &st->pending[slot];
+}
+
+static void fill_txn(struct sonde_txn *txn, const struct mc_pending *pd,
+		     uint64_t ts)
+{
+	memset(txn, 0, sizeof(*txn));
+	txn->kind = SONDE_TXN_CACHE;
+	txn->proto = SONDE_PROTO_MEMCACHED;
+	txn->start_ns = pd->start_ns;
+	txn->duration_ns = ts > pd->start_ns ? ts - pd->start_ns : 0;
+	txn->request_bytes = pd->req_bytes;
+	SONDE_TXN_SET(txn->operation, mc_op_names[pd->op], SONDE_TXN_OP_LEN);
+}
+
+/* ---- request flow ---- */
+
+static void request_done(struct mc_state *st, struct mc_pending *tmpl,
+			 sonde_txn_emit_fn emit, void *userdata)
+{
+	struct mc_pending *pd;
+	int slot;
+
+	st->seen_request = true;
+	tmpl->start_ns = st->req_start_ns;
+	tmpl->req_bytes = st->req_bytes;
+	if (tmpl->flags & MF_NOREPLY) {
+		/* No response will come: count the command, duration unknown. */
+		struct sonde_txn txn;
+
+		fill_txn(&txn, tmpl, tmpl->start_ns);
+		emit(&txn, userdata);
+		return;
+	}
+	slot = sonde_fifo_push(&st->fifo, MC_PENDING_MAX);
+	if (slot < 0) {
+		st->stats.dropped++;
+		st->pending[sonde_fifo_back(&st->fifo, MC_PENDING_MAX)].skip_after++;
+		return;
+	}
+	pd = &st->pending[slot];
+	*pd = *tmpl;
+}
+
+/* Meta flags after the key: q, T, O<opaque>. */
+static void meta_flags(struct mc_pending *pd, const char *p, const char *end)
+{
+	const char *tok;
+	size_t len;
+
+	while (sonde_token_next(&p, end, &tok, &len)) {
+		if (tok[0] == 'q')
+			pd->flags |= MF_QUIET;
+		else if (tok[0] == 'k' && len == 1)
+			pd->flags |= MF_WANT_K;
+		else if (tok[0] == 'T')
+			pd->flags |= MF_TOUCH;
+		else if (tok[0] == 'O') {
+			pd->flags |= MF_OPAQUE;
+			pd->opaque_hash = fnv1a(tok + 1, len - 1);
+		}
+	}
+}
+
+/* Returns the data block length that follows (0: none), -1 on a bad line. */
+static int64_t parse_command(struct mc_state *st, const struct sonde_line *l,
+			     struct mc_pending *pd)
+{
+	const char *p = l->ptr, *end = l->ptr + l->len, *tok[6];
+	size_t len[6];
+	unsigned n = 0;
+	uint64_t bytes = 0;
+	int op;
+
+	while (n < 6 && sonde_token_next(&p, end, &tok[n], &len[n]))
+		n++;
+	if (n == 0)
+		return -2; /* blank line */
+	op = op_find(tok[0], len[0]);
+	if (op < 0) {
+		if (!st->seen_request)
+			return -1;
+		op = OP_OTHER;
+	}
+	pd->op = (uint8_t)op;
+	if ((st->scan.last_len == 7 && memcmp(st->scan.last, "noreply", 7) == 0 &&
+	     op != OP_MG && op != OP_MS && op != OP_MD && op != OP_MA) ||
+	    op == OP_QUIT)
+		pd->flags |= MF_NOREPLY;
+	switch (op) {
+	case OP_GET:
+	case OP_GETS:
+		pd->nkeys = st->scan.ntok - 1;
+		break;
+	case OP_GAT:
+	case OP_GATS:
+		pd->nkeys = st->scan.ntok > 2 ? st->scan.ntok - 2 : 0;
+		break;
+	case OP_SET:
+	case OP_ADD:
+	case OP_REPLACE:
+	case OP_APPEND:
+	case OP_PREPEND:
+	case OP_CAS:
+		if (n < 5 || !sonde_parse_u64(tok[4], len[4], &bytes) ||
+		    bytes > (1ull << 32))
+			return -1;
+		return (int64_t)bytes + 2;
+	case OP_MG:
+	case OP_MD:
+	case OP_MA:
+	case OP_ME:
+	case OP_MS:
+		if (n < 2)
+			return -1;
+		pd->key_hash = fnv1a(tok[1], len[1]);
+		pd->nkeys = op == OP_MG ? 1 : 0;
+		if (op == OP_MS) {
+			if (n < 3 || !sonde_parse_u64(tok[2], len[2], &bytes) ||
+			    bytes > (1ull << 32))
+				return -1;
+			meta_flags(pd, tok[2] + len[2], end);
+			return (int64_t)bytes + 2;
+		}
+		meta_flags(pd, tok[1] + len[1], end);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static bool looks_like_command(const uint8_t *p, const uint8_t *end)
+{
+	return mc_detect(p, (size_t)(end - p));
+}
+
+static int feed_request(struct mc_state *st, const uint8_t *p,
+			const uint8_t *end, uint64_t ts,
+			sonde_txn_emit_fn emit, void *userdata)
+{
+	struct sonde_line l;
+	int64_t data;
+
+	if (st->rq == MQ_DEAD)
+		return 0;
+	if (st->rq == MQ_RESYNC) {
+		if (!looks_like_command(p, end))
+			return 0;
+		st->rq = MQ_LINE;
+	}
+	if (!st->seen_request && end > p && *p == 0x80)
+		return -EPROTO; /* the binary protocol */
+	while (p < end) {
+		const uint8_t *old = p;
+
+		if (st->rq == MQ_DATA) {
+			bool done = sonde_skip(&st->data_left, &p, end);
+
+			st->req_bytes += (uint64_t)(p - old);
+			if (done) {
+				st->rq = MQ_LINE;
+				request_done(st, &st->cur, emit, userdata);
+			}
+			continue;
+		}
+		if (!sonde_line_pending(&st->req_lb)) {
+			st->req_start_ns = ts;
+			st->req_bytes = 0;
+			sonde_tokcount_reset(&st->scan);
+		}
+		if (!sonde_line_next(&st->req_lb, st->req_line, sizeof(st->req_line),
+				     &p, end, &l)) {
+			sonde_tokcount_feed(&st->scan, old, p);
+			st->req_bytes += (uint64_t)(p - old);
+			break;
+		}
+		sonde_tokcount_feed(&st->scan, old, p);
+		st->req_bytes += (uint64_t)(p - old);
+		memset(&st->cur, 0, sizeof(st->cur));
+		data = parse_command(st, &l, &st->cur);
+		if (data == -2)
+			continue;
+		if (data < 0) {
+			st->stats.parse_errors++;
+			if (!st->seen_request)
+				return -EPROTO;
+			mc_desync(st, false);
+			return 0;
+		}
+		st->seen_request = true;
+		if (data > 0) {
+			st->data_left = (uint64_t)data;
+			st->rq = MQ_DATA;
+			continue;
+		}
+		request_done(st, &st->cur, emit, userdata);
+	}
+	return 0;
+}
+
+/* ---- response flow ---- */
+
+static const struct {
+	const char *name;
+	enum mc_resp kind;
+} mc_resp_kinds[] = {
+	{ "VALUE", R_VALUE }, { "END", R_END }, { "VA", R_VA }, { "HD", R_HD },
+	{ "EN", R_EN }, { "NF", R_NF }, { "NS", R_NS }, { "EX", R_EX },
+	{ "MN", R_MN }, { "ME", R_ME }, { "ERROR", R_ERROR },
+	{ "CLIENT_ERROR", R_ERROR }, { "SERVER_ERROR", R_ERROR },
+	{ "STAT", R_STAT },
+};
+
+static enum mc_resp classify(const char *tok, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(mc_resp_kinds) / sizeof(mc_resp_kinds[0]); i++)
+		if (sonde_token_eq(tok, len, mc_resp_kinds[i].name))
+			return mc_resp_kinds[i].kind;
+	return R_OTHER;
+}
+
+/* Could this response come from pd, given what quiet mode suppresses? */
+static bool can_answer(const struct mc_pending *pd, enum mc_resp kind)
+{
+	if (!(pd->flags & MF_QUIET))
+		return true;
+	if (kind == R_ERROR)
+		return true;
+	switch (pd->op) {
+	case OP_MG:
+		return kind == R_VA || kind == R_HD;
+	case OP_MS:
+	case OP_MD:
+		return kind == R_NF || kind == R_NS || kind == R_EX;
+	case OP_MA:
+		return kind == R_NF || kind == R_NS || kind == R_EX || kind == R_VA;
+	default:
+		return kind != R_MN;
+	}
+}
+
+/* Cache counts as memcached's get_hits/get_misses see them. */
+static void cache_counts(struct sonde_txn *txn, const struct mc_pending *pd,
+			 enum mc_resp kind, uint32_t hits, bool error)
+{
+	if (error)
+		return;
+	switch (pd->op) {
+	case OP_GET:
+	case OP_GETS:
+		txn->cache_lookups = pd->nkeys;
+		txn->cache_hits = hits < pd->nkeys ? hits : pd->nkeys;
+		break;
+	case OP_MG:
+		if (kind == R_EN) {
+			txn->cache_lookups = 1;
+		} else if ((kind == R_VA || kind == R_HD) && !(pd->flags & MF_TOUCH)) {
+			txn->cache_lookups = 1;
+			txn->cache_hits = 1;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void emit_pending(struct mc_state *st, struct mc_pending *pd,
+			 enum mc_resp kind, uint32_t hits, const char *err,
+			 uint64_t resp_bytes, uint64_t ts, sonde_txn_emit_fn emit,
+			 void *userdata)
+{
+	struct sonde_txn txn;
+
+	st->skip_resp = pd->skip_after;
+	fill_txn(&txn, pd, ts);
+	txn.response_bytes = resp_bytes;
+	if (err)
+		SONDE_TXN_SET(txn.error, err, SONDE_TXN_ERROR_LEN);
+	cache_counts(&txn, pd, kind, hits, err != NULL);
+	sonde_fifo_pop(&st->fifo, MC_PENDING_MAX);
+	emit(&txn, userdata);
+}
+
+/*
+ * A response starts: quiet requests ahead of its owner got no response;
+ * resolve them as their silent outcome (mg: a miss, ms/md/ma: success).
+ */
+static void find_owner(struct mc_state *st, enum mc_resp kind, uint32_t khash,
+		       bool has_k, uint32_t ohash, bool has_o, uint64_t ts,
+		       sonde_txn_emit_fn emit, void *userdata)
+{
+	struct mc_pending *pd;
+
+	st->owner = false;
+	if (st->skip_resp > 0) {
+		st->skip_resp--;
+		return;
+	}
+	while ((pd = front(st)) != NULL) {
+		/* Meta responses echo k and O exactly when the request asked. */
+		bool meta = kind >= R_VA && kind <= R_EX;
+		bool mismatch = meta &&
+			(has_k != !!(pd->flags & MF_WANT_K) ||
+			 (has_k && pd->key_hash != khash) ||
+			 has_o != !!(pd->flags & MF_OPAQUE) ||
+			 (has_o && pd->opaque_hash != ohash));
+
+		if ((pd->flags & MF_QUIET) && (mismatch || !can_answer(pd, kind))) {
+			emit_pending(st, pd, pd->op == OP_MG ? R_EN : R_HD, 0, NULL,
+				     0, ts, emit, userdata);
+			if (st->skip_resp > 0) {
+				st->skip_resp--;
+				return;
+			}
+			continue;
+		}
+		st->owner = true;
+		return;
+	}
+	st->stats.dropped++; /* a response nobody asked for */
+}
+
+static void finish(struct mc_state *st, enum mc_resp kind, uint64_t ts,
+		   sonde_txn_emit_fn emit, void *userdata)
+{
+	struct mc_pending *pd = front(st);
+
+	if (st->owner && pd)
+		emit_pending(st, pd, kind, st->hits,
+			     st->resp_error ? st->err : NULL, st->resp_bytes, ts,
+			     emit, userdata);
+	st->owner = false;
+	st->multi_line = false;
+	st->va = false;
+	st->resp_error = false;
+	st->hits = 0;
+	st->resp_bytes = 0;
+}
+
+static bool multi_line_op(struct mc_state *st)
+{
+	const struct mc_pending *pd = st->owner ? front(st) : NULL;
+
+	return pd && (pd->op == OP_STATS || pd->op == OP_LRU_CRAWLER ||
+		      pd->op == OP_WATCH);
+}
+
+/* One response line; false when it cannot be memcached. */
+static bool response_line(struct mc_state *st, const struct sonde_line *l,
+			  uint64_t ts, sonde_txn_emit_fn emit, void *userdata)
+{
+	const char *p = l->ptr, *end = l->ptr + l->len, *tok[3];
+	size_t len[3];
+	unsigned n = 0;
+	enum mc_resp kind;
+	uint64_t bytes = 0;
+
+	while (n < 3 && sonde_token_next(&p, end, &tok[n], &len[n]))
+		n++;
+	if (n == 0)
+		return true;
+	kind = classify(tok[0], len[0]);
+
+	if (st->multi_line) {
+		/* Inside VALUE...END / STAT...END: END closes, VALUE adds. */
+		if (kind == R_END) {
+			finish(st, R_END, ts, emit, userdata);
+			return true;
+		}
+		if (kind == R_VALUE) {
+			if (n < 3)
+				return false;
+			p = tok[2] + len[2];
+			if (!sonde_token_next(&p, end, &tok[2], &len[2]) ||
+			    !sonde_parse_u64(tok[2], len[2], &bytes) ||
+			    bytes > (1ull << 32))
+				return false;
+			st->hits++;
+			st->resp_left = bytes + 2;
+			st->rs = MS_DATA;
+			return true;
+		}
+		if (kind == R_ERROR) {
+			st->resp_error = true;
+			SONDE_TXN_SET(st->err, tok[0], len[0]);
+			finish(st, R_ERROR, ts, emit, userdata);
+		}
+		return true; /* STAT lines and the like */
+	}
+
+	/* First line of a response: who asked? */
+	{
+		const char *q = tok[0] + len[0], *t;
+		size_t tl;
+		uint32_t kh = 0, oh = 0;
+		bool hk = false, ho = false;
+
+		if (kind >= R_VA && kind <= R_ME) {
+			while (sonde_token_next(&q, end, &t, &tl)) {
+				if (t[0] == 'k') {
+					hk = true;
+					kh = fnv1a(t + 1, tl - 1);
+				} else if (t[0] == 'O') {
+					ho = true;
+					oh = fnv1a(t + 1, tl - 1);
+				}
+			}
+		}
+		find_owner(st, kind, kh, hk, oh, ho, ts, emit, userdata);
+	}
+	switch (kind) {
+	case R_VALUE:
+		if (n < 3)
+			return false;
+		p = tok[2] + len[2];
+		if (!sonde_token_next(&p, end, &tok[2], &len[2]) ||
+		    !sonde_parse_u64(tok[2], len[2], &bytes) || bytes > (1ull << 32))
+			return false;
+		st->multi_line = true;
+		st->hits = 1;
+		st->resp_left = bytes + 2;
+		st->rs = MS_DATA;
+		return true;
+	case R_STAT:
+		st->multi_line = true;
+		return true;
+	case R_VA:
+		if (n < 2 || !sonde_parse_u64(tok[1], len[1], &bytes) ||
+		    bytes > (1ull << 32))
+			return false;
+		st->va = true;
+		st->resp_kind = R_VA;
+		st->resp_left = bytes + 2;
+		st->rs = MS_DATA;
+		return true;
+	case R_ERROR:
+		st->resp_error = true;
+		SONDE_TXN_SET(st->err, tok[0], len[0]);
+		break;
+	case R_OTHER:
+		/* stats reset / lru_crawler crawl answer one line */
+		if (multi_line_op(st) && !sonde_token_eq(tok[0], len[0], "RESET") &&
+		    !sonde_token_eq(tok[0], len[0], "OK")) {
+			st->multi_line = true;
+			return true;
+		}
+		break;
+	default:
+		break;
+	}
+	finish(st, kind, ts, emit, userdata);
+	return true;
+}
+
+static void feed_response(struct mc_state *st, const uint8_t *p,
+			  const uint8_t *end, uint64_t ts,
+			  sonde_txn_emit_fn emit, void *userdata)
+{
+	struct sonde_line l;
+
+	if (st->rs == MS_RESYNC) {
+		if (sonde_fifo_empty(&st->fifo))
+			return;
+		resp_reset(st, MS_LINE);
+	}
+	while (p < end) {
+		const uint8_t *old = p;
+
+		if (st->rs == MS_DATA) {
+			bool done = sonde_skip(&st->resp_left, &p, end);
+
+			st->resp_bytes += (uint64_t)(p - old);
+			if (!done)
+				break;
+			st->rs = MS_LINE;
+			if (st->va)
+				finish(st, R_VA, ts, emit, userdata);
+			continue;
+		}
+		if (!sonde_line_next(&st->resp_lb, st->resp_line,
+				     sizeof(st->resp_line), &p, end, &l)) {
+			st->resp_bytes += (uint64_t)(p - old);
+			break;
+		}
+		st->resp_bytes += (uint64_t)(p - old);
+		if (!response_line(st, &l, ts, emit, userdata)) {
+			st->stats.parse_errors++;
+			mc_desync(st, false);
+			return;
+		}
+	}
+}
+
+static int mc_feed(void *state, enum sonde_flow flow, const uint8_t *data,
+		   size_t len, size_t total, uint64_t ts_ns,
+		   sonde_txn_emit_fn emit, void *userdata)
+{
+	struct mc_state *st = state;
+	uint64_t gap = total > len ? total - len : 0;
+	int err;
+
+	if (len == 0)
+		data = (const uint8_t *)""; /* no arithmetic on a NULL chunk */
+
+	if (flow == SONDE_FLOW_REQUEST) {
+		err = feed_request(st, data, data + len, ts_ns, emit, userdata);
+		if (err || gap == 0 || st->rq == MQ_RESYNC || st->rq == MQ_DEAD)
+			return err;
+		if (st->rq == MQ_DATA) {
+			uint64_t left = sonde_skip_gap(&st->data_left, gap);
+
+			st->req_bytes += gap - left;
+			if (st->data_left > 0)
+				return 0;
+			if (left == 0) {
+				st->rq = MQ_LINE;
+				request_done(st, &st->cur, emit, userdata);
+				return 0;
+			}
+		}
+		mc_desync(st, true);
+		return 0;
+	}
+	feed_response(st, data, data + len, ts_ns, emit, userdata);
+	if (gap == 0 || st->rs == MS_RESYNC)
+		return 0;
+	if (st->rs == MS_DATA) {
+		uint64_t left = sonde_skip_gap(&st->resp_left, gap);
+
+		st->resp_bytes += gap - left;
+		if (st->resp_left > 0)
+			return 0;
+		if (left == 0) {
+			st->rs = MS_LINE;
+			if (st->va)
+				finish(st, R_VA, ts_ns, emit, userdata);
+			return 0;
+		}
+	}
+	mc_desync(st, true);
+	return 0;
+}
+
+const struct sonde_proto_ops sonde_proto_memcached = {
+	.proto = SONDE_PROTO_MEMCACHED,
+	.name = "memcached",
+	.state_size = sizeof(struct mc_state),
+	.detect = mc_detect,
+	.init = mc_init,
+	.feed = mc_feed,
+	.stats = mc_stats,
+};

@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PostgreSQL frontend/backend protocol v3, incremental and allocation-free.
+ *
+ * One transaction per executed statement: a simple Query ('Q') is one
+ * transaction (even when its string holds several statements: the first
+ * one names it), an extended-protocol Execute ('E') is one transaction
+ * whose SQL comes from the statement its portal was bound to. Requests and
+ * their responses are paired through a FIFO of pending operations:
+ * Executes are answered by CommandComplete / EmptyQueryResponse /
+ * ErrorResponse, Query / Sync / FunctionCall by ReadyForQuery. After an
+ * error the server skips to the next Sync, so Executes still pending when
+ * ReadyForQuery arrives were never run and are forgotten.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "protocols/framing.h"
+#include "protocols/pg_sql.h"
+#include "protocols/protocol.h"
+#include "sanitize.h"
+
+#define PG_REQ_PREFIX 512  /* SQL bytes kept to summarise a statement */
+#define PG_RESP_PREFIX 128 /* enough for ErrorResponse's S, V and C fields */
+#define PG_PENDING 16
+#define PG_NAMES 16 /* remembered statements and named portals */
+#define PG_MAX_MSG (1u << 30)  /* the server's own limit on a message */
+#define PG_MAX_STARTUP 10000   /* MAX_STARTUP_PACKET_LENGTH */
+#define PG_OP_LEN 24
+#define PG_TARGET_LEN 104
+
+#define PG_CODE_STARTUP3 196608u  /* protocol 3.0 */
+#define PG_CODE_CANCEL 80877102u
+#define PG_CODE_SSL 80877103u
+#define PG_CODE_GSSENC 80877104u
+
+enum pg_sst {
+	PG_S_HDR = 0,
+	PG_S_BODY,
+	PG_S_RESYNC,
+};
+
+struct pg_stream {
+	struct sonde_hdrbuf hdr;
+	uint8_t st;
+	uint8_t type; /* 0 for the untyped startup-phase messages */
+	bool untyped;
+	bool truncated; /* part of the body fell into a capture gap */
+	uint32_t have;  /* body bytes kept in the prefix buffer */
+	uint64_t remaining;
+	uint64_t msg_ts;
+};
+
+struct pg_sum {
+	char op[PG_OP_LEN];
+	char target[PG_TARGET_LEN];
+};
+
+enum pg_pkind {
+	PG_P_QUERY = 1,
+	PG_P_EXEC,
+	PG_P_SYNC,
+	PG_P_FUNC,
+};
+
+struct pg_pending {
+	uint8_t kind;
+	bool empty;  /* EmptyQueryResponse: nothing ran */
+	bool ran;    /* Query: some statement completed or failed */
+	char error[8];
+	uint64_t start_ns;
+	struct pg_sum sum;
+};
+
+struct pg_name {
+	uint64_t key; /* hash of kind + name; 0 = free */
+	uint32_t used;
+	struct pg_sum sum;
+};
+
+struct pg_state {
+	struct sonde_proto_stats stats;
+	struct pg_stream req, resp;
+	bool startup;      /* untyped messages possible: start, after SSL 'N' */
+	bool ssl_answer;   /* a one-byte answer to SSLRequest/GSSENCRequest is due */
+	bool valid;        /* something parsed: no more -EPROTO */
+	bool dead;         /* encrypted from here on */
+	bool resp_armed;   /* a request came since the response stream desynced */
+	uint64_t batch_ts; /* first message of the extended batch being built */
+	uint64_t last_resp_ts;
+	uint32_t clock;
+	struct sonde_fifo fifo;
+	struct pg_pending pend[PG_PENDING];
+	struct pg_name names[PG_NAMES];
+	uint8_t req_buf[PG_REQ_PREFIX];
+	uint8_t resp_buf[PG_RESP_PREFIX];
+};
+
+struct pg_out {
+	sonde_txn_emit_fn emit;
+	void *userdata;
+	uint64_t ts;
+};
+
+static bool pg_is_req_type(uint8_t t)
+{
+	return t && strchr("BCdcfDEHFPpQSX", t) != NULL;
+}
+
+static bool pg_is_resp_type(uint8_t t)
+{
+	return t && strchr("RKS23CdcGHWDIEVnNAt1sZTv", t) != NULL;
+}
+
+static bool pg_detect(const uint8_t *d, size_t len)
+{
+	uint32_t n, code;
+
+	if (!d || len < 5)
+		return false;
+	n = sonde_be32(d);
+	if (d[0] == 0) {
+		if (n < 8 || n > PG_MAX_STARTUP || len < 8)
+			return false;
+		code = sonde_be32(d + 4);
+		return code == PG_CODE_STARTUP3 || code == PG_CODE_SSL ||
+		       code == PG_CODE_GSSENC || code == PG_CODE_CANCEL;
+	}
+	/* Mid-stream: a typed message with a plausible length. */
+	n = sonde_be32(d + 1);
+	return strchr("QPBES", d[0]) && d[0] && n >= 4 && n < (1u << 20);
+}
+
+static void pg_init(void *state)
+{
+	struct pg_state *s = state;
+
+	memset(s, 0, sizeof(*s));
+	s->startup = true;
+}
+
+static const struct sonde_proto_stats *pg_stats(const void *state)
+{
+	return &((const struct pg_state *)state)->stats;
+}
+
+/* ---- remembered statements and portals ---- */
+
+static uint64_t pg_key(char kind, const uint8_t *name, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	h = (h ^ (uint8_t)kind) * 1099511628211ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ name[i]) * 1099511628211ull;
+	return h | 1;
+}
+
+static struct pg_name *pg_name_find(struct pg_state *s, uint64_t key)
+{
+	for (unsigned i = 0; i < PG_NAMES; i++) {
+		if (s->names[i].key == key) {
+			s->names[i].used = ++s->clock;
+			return &s->names[i];
+		}
+	}
+	return NULL;
+}
+
+/* Overwrites the least recently used entry when full: counted as dropped. */
+static void pg_name_put(struct pg_state *s, uint64_t key,
+			const struct pg_sum *sum)
+{
+	struct pg_name *e = pg_name_find(s, key), *victim = &s->names[0];
+
+	if (!e) {
+		for (unsigned i = 0; i < PG_NAMES && !e; i++)
+			if (s->names[i].key == 0)
+				e = &s->names[i];
+		if (!e) {
+			for (unsigned i = 1; i < PG_NAMES; i++)
+				if (s->names[i].used < victim->used)
+					victim = &s->names[i];
+			e = victim;
+			s->stats.dropped++;
+		}
+	}
+	e->key = key;
+	e->used = ++s->clock;
+	e->sum = *sum;
+}
+
+static void pg_name_forget(struct pg_state *s, uint64_t key)
+{
+	struct pg_name *e = pg_name_find(s, key);
+
+	if (e)
+		memset(e, 0, sizeof(*e));
+}
+
+/* ---- body helpers ---- */
+
+/*
+ * The NUL-terminated string at *off within the kept prefix, into *str and
+ * *n (always set); false when the prefix bound cut it, and then they
+ * are what was kept, the best we know.
+ */
+static bool pg_cstr(const uint8_t *b, size_t have, size_t *off,
+		    const uint8_t **str, size_t *n)
+{
+	const uint8_t *p, *nul;
+
+	if (*off > have)
+		*off = have;
+	p = b + *off;
+	*str = p;
+	nul = memchr(p, 0, have - *off);
+	if (!nul) {
+		*n = have - *off;
+		*off = have;
+		return false;
+	}
+	*n = (size_t)(nul - p);
+	*off += *n + 1;
+	return true;
+}
+
+/* A query string with several statements is named by its first one. */
+static void pg_summarize(const uint8_t *sql, size_t n, struct pg_sum *sum)
+{
+	n = sonde_sql_first_statement((const char *)sql, n, false);
+	sonde_sql_summarize((const char *)sql, n, sum->op, sizeof(sum->op),
+			    sum->target, sizeof(sum->target));
+}
+
+static void pg_unknown_sum(struct pg_sum *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	/* Prepared before the capture started: counted, but unnamed. */
+	SONDE_TXN_SET(sum->op, "OTHER", 5);
+}
+
+static struct pg_pending *pg_push(struct pg_state *s, uint8_t kind,
+				  uint64_t start)
+{
+	struct pg_pending *p;
+	int i;
+
+	/*
+	 * Nothing was pending, so the response stream must be between
+	 * messages: when it is not, it was framed on bytes from before the
+	 * capture started (or misframed); restart it with this answer.
+	 */
+	if (sonde_fifo_empty(&s->fifo) && s->resp.st != PG_S_RESYNC &&
+	    (s->resp.st == PG_S_BODY || s->resp.hdr.have > 0)) {
+		s->stats.desyncs++;
+		s->resp.st = PG_S_RESYNC;
+	}
+	i = sonde_fifo_push(&s->fifo, PG_PENDING);
+
+	if (i < 0) {
+		s->stats.dropped++;
+		return NULL;
+	}
+	p = &s->pend[i];
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->start_ns = start;
+	return p;
+}
+
+static struct pg_pending *pg_front(struct pg_state *s)
+{
+	int i = sonde_fifo_front(&s->fifo, PG_PENDING);
+
+	return i < 0 ? NULL : &s->pend[i];
+}
+
+static void pg_emit(const struct pg_pending *p, const struct pg_out *o)
+{
+	struct sonde_txn t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = SONDE_TXN_DB;
+	t.proto = SONDE_PROTO_POSTGRES;
+	t.start_ns = p->start_ns;
+	t.duration_ns = o->ts > p->start_ns ? o->ts - p->start_ns : 0;
+	SONDE_TXN_SET(t.operation, p->sum.op, sizeof(p->sum.op));
+	SONDE_TXN_SET(t.target, p->sum.target, sizeof(p->sum.target));
+	SONDE_TXN_SET(t.error, p->error, sizeof(p->error));
+	o->emit(&t, o->userdata);
+}
+
+/* ---- requests ---- */
+
+static int pg_on_untyped(struct pg_state *s, const uint8_t *b, size_t have)
+{
+	uint32_t code;
+
+	if (have < 4)
+		return -EPROTO;
+	code = sonde_be32(b);
+	if (code == PG_CODE_SSL || code == PG_CODE_GSSENC) {
+		s->ssl_answer = true;
+		return 0;
+	}
+	if (code == PG_CODE_CANCEL)
+		return 0;
+	if ((code >> 16) != 3)
+		return -EPROTO;
+	s->startup = false;
+	return 0;
+}
+
+static void pg_on_parse(struct pg_state *s, const uint8_t *b, size_t have)
+{
+	const uint8_t *name, *sql;
+	size_t off = 0, nn, sn;
+	struct pg_sum sum;
+
+	pg_cstr(b, have, &off, &name, &nn);
+	pg_cstr(b, have, &off, &sql, &sn);
+	pg_summarize(sql, sn, &sum);
+	pg_name_put(s, pg_key('S', name, nn), &sum);
+}
+
+static void pg_on_bind(struct pg_state *s, const uint8_t *b, size_t have)
+{
+	const uint8_t *portal, *stmt;
+	size_t off = 0, pn, sn;
+	struct pg_name *e;
+	struct pg_sum sum;
+
+	pg_cstr(b, have, &off, &portal, &pn);
+	pg_cstr(b, have, &off, &stmt, &sn);
+	e = pg_name_find(s, pg_key('S', stmt, sn));
+	if (e)
+		sum = e->sum;
+	else
+		pg_unknown_sum(&sum);
+	pg_name_put(s, pg_key('P', portal, pn), &sum);
+}
+
+static void pg_on_execute(struct pg_state *s, const uint8_t *b, size_t have,
+			  uint64_t ts)
+{
+	const uint8_t *portal;
+	size_t off = 0, pn;
+	struct pg_pending *p;
+	struct pg_name *e;
+
+	pg_cstr(b, have, &off, &portal, &pn);
+	p = pg_push(s, PG_P_EXEC, s->batch_ts ? s->batch_ts : ts);
+	s->batch_ts = 0;
+	if (!p)
+		return;
+	e = pg_name_find(s, pg_key('P', portal, pn));
+	if (e)
+		p->sum = e->sum;
+	else
+		pg_unknown_sum(&p->sum);
+}
+
+static void pg_on_close(struct pg_state *s, const uint8_t *b, size_t have)
+{
+	const uint8_t *name;
+	size_t off = 1, nn;
+
+	if (have < 1 || (b[0] != 'S' && b[0] != 'P'))
+		return;
+	pg_cstr(b, have, &off, &name, &nn);
+	pg_name_forget(s, pg_key((char)b[0], name, nn));
+}
+
+static int pg_on_request(struct pg_state *s, const struct pg_stream *st,
+			 const uint8_t *b, size_t have)
+{
+	const uint8_t *sql;
+	size_t off = 0, n;
+	struct pg_pending *p;
+
+	if (st->untyped)
+		return pg_on_untyped(s, b, have);
+	s->startup = false;
+	switch (st->type) {
+	case 'Q':
+		s->batch_ts = 0;
+		p = pg_push(s, PG_P_QUERY, st->msg_ts);
+		if (p) {
+			pg_cstr(b, have, &off, &sql, &n);
+			pg_summarize(sql, n, &p->sum);
+		}
+		break;
+	case 'P':
+	case 'B':
+	case 'D':
+		if (!s->batch_ts)
+			s->batch_ts = st->msg_ts;
+		if (st->type == 'P')
+			pg_on_parse(s, b, have);
+		else if (st->type == 'B')
+			pg_on_bind(s, b, have);
+		break;
+	case 'E':
+		pg_on_execute(s, b, have, st->msg_ts);
+		break;
+	case 'S':
+		s->batch_ts = 0;
+		pg_push(s, PG_P_SYNC, st->msg_ts);
+		break;
+	case 'H':
+		/* Flush: the client waits for what it sent so far. */
+		s->batch_ts = 0;
+		break;
+	case 'F':
+		pg_push(s, PG_P_FUNC, st->msg_ts);
+		break;
+	case 'C':
+		pg_on_close(s, b, have);
+		break;
+	default:
+		/* Flush, Terminate, CopyData/Done/Fail, password: no pairing. */
+		break;
+	}
+	return 0;
+}
+
+/* ---- responses ---- */
+
+static void pg_error_code(const uint8_t *b, size_t have, char *out, size_t cap)
+{
+	size_t off = 0;
+
+	while (off < have && b[off] != 0) {
+		uint8_t field = b[off++];
+		const uint8_t *v;
+		size_t n;
+		bool whole = pg_cstr(b, have, &off, &v, &n);
+
+		if (field == 'C') {
+			sonde_txn_setn(out, (unsigned)cap, (const char *)v, n);
+			return;
+		}
+		if (!whole)
+			break;
+	}
+	/* The code was beyond what we kept: still an error. */
+	sonde_txn_setn(out, (unsigned)cap, "ERROR", 5);
+}
+
+static void pg_complete_exec(struct pg_state *s, const struct pg_out *o,
+			     const char *error, bool empty)
+{
+	struct pg_pending *p = pg_front(s);
+
+	if (!p)
+		return;
+	if (p->kind == PG_P_QUERY) {
+		if (empty && !p->ran)
+			p->empty = true;
+		if (!empty)
+			p->ran = true;
+		if (error && !p->error[0])
+			SONDE_TXN_SET(p->error, error, sizeof(p->error));
+		return;
+	}
+	if (p->kind != PG_P_EXEC)
+		return;
+	if (error)
+		SONDE_TXN_SET(p->error, error, sizeof(p->error));
+	if (!empty)
+		pg_emit(p, o);
+	sonde_fifo_pop(&s->fifo, PG_PENDING);
+}
+
+/* ReadyForQuery ends the oldest Query, Sync or FunctionCall. */
+static void pg_ready(struct pg_state *s, const struct pg_out *o)
+{
+	struct pg_pending *p;
+
+	while ((p = pg_front(s))) {
+		uint8_t kind = p->kind;
+
+		if (kind == PG_P_QUERY && !(p->empty && !p->error[0]))
+			pg_emit(p, o);
+		sonde_fifo_pop(&s->fifo, PG_PENDING);
+		if (kind != PG_P_EXEC)
+			break;
+	}
+}
+
+static int pg_on_response(struct pg_state *s, const struct pg_stream *st,
+			  const uint8_t *b, size_t have, const struct pg_out *o)
+{
+	struct pg_pending *p;
+	char err[8];
+
+	switch (st->type) {
+	case 'C':
+		pg_complete_exec(s, o, NULL, false);
+		break;
+	case 'I':
+		pg_complete_exec(s, o, NULL, true);
+		break;
+	case 'E':
+		pg_error_code(b, have, err, sizeof(err));
+		pg_complete_exec(s, o, err, false);
+		break;
+	case 'Z':
+		pg_ready(s, o);
+		break;
+	case 's':
+		/*
+		 * PortalSuspended: the portal runs on under a later Execute,
+		 * and pg_stat_statements counts one call when it completes.
+		 */
+		if ((p = pg_front(s)) && p->kind == PG_P_EXEC)
+			sonde_fifo_pop(&s->fifo, PG_PENDING);
+		break;
+	default:
+		/* Describing, notifying, authenticating: nothing to pair. */
+		break;
+	}
+	return 0;
+}
+
+/* ---- framing ---- */
+
+static void pg_stream_reset(struct pg_stream *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+static void pg_drop_pending(struct pg_state *s)
+{
+	struct pg_pending *p;
+
+	while ((p = pg_front(s))) {
+		if (p->kind == PG_P_QUERY || p->kind == PG_P_EXEC)
+			s->stats.dropped++;
+		sonde_fifo_pop(&s->fifo, PG_PENDING);
+	}
+	s->batch_ts = 0;
+}
+
+/*
+ * Request framing lost: the requests in the gap are gone, but responses
+ * to those already queued are still framed, so the queue stays.
+ */
+static void pg_req_desync(struct pg_state *s)
+{
+	s->stats.desyncs++;
+	s->batch_ts = 0;
+	s->req.st = PG_S_RESYNC;
+}
+
+/*
+ * Response framing lost, usually a result larger than the capture: the
+ * answers to every pending operation were being written, so they complete
+ * at this chunk (durations are lower bounds, errors unknown). The stream
+ * resyncs at the first response chunk after the next request.
+ */
+static void pg_resp_desync(struct pg_state *s, const struct pg_out *o)
+{
+	struct pg_pending *p;
+
+	s->stats.desyncs++;
+	while ((p = pg_front(s))) {
+		if (p->kind == PG_P_EXEC ||
+		    (p->kind == PG_P_QUERY && !p->empty))
+			pg_emit(p, o);
+		sonde_fifo_pop(&s->fifo, PG_PENDING);
+	}
+	s->resp.st = PG_S_RESYNC;
+	s->resp_armed = false;
+	s->ssl_answer = false;
+}
+
+static int pg_bad(struct pg_state *s, bool req)
+{
+	/* Responses alone never condemn a stream: capture may start mid-reply. */
+	if (!s->valid && req) {
+		s->dead = true;
+		return -EPROTO;
+	}
+	s->stats.parse_errors++;
+	if (req) {
+		pg_req_desync(s);
+	} else {
+		pg_drop_pending(s);
+		s->stats.desyncs++;
+		s->resp.st = PG_S_RESYNC;
+		s->resp_armed = false;
+		s->ssl_answer = false;
+	}
+	return 1;
+}
+
+static int pg_dispatch(struct pg_state *s, bool req, const struct pg_out *o)
+{
+	struct pg_stream *st = req ? &s->req : &s->resp;
+	const uint8_t *b = req ? s->req_buf : s->resp_buf;
+	int r;
+
+	st->st = PG_S_HDR;
+	r = req ? pg_on_request(s, st, b, st->have)
+		: pg_on_response(s, st, b, st->have, o);
+	if (r < 0)
+		return pg_bad(s, req);
+	if (req)
+		s->valid = true;
+	return 0;
+}
+
+/* The single byte that answers SSLRequest / GSSENCRequest. */
+static int pg_ssl_answer(struct pg_state *s, uint8_t c)
+{
+	s->ssl_answer = false;
+	if (c == 'N')
+		return 0;
+	if (c == 'S' || c == 'G') {
+		s->dead = true;
+		return -EPROTO;
+	}
+	return 1; /* not an answer: an ErrorResponse from an old server */
+}
+
+static int pg_header(struct pg_state *s, struct pg_stream *st, bool req)
+{
+	uint32_t n;
+
+	if (st->untyped) {
+		n = sonde_be32(st->hdr.buf);
+		if (n < 8 || n > PG_MAX_STARTUP)
+			return pg_bad(s, req);
+		st->type = 0;
+	} else {
+		st->type = st->hdr.buf[0];
+		n = sonde_be32(st->hdr.buf + 1);
+		if (!(req ? pg_is_req_type(st->type) : pg_is_resp_type(st->type)) ||
+		    n < 4 || n > PG_MAX_MSG)
+			return pg_bad(s, req);
+	}
+	sonde_hdr_reset(&st->hdr);
+	st->remaining = n - 4;
+	st->have = 0;
+	st->truncated = false;
+	st->st = PG_S_BODY;
+	return 0;
+}
+
+static int pg_run(struct pg_state *s, bool req, const uint8_t *p,
+		  const uint8_t *end, uint64_t gap, const struct pg_out *o)
+{
+	struct pg_stream *st = req ? &s->req : &s->resp;
+	uint8_t *buf = req ? s->req_buf : s->resp_buf;
+	size_t cap = req ? sizeof(s->req_buf) : sizeof(s->resp_buf);
+	int r;
+
+	if (req)
+		s->resp_armed = true;
+	if (st->st == PG_S_RESYNC) {
+		if (!req && !s->resp_armed)
+			return 0;
+		pg_stream_reset(st);
+	}
+	while (p < end) {
+		if (st->st == PG_S_RESYNC)
+			return 0;
+		if (st->st == PG_S_HDR) {
+			if (st->hdr.have == 0) {
+				st->msg_ts = o->ts;
+				if (!req && s->ssl_answer) {
+					r = pg_ssl_answer(s, *p);
+					if (r < 0)
+						return r;
+					if (r == 0) {
+						p++;
+						continue;
+					}
+				}
+				st->untyped = req && s->startup && *p == 0;
+			}
+			if (!sonde_hdr_fill(&st->hdr, st->untyped ? 4 : 5, &p, end))
+				break;
+			r = pg_header(s, st, req);
+			if (r < 0)
+				return r;
+			if (r > 0)
+				return 0;
+		}
+		if (st->st == PG_S_BODY) {
+			size_t avail = (size_t)(end - p), keep;
+
+			if (avail > st->remaining)
+				avail = (size_t)st->remaining;
+			keep = cap - st->have < avail ? cap - st->have : avail;
+			memcpy(buf + st->have, p, keep);
+			st->have += (uint32_t)keep;
+			p += avail;
+			st->remaining -= avail;
+			if (st->remaining == 0) {
+				r = pg_dispatch(s, req, o);
+				if (r < 0)
+					return r;
+			}
+		}
+	}
+	if (gap == 0 || st->st == PG_S_RESYNC)
+		return 0;
+	if (st->st == PG_S_BODY) {
+		gap = sonde_skip_gap(&st->remaining, gap);
+		st->truncated = true;
+		if (st->remaining == 0) {
+			r = pg_dispatch(s, req, o);
+			if (r < 0)
+				return r;
+		}
+		if (gap == 0)
+			return 0;
+	}
+	if (req)
+		pg_req_desync(s);
+	else
+		pg_resp_desync(s, o);
+	return 0;
+}
+
+static int pg_feed(void *state, enum sonde_flow flow, const uint8_t *data,
+		   size_t len, size_t total, uint64_t ts_ns,
+		   sonde_txn_emit_fn emit, void *userdata)
+{
+	struct pg_state *s = state;
+	struct pg_out o = { .emit = emit, .userdata = userdata, .ts = ts_ns };
+	uint64_t gap = total > len ? total - len : 0;
+
+	if (s->dead)
+		return -EPROTO;
+	if (!data) {
+		data = (const uint8_t *)"";
+		len = 0;
+	}
+	return pg_run(s, flow == SONDE_FLOW_REQUEST, data, data + len, gap, &o);
+}
+
+const struct sonde_proto_ops sonde_proto_postgres = {
+	.proto = SONDE_PROTO_POSTGRES,
+	.name = "postgresql",
+	.state_size = sizeof(struct pg_state),
+	.detect = pg_detect,
+	.init = pg_init,
+	.feed = pg_feed,
+	.stats = pg_stats,
+};

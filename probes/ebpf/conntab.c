@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conntab.h"
+
+struct sonde_conntab {
+	struct sonde_conntab_opts o;
+	struct sonde_conn *pool;
+	struct sonde_conn *free_list; /* linked through hnext */
+	struct sonde_conn **buckets;
+	size_t n_buckets; /* power of two */
+	struct sonde_conn *oldest, *newest;
+	struct sonde_conntab_stats stats;
+};
+
+/* The parser callback's context: the table and the connection fed. */
+struct emit_ctx {
+	struct sonde_conntab *tab;
+	struct sonde_conn *conn;
+};
+
+static size_t bucket_of(const struct sonde_conntab *tab, uint32_t tgid,
+			int32_t fd)
+{
+	uint64_t h = ((uint64_t)tgid << 32 | (uint32_t)fd) * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 32) & (tab->n_buckets - 1);
+}
+
+int sonde_conntab_new(const struct sonde_conntab_opts *opts,
+		      struct sonde_conntab **ret_tab)
+{
+	struct sonde_conntab *tab;
+	unsigned i;
+	int err;
+
+	if (!opts || opts->max_conns == 0 || opts->n_protos > SONDE_CONNTAB_MAX_PROTOS)
+		return -EINVAL;
+	tab = calloc(1, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	tab->o = *opts;
+	if (!tab->o.detect_chunks)
+		tab->o.detect_chunks = 8;
+	if (tab->o.detect_chunks > 255)
+		tab->o.detect_chunks = 255;
+	if (!tab->o.ephemeral_lo && !tab->o.ephemeral_hi) {
+		tab->o.ephemeral_lo = 32768;
+		tab->o.ephemeral_hi = 60999;
+	}
+	tab->n_buckets = 16;
+	while (tab->n_buckets < opts->max_conns)
+		tab->n_buckets <<= 1;
+	tab->pool = calloc(opts->max_conns, sizeof(*tab->pool));
+	tab->buckets = calloc(tab->n_buckets, sizeof(*tab->buckets));
+	if (!tab->pool || !tab->buckets) {
+		err = -ENOMEM;
+		goto err;
+	}
+	for (i = opts->max_conns; i-- > 0;) {
+		tab->pool[i].hnext = tab->free_list;
+		tab->free_list = &tab->pool[i];
+	}
+	*ret_tab = tab;
+	return 0;
+err:
+	sonde_conntab_free(tab);
+	return err;
+}
+
+static void lru_unlink(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		tab->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		tab->newest = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void lru_append(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	c->prev = tab->newest;
+	c->next = NULL;
+	if (tab->newest)
+		tab->newest->next = c;
+	else
+		tab->oldest = c;
+	tab->newest = c;
+}
+
+static void drop_parser(struct sonde_conn *c)
+{
+	free(c->pstate);
+	c->pstate = NULL;
+	c->proto = NULL;
+}
+
+/* Unhooks c from its bucket and the activity list, back to the free list. */
+static void release(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	struct sonde_conn **pp = &tab->buckets[bucket_of(tab, c->tgid, c->fd)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	lru_unlink(tab, c);
+	drop_parser(c);
+	memset(c, 0, sizeof(*c));
+	c->hnext = tab->free_list;
+	tab->free_list = c;
+	tab->stats.active--;
+}
+
+void sonde_conntab_free(struct sonde_conntab *tab)
+{
+	if (!tab)
+		return;
+	while (tab->oldest)
+		release(tab, tab->oldest);
+	free(tab->buckets);
+	free(tab->pool);
+	free(tab);
+}
+
+struct sonde_conn *sonde_conntab_find(struct sonde_conntab *tab, uint32_t tgid,
+				      int32_t fd)
+{
+	struct sonde_conn *c = tab->buckets[bucket_of(tab, tgid, fd)];
+
+	while (c && (c->tgid != tgid || c->fd != fd))
+		c = c->hnext;
+	return c;
+}
+
+static bool ephemeral(const struct sonde_conntab *tab, uint16_t port)
+{
+	return port >= tab->o.ephemeral_lo && port <= tab->o.ephemeral_hi;
+}
+
+uint8_t sonde_conntab_guess_role(const struct sonde_conntab *tab,
+				 const struct sonde_addr *local,
+				 const struct sonde_addr *peer)
+{
+	bool le, pe;
+
+	if (!local || !peer || !local->port || !peer->port)
+		return SONDE_CONN_ROLE_UNKNOWN;
+	le = ephemeral(tab, local->port);
+	pe = ephemeral(tab, peer->port);
+	if (le && !pe)
+		return SONDE_CONN_ROLE_CLIENT;
+	if (pe && !le)
+		return SONDE_CONN_ROLE_SERVER;
+	return SONDE_CONN_ROLE_UNKNOWN;
+}
+
+static struct sonde_conn *create(struct sonde_conntab *tab, uint32_t tgid,
+				 int32_t fd, uint64_t sock_id, uint64_t now_ns)
+{
+	struct sonde_conn *c = tab->free_list;
+	size_t b;
+
+	if (!c) {
+		/* full: the least recently active connection makes room */
+		tab->stats.evicted_cap++;
+		release(tab, tab->oldest);
+		c = tab->free_list;
+	}
+	tab->free_list = c->hnext;
+	memset(c, 0, sizeof(*c));
+	c->tgid = tgid;
+	c->fd = fd;
+	c->sock_id = sock_id;
+	c->detect_left = (uint8_t)tab->o.detect_chunks;
+	c->first_ns = c->last_ns = now_ns;
+	b = bucket_of(tab, tgid, fd);
+	c->hnext = tab->buckets[b];
+	tab->buckets[b] = c;
+	lru_append(tab, c);
+	tab->stats.active++;
+	tab->stats.opened++;
+	return c;
+}
+
+int sonde_conntab_open(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
+		       uint64_t sock_id, uint8_t role,
+		       const struct sonde_addr *local,
+		       const struct sonde_addr *peer, uint64_t now_ns)
+{
+	struct sonde_conn *c = sonde_conntab_find(tab, tgid, fd);
+
+	if (c) {
+		if (c->sock_id != sock_id)
+			tab->stats.reused++;
+		release(tab, c);
+	}
+	c = create(tab, tgid, fd, sock_id, now_ns);
+	c->role = role;
+	if (local)
+		c->local = *local;
+	if (peer)
+		c->peer = *peer;
+	return 0;
+}
+
+bool sonde_conntab_close(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
+			 uint64_t *ret_sent, uint64_t *ret_recv)
+{
+	struct sonde_conn *c = sonde_conntab_find(tab, tgid, fd);
+
+	if (!c)
+		return false;
+	if (ret_sent)
+		*ret_sent = c->bytes_sent;
+	if (ret_recv)
+		*ret_recv = c->bytes_recv;
+	tab->stats.closed++;
+	release(tab, c);
+	return true;
+}
+
+unsigned sonde_conntab_expire(struct sonde_conntab *tab, uint64_t now_ns)
+{
+	unsigned n = 0;
+
+	while (tab->oldest && tab->oldest->last_ns + tab->o.idle_ns < now_ns) {
+		release(tab, tab->oldest);
+		tab->stats.evicted_idle++;
+		n++;
+	}
+	return n;
+}
+
+const struct sonde_conntab_stats *sonde_conntab_stats(const struct sonde_conntab *tab)
+{
+	return &tab->stats;
+}
+
+bool sonde_addr_is_loopback(const struct sonde_addr *a)
+{
+	static const uint8_t v6_loop[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (a->family == AF_INET)
+		return a->addr[0] == 127;
+	if (a->family == AF_INET6)
+		return memcmp(a->addr, v6_loop, 16) == 0 ||
+		       (memcmp(a->addr, v4_mapped, 12) == 0 && a->addr[12] == 127);
+	return false;
+}
+
+void sonde_addr_format(const struct sonde_addr *a, char *out, size_t outlen)
+{
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	if (a->family == AF_INET || a->family == AF_INET6)
+		if (!inet_ntop(a->family, a->addr, out, (socklen_t)outlen))
+			out[0] = '\0';
+}
+
+static void fold_stats(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	struct sonde_conntab_proto_stats *ps = &tab->stats.proto[c->proto_idx];
+	const struct sonde_proto_stats *now;
+
+	if (!c->proto || !c->proto->stats)
+		return;
+	now = c->proto->stats(c->pstate);
+	if (!now)
+		return;
+	ps->parse_errors += now->parse_errors - c->seen.parse_errors;
+	ps->desyncs += now->desyncs - c->seen.desyncs;
+	ps->dropped += now->dropped - c->seen.dropped;
+	c->seen = *now;
+}
+
+static void on_txn(const struct sonde_txn *in, void *userdata)
+{
+	struct emit_ctx *ctx = userdata;
+	struct sonde_conntab *tab = ctx->tab;
+	struct sonde_conn *c = ctx->conn;
+	struct sonde_txn t = *in;
+
+	if (tab->o.loopback_dedup && c->role == SONDE_CONN_ROLE_CLIENT &&
+	    (t.kind == SONDE_TXN_DB || t.kind == SONDE_TXN_CACHE) &&
+	    sonde_addr_is_loopback(&c->peer)) {
+		tab->stats.loopback_dups++;
+		return;
+	}
+	t.source = SONDE_SRC_EBPF;
+	t.pid = c->tgid;
+	t.local = c->local;
+	t.peer = c->peer;
+	if (t.kind == SONDE_TXN_HTTP_SERVER || t.kind == SONDE_TXN_HTTP_CLIENT ||
+	    t.proto == SONDE_PROTO_HTTP1)
+		t.kind = c->role == SONDE_CONN_ROLE_CLIENT ? SONDE_TXN_HTTP_CLIENT :
+							     SONDE_TXN_HTTP_SERVER;
+	/* the server end: the peer for clients, ourselves for servers */
+	{
+		const struct sonde_addr *srv =
+			c->role == SONDE_CONN_ROLE_CLIENT ? &c->peer : &c->local;
+
+		if (!t.server_address[0])
+			sonde_addr_format(srv, t.server_address,
+					  sizeof(t.server_address));
+		if (!t.server_port)
+			t.server_port = srv->port;
+	}
+	tab->stats.txns++;
+	if (tab->o.emit)
+		tab->o.emit(&t, c, tab->o.userdata);
+}
+
+static void give_up(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	drop_parser(c);
+	c->state = SONDE_CONN_IGNORED;
+	tab->stats.ignored++;
+	if (tab->o.proto_changed)
+		tab->o.proto_changed(c, tab->o.userdata);
+}
+
+/* Tries each parser's detect() on a request-flow chunk. */
+static bool detect(struct sonde_conntab *tab, struct sonde_conn *c,
+		   const uint8_t *data, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < tab->o.n_protos; i++) {
+		const struct sonde_proto_ops *p = tab->o.protos[i];
+
+		if (!p->detect(data, len))
+			continue;
+		c->pstate = calloc(1, p->state_size ? p->state_size : 1);
+		if (!c->pstate) {
+			tab->stats.alloc_failed++;
+			return false;
+		}
+		p->init(c->pstate);
+		c->proto = p;
+		c->proto_idx = i;
+		memset(&c->seen, 0, sizeof(c->seen));
+		c->state = SONDE_CONN_PARSING;
+		tab->stats.proto[i].detected++;
+		if (tab->o.proto_changed)
+			tab->o.proto_changed(c, tab->o.userdata);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Detection on the request bytes gathered so far (when every chunk was
+ * captured whole and they fit), else on this chunk alone. On success
+ * *data..*total is what to feed first: the gathered bytes or the chunk.
+ */
+static bool detect_chunk(struct sonde_conntab *tab, struct sonde_conn *c,
+			 const struct sonde_conntab_chunk *ch, const uint8_t **data,
+			 size_t *len, size_t *total)
+{
+	if (ch->len == ch->total && c->det_len + ch->len <= sizeof(c->det)) {
+		memcpy(c->det + c->det_len, ch->data, ch->len);
+		c->det_len = (uint16_t)(c->det_len + ch->len);
+		if (detect(tab, c, c->det, c->det_len)) {
+			*data = c->det;
+			*len = *total = c->det_len;
+			return true;
+		}
+		if (c->det_len == ch->len)
+			return false;
+	} else {
+		c->det_len = 0;
+	}
+	if (!detect(tab, c, ch->data, ch->len))
+		return false;
+	c->det_len = 0;
+	return true;
+}
+
+int sonde_conntab_data(struct sonde_conntab *tab,
+		       const struct sonde_conntab_chunk *ch)
+{
+	struct sonde_conn *c = sonde_conntab_find(tab, ch->tgid, ch->fd);
+	const uint8_t *data;
+	size_t len, total;
+	struct emit_ctx ctx;
+	enum sonde_flow flow;
+	int err;
+
+	if (c && ch->sock_id && c->sock_id && c->sock_id != ch->sock_id) {
+		/* the fd now names another socket: its close was not seen */
+		tab->stats.reused++;
+		release(tab, c);
+		c = NULL;
+	}
+	if (!c) {
+		c = create(tab, ch->tgid, ch->fd, ch->sock_id, ch->ts_ns);
+		if (ch->local)
+			c->local = *ch->local;
+		if (ch->peer)
+			c->peer = *ch->peer;
+		c->role = ch->kernel_role;
+		if (c->role == SONDE_CONN_ROLE_UNKNOWN) {
+			c->role = sonde_conntab_guess_role(tab, &c->local, &c->peer);
+			c->role_guessed = true;
+		}
+	} else {
+		lru_unlink(tab, c);
+		lru_append(tab, c);
+	}
+	if (ch->ts_ns > c->last_ns)
+		c->last_ns = ch->ts_ns;
+	if (ch->send)
+		c->bytes_sent += ch->total;
+	else
+		c->bytes_recv += ch->total;
+
+	if (c->state == SONDE_CONN_IGNORED)
+		return 0;
+	data = ch->data;
+	len = ch->len;
+	total = ch->total;
+	if (c->state == SONDE_CONN_DETECTING) {
+		bool request;
+
+		if (!ch->len)
+			return 0;
+		if (c->role == SONDE_CONN_ROLE_UNKNOWN)
+			request = true; /* whichever side detects names the role */
+		else
+			request = ch->send == (c->role == SONDE_CONN_ROLE_CLIENT);
+		if (!request)
+			return 0; /* responses mean nothing before a request */
+		if (!detect_chunk(tab, c, ch, &data, &len, &total)) {
+			if (--c->detect_left == 0)
+				give_up(tab, c);
+			return 0;
+		}
+		if (c->role == SONDE_CONN_ROLE_UNKNOWN)
+			c->role = ch->send ? SONDE_CONN_ROLE_CLIENT :
+					     SONDE_CONN_ROLE_SERVER;
+	}
+	flow = ch->send == (c->role == SONDE_CONN_ROLE_CLIENT) ? SONDE_FLOW_REQUEST :
+								 SONDE_FLOW_RESPONSE;
+	ctx.tab = tab;
+	ctx.conn = c;
+	err = c->proto->feed(c->pstate, flow, data, len, total, ch->ts_ns, on_txn,
+			     &ctx);
+	c->det_len = 0;
+	fold_stats(tab, c);
+	if (err == -EPROTO) {
+		tab->stats.proto[c->proto_idx].eproto++;
+		drop_parser(c);
+		if (c->switches++ >= tab->o.max_switches) {
+			give_up(tab, c);
+		} else {
+			c->state = SONDE_CONN_DETECTING;
+			c->detect_left = (uint8_t)tab->o.detect_chunks;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SONDE_EBPF_CONNTAB_H
+#define SONDE_EBPF_CONNTAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocols/protocol.h"
+#include "transaction.h"
+
+/*
+ * The connection table: (tgid, fd) -> one connection with its role, its
+ * detected protocol and that parser's state. The socket id (inode number)
+ * tells a reused fd from the connection it used to be. Fixed capacity: the
+ * least recently active connection is evicted (and counted) when full, and
+ * idle ones expire. Pure: no BPF, no registry, driven by the caller's clock
+ * (monotonic ns), so the tests drive it with made-up events.
+ */
+
+#define SONDE_CONNTAB_MAX_PROTOS 8
+/*
+ * Request bytes kept while detecting: servers that read a header first and
+ * the rest after (MySQL reads 4 bytes, then the payload) show detect() too
+ * little in any one chunk.
+ */
+#define SONDE_CONN_DETECT_BUF 256
+
+enum sonde_conn_role {
+	SONDE_CONN_ROLE_UNKNOWN = 0,
+	SONDE_CONN_ROLE_SERVER = 1, /* reads are requests */
+	SONDE_CONN_ROLE_CLIENT = 2, /* writes are requests */
+};
+
+enum sonde_conn_state {
+	SONDE_CONN_DETECTING = 0,
+	SONDE_CONN_PARSING,
+	SONDE_CONN_IGNORED, /* no parser wants it: bytes are still counted */
+};
+
+struct sonde_conn {
+	uint32_t tgid;
+	int32_t fd;
+	uint64_t sock_id;
+	uint8_t role;       /* enum sonde_conn_role */
+	bool role_guessed;  /* not from accept/connect */
+	uint8_t state;      /* enum sonde_conn_state */
+	uint8_t detect_left;
+	uint8_t switches;
+	unsigned proto_idx;
+	const struct sonde_proto_ops *proto;
+	void *pstate;
+	struct sonde_proto_stats seen; /* last stats folded into the table's */
+	struct sonde_addr local;
+	struct sonde_addr peer;
+	uint64_t first_ns;
+	uint64_t last_ns;
+	uint64_t bytes_sent;
+	uint64_t bytes_recv;
+	uint16_t det_len;
+	uint8_t det[SONDE_CONN_DETECT_BUF];
+	/* table internals */
+	struct sonde_conn *hnext;
+	struct sonde_conn *prev, *next; /* activity order, oldest first */
+};
+
+/* txn is the table's scratch copy, already completed with pid, addresses,
+ * kind and server address; the callee may still change it. */
+typedef void (*sonde_conntab_emit_fn)(struct sonde_txn *txn,
+				      const struct sonde_conn *conn,
+				      void *userdata);
+/*
+ * The connection's protocol changed: conn->proto is the parser now, or
+ * NULL when no parser wants it (e.g. stop copying its payload).
+ */
+typedef void (*sonde_conntab_proto_fn)(const struct sonde_conn *conn,
+				       void *userdata);
+
+struct sonde_conntab_opts {
+	unsigned max_conns;
+	uint64_t idle_ns;
+	const struct sonde_proto_ops *protos[SONDE_CONNTAB_MAX_PROTOS];
+	unsigned n_protos;
+	unsigned detect_chunks; /* request chunks tried before giving up; 0: 8 */
+	unsigned max_switches;  /* re-detections after -EPROTO */
+	uint16_t ephemeral_lo, ephemeral_hi; /* 0,0: 32768..60999 */
+	/*
+	 * DB and cache transactions seen on the client side of a loopback
+	 * connection are dropped: the server side, on this host too, reports
+	 * the same command (counted in loopback_dups).
+	 */
+	bool loopback_dedup;
+	sonde_conntab_emit_fn emit;
+	sonde_conntab_proto_fn proto_changed;
+	void *userdata;
+};
+
+struct sonde_conntab_proto_stats {
+	uint64_t detected;
+	uint64_t parse_errors;
+	uint64_t desyncs;
+	uint64_t dropped;
+	uint64_t eproto; /* feed() gave up on a connection */
+};
+
+struct sonde_conntab_stats {
+	uint64_t opened;
+	uint64_t closed;
+	uint64_t evicted_cap;
+	uint64_t evicted_idle;
+	uint64_t reused; /* fd seen with a new socket id without a close */
+	uint64_t ignored;
+	uint64_t alloc_failed;
+	uint64_t loopback_dups;
+	uint64_t txns;
+	unsigned active;
+	struct sonde_conntab_proto_stats proto[SONDE_CONNTAB_MAX_PROTOS];
+};
+
+struct sonde_conntab;
+
+int sonde_conntab_new(const struct sonde_conntab_opts *opts,
+		      struct sonde_conntab **ret_tab);
+void sonde_conntab_free(struct sonde_conntab *tab);
+
+/* accept/connect returned a socket on fd: a fresh connection, any older
+ * one on that fd is dropped. role: SERVER or CLIENT. */
+int sonde_conntab_open(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
+		       uint64_t sock_id, uint8_t role,
+		       const struct sonde_addr *local,
+		       const struct sonde_addr *peer, uint64_t now_ns);
+
+/* close(): forgets the connection; true (and its byte counts) if known. */
+bool sonde_conntab_close(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
+			 uint64_t *ret_sent, uint64_t *ret_recv);
+
+struct sonde_conntab_chunk {
+	uint32_t tgid;
+	int32_t fd;
+	uint64_t sock_id;
+	uint8_t kernel_role; /* what the kernel saw, or UNKNOWN */
+	bool send;           /* written (true) or read (false) */
+	const struct sonde_addr *local;
+	const struct sonde_addr *peer;
+	const uint8_t *data;
+	size_t len;   /* captured */
+	size_t total; /* moved by the syscall */
+	uint64_t ts_ns;
+};
+
+/* One syscall's bytes; creates the connection when first seen. */
+int sonde_conntab_data(struct sonde_conntab *tab,
+		       const struct sonde_conntab_chunk *chunk);
+
+/* Drops connections idle since before now_ns - idle_ns; returns how many. */
+unsigned sonde_conntab_expire(struct sonde_conntab *tab, uint64_t now_ns);
+
+const struct sonde_conntab_stats *sonde_conntab_stats(const struct sonde_conntab *tab);
+struct sonde_conn *sonde_conntab_find(struct sonde_conntab *tab, uint32_t tgid,
+				      int32_t fd);
+
+/* Role from ports alone: UNKNOWN unless exactly one side is ephemeral. */
+uint8_t sonde_conntab_guess_role(const struct sonde_conntab *tab,
+				 const struct sonde_addr *local,
+				 const struct sonde_addr *peer);
+
+bool sonde_addr_is_loopback(const struct sonde_addr *a);
+/* "1.2.3.4" or "::1"; "" for family 0. */
+void sonde_addr_format(const struct sonde_addr *a, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "decode.h"
+
+static bool addr_ok(const struct sonde_ebpf_addr *a)
+{
+	return a->family == 0 || a->family == AF_INET || a->family == AF_INET6;
+}
+
+int sonde_ebpf_decode(const void *buf, size_t size,
+		      struct sonde_ebpf_record *ret_rec)
+{
+	struct sonde_ebpf_record r = { 0 };
+
+	if (!buf || size < sizeof(struct sonde_ebpf_hdr))
+		return -EINVAL;
+	r.hdr = buf;
+	r.type = r.hdr->type;
+	switch (r.type) {
+	case SONDE_EBPF_EV_DATA:
+		if (size < sizeof(*r.u.data))
+			return -EINVAL;
+		r.u.data = buf;
+		if (r.u.data->len > r.u.data->total ||
+		    r.u.data->len > SONDE_EBPF_CAPTURE_MAX ||
+		    r.u.data->len > size - sizeof(*r.u.data) ||
+		    r.hdr->dir > SONDE_EBPF_DIR_SEND ||
+		    !addr_ok(&r.u.data->local) || !addr_ok(&r.u.data->peer))
+			return -EINVAL;
+		r.payload = r.u.data->data;
+		r.payload_len = r.u.data->len;
+		break;
+	case SONDE_EBPF_EV_OPEN:
+		if (size < sizeof(*r.u.open))
+			return -EINVAL;
+		r.u.open = buf;
+		if (!addr_ok(&r.u.open->local) || !addr_ok(&r.u.open->peer))
+			return -EINVAL;
+		break;
+	case SONDE_EBPF_EV_CLOSE:
+		if (size < sizeof(*r.u.close))
+			return -EINVAL;
+		r.u.close = buf;
+		break;
+	case SONDE_EBPF_EV_CONNECT:
+		if (size < sizeof(*r.u.connect))
+			return -EINVAL;
+		r.u.connect = buf;
+		if (!addr_ok(&r.u.connect->local) || !addr_ok(&r.u.connect->peer))
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r.hdr->role > SONDE_EBPF_ROLE_CLIENT)
+		return -EINVAL;
+	*ret_rec = r;
+	return 0;
+}
+
+void sonde_ebpf_addr_convert(const struct sonde_ebpf_addr *in,
+			     struct sonde_addr *out)
+{
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	memset(out, 0, sizeof(*out));
+	out->family = in->family;
+	out->port = in->port;
+	if (in->family == AF_INET) {
+		memcpy(out->addr, in->addr, 4);
+	} else if (in->family == AF_INET6 && memcmp(in->addr, v4_mapped, 12) == 0) {
+		/* dual-stack sockets (Node, Java): IPv4 peers as IPv4 */
+		out->family = AF_INET;
+		memcpy(out->addr, in->addr + 12, 4);
+	} else if (in->family == AF_INET6) {
+		memcpy(out->addr, in->addr, 16);
+	}
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SONDE_EBPF_DECODE_H
+#define SONDE_EBPF_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+#include "transaction.h"
+
+/*
+ * Ring-buffer record -> typed view. The kernel is trusted to write what
+ * events.h says, but a mismatch between a stale BPF object and this build
+ * must be a counted error, not a read past the record.
+ */
+struct sonde_ebpf_record {
+	uint8_t type; /* enum sonde_ebpf_ev_type */
+	const struct sonde_ebpf_hdr *hdr;
+	union {
+		const struct sonde_ebpf_data *data;
+		const struct sonde_ebpf_open *open;
+		const struct sonde_ebpf_close *close;
+		const struct sonde_ebpf_connect *connect;
+	} u;
+	const uint8_t *payload; /* DATA: captured bytes */
+	size_t payload_len;
+};
+
+/* 0, or -EINVAL when the record is short, of unknown type, or inconsistent. */
+int sonde_ebpf_decode(const void *buf, size_t size,
+		      struct sonde_ebpf_record *ret_rec);
+
+/* IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) come out as AF_INET. */
+void sonde_ebpf_addr_convert(const struct sonde_ebpf_addr *in,
+			     struct sonde_addr *out);
+
+#endif

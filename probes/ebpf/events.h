@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SONDE_EBPF_EVENTS_H
+#define SONDE_EBPF_EVENTS_H
+
+/*
+ * The records the kernel programs put on the ring buffer, shared by
+ * sonde.bpf.c and user space. Every record starts with sonde_ebpf_hdr;
+ * user space checks the record length against the type before reading
+ * (decode.c), so a short or garbled record is counted, never trusted.
+ */
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Payload prefix bound; a power of two so the BPF side can mask offsets. */
+#define SONDE_EBPF_CAPTURE_MAX 8192
+#define SONDE_EBPF_COMM_LEN 16
+/* iovecs looked at per readv/writev/recvmsg/sendmsg. */
+#define SONDE_EBPF_IOV_MAX 64
+
+enum sonde_ebpf_ev_type {
+	SONDE_EBPF_EV_DATA = 1,    /* bytes a syscall moved on a TCP socket */
+	SONDE_EBPF_EV_OPEN = 2,    /* accept/connect returned a socket */
+	SONDE_EBPF_EV_CLOSE = 3,   /* close() on a TCP socket */
+	SONDE_EBPF_EV_CONNECT = 4, /* SYN_SENT left: established or failed */
+};
+
+enum sonde_ebpf_dir {
+	SONDE_EBPF_DIR_RECV = 0,
+	SONDE_EBPF_DIR_SEND = 1,
+};
+
+enum sonde_ebpf_role {
+	SONDE_EBPF_ROLE_UNKNOWN = 0,
+	SONDE_EBPF_ROLE_SERVER = 1, /* accepted */
+	SONDE_EBPF_ROLE_CLIENT = 2, /* connected */
+};
+
+/* Per-CPU counters in the `stats` map. */
+enum sonde_ebpf_stat {
+	SONDE_EBPF_STAT_LOST = 0,      /* ring buffer full: record dropped */
+	SONDE_EBPF_STAT_RETRANS,       /* tcp_retransmit_skb */
+	SONDE_EBPF_STAT_ESTAB_UP,      /* transitions into ESTABLISHED */
+	SONDE_EBPF_STAT_ESTAB_DOWN,    /* transitions out of ESTABLISHED */
+	SONDE_EBPF_STAT_SUBMITTED,     /* records written */
+	SONDE_EBPF_STAT_TRUNCATED,     /* data records whose payload was cut */
+	SONDE_EBPF_STAT_N,
+};
+
+struct sonde_ebpf_addr {
+	__u8 family; /* AF_INET, AF_INET6, 0 */
+	__u8 pad;
+	__u16 port; /* host order */
+	__u8 addr[16];
+};
+
+/* The `socks` map: the per-(tgid, fd) verdict cache and byte counters. */
+struct sonde_ebpf_sock_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct sonde_ebpf_sock_info {
+	__u64 file; /* struct file *: tells a cached verdict is still this fd's */
+	__u64 ino;
+	__u64 bytes_sent;
+	__u64 bytes_recv;
+	__u8 is_tcp;
+	__u8 role;
+	__u8 pad[6];
+	struct sonde_ebpf_addr local;
+	struct sonde_ebpf_addr peer;
+};
+
+/*
+ * The `sock_ctl` map, keyed by socket id (inode number), written by user
+ * space once it knows the protocol: how much payload this socket is worth.
+ */
+struct sonde_ebpf_sock_ctl {
+	__u32 capture; /* bytes per syscall; 0 = count bytes only (muted) */
+	__u32 pad;
+};
+
+struct sonde_ebpf_hdr {
+	__u8 type;
+	__u8 dir;  /* DATA */
+	__u8 role; /* the kernel's view: accept/connect seen */
+	__u8 pad;
+	__u32 tgid;
+	__u32 tid;
+	__s32 fd;
+	__u64 ts_ns; /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+	__u64 sock_id; /* socket inode number: tells fd reuse apart */
+	char comm[SONDE_EBPF_COMM_LEN]; /* the thread's name: for processes gone by the time user space looks */
+};
+
+struct sonde_ebpf_data {
+	struct sonde_ebpf_hdr hdr;
+	struct sonde_ebpf_addr local;
+	struct sonde_ebpf_addr peer;
+	__u32 total; /* bytes the syscall moved */
+	__u32 len;   /* bytes captured in data[] (<= total) */
+	__u8 data[];
+};
+
+struct sonde_ebpf_open {
+	struct sonde_ebpf_hdr hdr;
+	struct sonde_ebpf_addr local;
+	struct sonde_ebpf_addr peer;
+};
+
+struct sonde_ebpf_close {
+	struct sonde_ebpf_hdr hdr;
+	__u64 bytes_sent; /* kernel-side totals since the socket was seen */
+	__u64 bytes_recv;
+};
+
+struct sonde_ebpf_connect {
+	struct sonde_ebpf_hdr hdr; /* tgid: the task that called connect */
+	struct sonde_ebpf_addr local;
+	struct sonde_ebpf_addr peer;
+	__u64 duration_ns;
+	__s32 failed; /* 0 established, 1 SYN_SENT -> CLOSE */
+	__u32 pad2;
+};
+
+#endif

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "log.h"
+#include "sonde.skel.h"
+
+struct sonde_ebpf_probe {
+	struct sonde_bpf *skel;
+	struct ring_buffer *rb;
+	unsigned features;
+	int ncpus;
+};
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
+			 va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	/* libbpf's verifier dumps are for debugging, not for the journal */
+	if (sonde_log_get_level() < SONDE_LOG_DEBUG || level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	sonde_log(SONDE_LOG_DEBUG, "probe", "ebpf", "libbpf: %s", buf);
+	return 0;
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/*
+ * libbpf finds tracepoint ids in tracefs; some hosts boot without it
+ * mounted. Mounting it is what `perf` does too (only on the real /sys).
+ */
+static bool tracefs_events(const char *root, char *out, size_t outlen)
+{
+	char p[512], mnt[512];
+
+	snprintf(p, sizeof(p), "%s/kernel/tracing/events/syscalls", root);
+	if (path_exists(p))
+		goto tracing;
+	snprintf(p, sizeof(p), "%s/kernel/debug/tracing/events/syscalls", root);
+	if (path_exists(p)) {
+		snprintf(out, outlen, "%s/kernel/debug/tracing/events", root);
+		return true;
+	}
+	snprintf(mnt, sizeof(mnt), "%s/kernel/tracing", root);
+	if (strcmp(root, "/sys") != 0 ||
+	    mount("tracefs", mnt, "tracefs", 0, NULL) != 0)
+		return false;
+	snprintf(p, sizeof(p), "%s/kernel/tracing/events/syscalls", root);
+	if (!path_exists(p))
+		return false;
+tracing:
+	snprintf(out, outlen, "%s/kernel/tracing/events", root);
+	return true;
+}
+
+static bool tracepoint_exists(const char *events, const char *cat,
+			      const char *name)
+{
+	char p[640];
+
+	snprintf(p, sizeof(p), "%s/%s/%s", events, cat, name);
+	return path_exists(p);
+}
+
+static uint32_t ring_size(uint32_t want)
+{
+	uint32_t sz = (uint32_t)sysconf(_SC_PAGESIZE);
+
+	if (want > (1u << 30))
+		want = 1u << 30;
+	while (sz < want)
+		sz <<= 1;
+	return sz;
+}
+
+static const char *const required_tps[] = {
+	"sys_enter_read", "sys_exit_read", "sys_enter_write", "sys_exit_write",
+	"sys_enter_readv", "sys_exit_readv", "sys_enter_writev", "sys_exit_writev",
+	"sys_enter_recvfrom", "sys_exit_recvfrom", "sys_enter_sendto",
+	"sys_exit_sendto", "sys_enter_recvmsg", "sys_exit_recvmsg",
+	"sys_enter_sendmsg", "sys_exit_sendmsg", "sys_exit_accept",
+	"sys_exit_accept4", "sys_enter_connect", "sys_exit_connect",
+	"sys_enter_close",
+};
+
+static int fill_filters(struct sonde_bpf *skel,
+			const struct sonde_ebpf_probe_opts *o)
+{
+	uint8_t one = 1;
+	unsigned i;
+
+	for (i = 0; i < o->n_pids && i < SONDE_EBPF_FILTER_MAX; i++)
+		if (bpf_map__update_elem(skel->maps.pid_filter, &o->pids[i],
+					 sizeof(o->pids[i]), &one, 1, BPF_ANY))
+			return -errno;
+	for (i = 0; i < o->n_ports && i < SONDE_EBPF_FILTER_MAX; i++)
+		if (bpf_map__update_elem(skel->maps.port_filter, &o->ports[i],
+					 sizeof(o->ports[i]), &one, 1, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
+			  sonde_ebpf_record_fn fn, void *userdata,
+			  struct sonde_ebpf_probe **ret_probe, char *why,
+			  size_t whylen)
+{
+	const char *root = opts->sys_root ? opts->sys_root : "/sys";
+	struct sonde_ebpf_probe *p = NULL;
+	char events[512], btf[512];
+	size_t i;
+	int err;
+
+	libbpf_set_print(libbpf_to_log);
+	snprintf(btf, sizeof(btf), "%s/kernel/btf/vmlinux", root);
+	if (!path_exists(btf)) {
+		snprintf(why, whylen, "the kernel has no BTF (%s missing): eBPF probes need CONFIG_DEBUG_INFO_BTF",
+			 btf);
+		return -ENOTSUP;
+	}
+	if (!tracefs_events(root, events, sizeof(events))) {
+		snprintf(why, whylen, "tracefs is not mounted and could not be mounted on %s/kernel/tracing: syscall tracepoints unavailable",
+			 root);
+		return -ENOENT;
+	}
+	for (i = 0; i < sizeof(required_tps) / sizeof(required_tps[0]); i++) {
+		if (!tracepoint_exists(events, "syscalls", required_tps[i])) {
+			snprintf(why, whylen, "tracepoint syscalls:%s is missing (CONFIG_FTRACE_SYSCALLS?)",
+				 required_tps[i]);
+			return -ENOENT;
+		}
+	}
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		err = -ENOMEM;
+		snprintf(why, whylen, "out of memory");
+		goto err;
+	}
+	p->ncpus = libbpf_num_possible_cpus();
+	if (p->ncpus <= 0) {
+		err = p->ncpus ? p->ncpus : -EINVAL;
+		snprintf(why, whylen, "cannot count possible CPUs");
+		goto err;
+	}
+	p->skel = sonde_bpf__open();
+	if (!p->skel) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open the BPF object: %s", strerror(-err));
+		goto err;
+	}
+	p->skel->rodata->self_tgid = opts->self_tgid;
+	p->skel->rodata->capture_bytes = opts->capture_bytes > SONDE_EBPF_CAPTURE_MAX ?
+						 SONDE_EBPF_CAPTURE_MAX :
+						 opts->capture_bytes;
+	p->skel->rodata->filter_pids = opts->n_pids > 0;
+	p->skel->rodata->filter_ports = opts->n_ports > 0;
+	p->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
+	if (opts->ring_bytes)
+		bpf_map__set_max_entries(p->skel->maps.events,
+					 ring_size(opts->ring_bytes));
+	if (tracepoint_exists(events, "sock", "inet_sock_set_state"))
+		p->features |= SONDE_EBPF_HAS_SOCK_STATE;
+	else
+		bpf_program__set_autoload(p->skel->progs.inet_sock_set_state, false);
+	if (tracepoint_exists(events, "tcp", "tcp_retransmit_skb"))
+		p->features |= SONDE_EBPF_HAS_RETRANS;
+	else
+		bpf_program__set_autoload(p->skel->progs.tcp_retransmit_skb, false);
+
+	err = sonde_bpf__load(p->skel);
+	if (err) {
+		err = err < 0 ? err : -errno;
+		if (err == -EPERM)
+			snprintf(why, whylen, "not allowed to load BPF programs (needs root or CAP_BPF+CAP_PERFMON): %s",
+				 strerror(-err));
+		else
+			snprintf(why, whylen, "the kernel refused the BPF programs (verifier or missing kernel feature): %s",
+				 strerror(-err));
+		goto err;
+	}
+	err = fill_filters(p->skel, opts);
+	if (err) {
+		snprintf(why, whylen, "cannot write the pid/port filters: %s", strerror(-err));
+		goto err;
+	}
+	err = sonde_bpf__attach(p->skel);
+	if (err) {
+		err = err < 0 ? err : -errno;
+		snprintf(why, whylen, "cannot attach to the syscall tracepoints: %s",
+			 strerror(-err));
+		goto err;
+	}
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
+				 (ring_buffer_sample_fn)fn, userdata, NULL);
+	if (!p->rb) {
+		err = -errno;
+		snprintf(why, whylen, "cannot map the ring buffer: %s", strerror(-err));
+		goto err;
+	}
+	*ret_probe = p;
+	return 0;
+err:
+	sonde_ebpf_probe_free(p);
+	return err;
+}
+
+void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
+{
+	if (!probe)
+		return;
+	ring_buffer__free(probe->rb);
+	sonde_bpf__destroy(probe->skel);
+	free(probe);
+}
+
+int sonde_ebpf_probe_fd(const struct sonde_ebpf_probe *probe)
+{
+	return ring_buffer__epoll_fd(probe->rb);
+}
+
+int sonde_ebpf_probe_consume(struct sonde_ebpf_probe *probe)
+{
+	return ring_buffer__consume(probe->rb);
+}
+
+int sonde_ebpf_probe_poll(struct sonde_ebpf_probe *probe, int timeout_ms)
+{
+	return ring_buffer__poll(probe->rb, timeout_ms);
+}
+
+int sonde_ebpf_probe_stats(const struct sonde_ebpf_probe *probe,
+			   uint64_t ret_stats[SONDE_EBPF_STAT_N])
+{
+	uint64_t vals[probe->ncpus];
+	uint64_t sum[SONDE_EBPF_STAT_N] = { 0 };
+	uint32_t k;
+	int c;
+
+	for (k = 0; k < SONDE_EBPF_STAT_N; k++) {
+		/* the kernel fills it; zeroed so memory checkers see it defined */
+		memset(vals, 0, sizeof(vals));
+		if (bpf_map__lookup_elem(probe->skel->maps.stats, &k, sizeof(k),
+					 vals, sizeof(vals), 0))
+			return -errno;
+		for (c = 0; c < probe->ncpus; c++)
+			sum[k] += vals[c];
+	}
+	memcpy(ret_stats, sum, sizeof(sum));
+	return 0;
+}
+
+int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_id,
+				 uint32_t bytes)
+{
+	struct sonde_ebpf_sock_ctl ctl = { .capture = bytes };
+
+	if (!sock_id)
+		return -EINVAL;
+	if (ctl.capture > SONDE_EBPF_CAPTURE_MAX)
+		ctl.capture = SONDE_EBPF_CAPTURE_MAX;
+	if (bpf_map__update_elem(probe->skel->maps.sock_ctl, &sock_id, sizeof(sock_id),
+				 &ctl, sizeof(ctl), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe)
+{
+	return probe->features;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SONDE_EBPF_LOADER_H
+#define SONDE_EBPF_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+/*
+ * Loads and attaches sonde.bpf.c through its skeleton and hands ring-buffer
+ * records to a callback. Knows nothing of connections or metrics.
+ */
+
+struct sonde_ebpf_probe;
+
+/* Same shape as libbpf's ring_buffer_sample_fn. */
+typedef int (*sonde_ebpf_record_fn)(void *userdata, void *data, size_t size);
+
+#define SONDE_EBPF_FILTER_MAX 64
+
+struct sonde_ebpf_probe_opts {
+	uint32_t self_tgid;      /* excluded in the kernel */
+	uint32_t capture_bytes;  /* clamped to SONDE_EBPF_CAPTURE_MAX */
+	uint32_t ring_bytes;     /* rounded up to a power of two pages */
+	uint32_t wakeup_bytes;   /* 0: wake on every record */
+	uint32_t pids[SONDE_EBPF_FILTER_MAX];
+	unsigned n_pids;         /* 0: every process */
+	uint16_t ports[SONDE_EBPF_FILTER_MAX];
+	unsigned n_ports;        /* 0: every port (local or peer) */
+	/* NULL: "/sys". Tests point it at a fixture tree (tracefs is then
+	 * never mounted there). */
+	const char *sys_root;
+};
+
+/*
+ * On failure returns -errno and writes one plain sentence saying what is
+ * missing (no BTF, no privilege, no tracepoint) into why.
+ */
+int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
+			  sonde_ebpf_record_fn fn, void *userdata,
+			  struct sonde_ebpf_probe **ret_probe, char *why,
+			  size_t whylen);
+void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe);
+
+/* An fd that polls readable when records wait. */
+int sonde_ebpf_probe_fd(const struct sonde_ebpf_probe *probe);
+/* Drains what is queued; returns records handled or -errno. */
+int sonde_ebpf_probe_consume(struct sonde_ebpf_probe *probe);
+/* Blocks up to timeout_ms (tests). */
+int sonde_ebpf_probe_poll(struct sonde_ebpf_probe *probe, int timeout_ms);
+
+/* Sums the per-CPU counters (enum sonde_ebpf_stat). */
+int sonde_ebpf_probe_stats(const struct sonde_ebpf_probe *probe,
+			   uint64_t ret_stats[SONDE_EBPF_STAT_N]);
+
+/*
+ * Payload bytes worth copying per syscall on this socket (sock_id from the
+ * events); 0 stops payload altogether, the kernel still counts bytes.
+ */
+int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_id,
+				 uint32_t bytes);
+
+/* Which optional hooks attached (connection life, retransmits). */
+#define SONDE_EBPF_HAS_SOCK_STATE 0x1
+#define SONDE_EBPF_HAS_RETRANS 0x2
+unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe);
+
+#endif

@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ebpf module: config, metrics, and the glue from ring-buffer records
+ * to the connection table and the pipeline. Everything runs on the agent's
+ * loop thread, so the table needs no lock: the ring buffer's epoll fd wakes
+ * the loop, and a timer drains it too (the kernel side only forces a wakeup
+ * once wakeup_bytes are queued, which keeps wakeups per request far below
+ * one under load).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conntab.h"
+#include "decode.h"
+#include "loader.h"
+#include "log.h"
+#include "module.h"
+#include "service.h"
+
+#define EBPF_LIST_MAX SONDE_EBPF_FILTER_MAX
+
+struct ebpf_cfg {
+	bool enabled;
+	long long capture_bytes;
+	long long capture_bytes_pipelined;
+	long long max_connections;
+	unsigned long long idle_timeout;
+	long long ring_buffer_size;
+	long long wakeup_bytes;
+	unsigned long long poll_interval;
+	char pids[EBPF_LIST_MAX][16];
+	unsigned n_pids;
+	char ports[EBPF_LIST_MAX][8];
+	unsigned n_ports;
+};
+
+static const struct sonde_cfg_field ebpf_fields[] = {
+	{ .name = "enabled", .type = SONDE_CFG_BOOL,
+	  .offset = offsetof(struct ebpf_cfg, enabled), .def = "true",
+	  .help = "trace TCP sockets with eBPF (needs root or CAP_BPF+CAP_PERFMON, BTF)" },
+	{ .name = "capture_bytes", .type = SONDE_CFG_INT,
+	  .offset = offsetof(struct ebpf_cfg, capture_bytes), .def = "1024",
+	  .min = 0, .max = SONDE_EBPF_CAPTURE_MAX,
+	  .help = "payload prefix copied per syscall on HTTP connections (the headers)" },
+	{ .name = "capture_bytes_pipelined", .type = SONDE_CFG_INT,
+	  .offset = offsetof(struct ebpf_cfg, capture_bytes_pipelined), .def = "8192",
+	  .min = 0, .max = SONDE_EBPF_CAPTURE_MAX,
+	  .help = "payload per syscall on Redis, Memcached, PostgreSQL and MySQL connections, and before the protocol is known: whole pipelined batches up to this size are parsed" },
+	{ .name = "max_connections", .type = SONDE_CFG_INT,
+	  .offset = offsetof(struct ebpf_cfg, max_connections), .def = "16384",
+	  .min = 16, .max = 1 << 20,
+	  .help = "connection table size; the least recently active is evicted beyond it" },
+	{ .name = "idle_timeout", .type = SONDE_CFG_DURATION,
+	  .offset = offsetof(struct ebpf_cfg, idle_timeout), .def = "5m",
+	  .min = 1000, .max = 86400000,
+	  .help = "connections without traffic for this long are forgotten" },
+	{ .name = "ring_buffer_size", .type = SONDE_CFG_INT,
+	  .offset = offsetof(struct ebpf_cfg, ring_buffer_size), .def = "8388608",
+	  .min = 65536, .max = 1 << 30,
+	  .help = "kernel->agent ring buffer bytes (rounded up to a power of two)" },
+	{ .name = "wakeup_bytes", .type = SONDE_CFG_INT,
+	  .offset = offsetof(struct ebpf_cfg, wakeup_bytes), .def = "65536",
+	  .min = 0, .max = 1 << 29,
+	  .help = "wake the agent once this much is queued (0: on every event); it also polls every poll_interval" },
+	{ .name = "poll_interval", .type = SONDE_CFG_DURATION,
+	  .offset = offsetof(struct ebpf_cfg, poll_interval), .def = "100ms",
+	  .min = 10, .max = 10000,
+	  .help = "ring buffer drain and metrics refresh period" },
+	{ .name = "pids", .type = SONDE_CFG_STRLIST,
+	  .offset = offsetof(struct ebpf_cfg, pids), .size = 16,
+	  .max_items = EBPF_LIST_MAX, .count_offset = offsetof(struct ebpf_cfg, n_pids),
+	  .help = "only these process ids (empty: all)" },
+	{ .name = "ports", .type = SONDE_CFG_STRLIST,
+	  .offset = offsetof(struct ebpf_cfg, ports), .size = 8,
+	  .max_items = EBPF_LIST_MAX, .count_offset = offsetof(struct ebpf_cfg, n_ports),
+	  .help = "only connections with this local or peer port (empty: all)" },
+	SONDE_CFG_END,
+};
+
+static const struct sonde_cfg_section ebpf_section = {
+	.key = "ebpf",
+	.size = sizeof(struct ebpf_cfg),
+	.fields = ebpf_fields,
+	.help = "eBPF socket tracing: HTTP, PostgreSQL, MySQL, Redis, Memcached and TCP metrics",
+};
+
+static const double connect_buckets[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+	0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10,
+};
+
+enum { SLOT_SENT = 0, SLOT_RECV, SLOT_CONNECT, SLOT_FAIL };
+
+struct ebpf_state {
+	struct sonde_agent *agent;
+	struct ebpf_cfg cfg;
+	struct sonde_ebpf_probe *probe;
+	struct sonde_conntab *tab;
+	struct sonde_service_cache *svc;
+	struct sonde_timer *timer;
+	bool fd_added;
+	int64_t wall_offset_ns;
+	uint64_t now_mono_ns;
+	uint64_t last_expire_ns;
+	uint64_t decode_errors;
+	const char *cur_comm; /* the record being handled: names gone processes */
+	int64_t estab_base;
+	unsigned n_protos;
+	const char *proto_names[SONDE_CONNTAB_MAX_PROTOS];
+
+	struct sonde_series *up, *events, *lost, *decode_err, *conns, *txns;
+	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *dups;
+	struct sonde_series *retrans, *tcp_active, *truncated;
+	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
+	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
+	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
+	struct sonde_family *f_sent, *f_recv, *f_connect, *f_fail;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int add_family(struct sonde_registry *reg, const struct sonde_family_desc *d,
+		      struct sonde_family **ret)
+{
+	return sonde_registry_add(reg, d, ret);
+}
+
+static int solo(struct sonde_registry *reg, const char *name, const char *help,
+		enum sonde_metric_type type, struct sonde_series **ret)
+{
+	struct sonde_family_desc d = { .name = name, .help = help, .type = type };
+	struct sonde_family *f;
+	int err = add_family(reg, &d, &f);
+
+	if (err)
+		return err;
+	*ret = sonde_family_solo(f);
+	return 0;
+}
+
+static int one_label(struct sonde_registry *reg, const char *name, const char *help,
+		     const char *label, const char *value, struct sonde_series **ret)
+{
+	struct sonde_family_desc d = { .name = name, .help = help,
+				       .type = SONDE_COUNTER, .labels = { label } };
+	const char *v[1] = { value };
+	struct sonde_family *f;
+	int err = add_family(reg, &d, &f);
+
+	if (err)
+		return err;
+	*ret = sonde_family_series(f, v);
+	return 0;
+}
+
+static int register_metrics(struct ebpf_state *st)
+{
+	struct sonde_registry *reg = st->agent->registry;
+	struct sonde_family_desc d;
+	unsigned i;
+	int err;
+
+#define TRY(x) do { err = (x); if (err) return err; } while (0)
+	TRY(solo(reg, "sonde_ebpf_up", "1 when the eBPF probes are loaded and attached",
+		 SONDE_GAUGE, &st->up));
+	TRY(solo(reg, "sonde_ebpf_events_total", "ring buffer records received",
+		 SONDE_COUNTER, &st->events));
+	TRY(solo(reg, "sonde_ebpf_events_lost_total",
+		 "records the kernel dropped because the ring buffer was full",
+		 SONDE_COUNTER, &st->lost));
+	TRY(solo(reg, "sonde_ebpf_events_truncated_total",
+		 "data records whose payload was cut to capture_bytes",
+		 SONDE_COUNTER, &st->truncated));
+	TRY(solo(reg, "sonde_ebpf_decode_errors_total",
+		 "ring buffer records that did not decode", SONDE_COUNTER,
+		 &st->decode_err));
+	TRY(solo(reg, "sonde_ebpf_connections_active",
+		 "connections in the eBPF connection table", SONDE_GAUGE, &st->conns));
+	TRY(solo(reg, "sonde_ebpf_transactions_total",
+		 "transactions parsed from traced sockets", SONDE_COUNTER, &st->txns));
+	TRY(one_label(reg, "sonde_ebpf_connections_dropped_total",
+		      "connections forgotten before close", "reason", "table_full",
+		      &st->evict_cap));
+	TRY(one_label(reg, "sonde_ebpf_connections_dropped_total",
+		      "connections forgotten before close", "reason", "idle",
+		      &st->evict_idle));
+	TRY(one_label(reg, "sonde_ebpf_connections_dropped_total",
+		      "connections forgotten before close", "reason", "fd_reused",
+		      &st->reused));
+	TRY(solo(reg, "sonde_ebpf_connections_unparsed_total",
+		 "connections no protocol parser recognised", SONDE_COUNTER,
+		 &st->ignored));
+	TRY(solo(reg, "sonde_ebpf_loopback_duplicates_total",
+		 "client-side DB/cache transactions on loopback dropped (the server side reports them)",
+		 SONDE_COUNTER, &st->dups));
+	for (i = 0; i < st->n_protos; i++) {
+		TRY(one_label(reg, "sonde_ebpf_parse_errors_total",
+			      "bytes a protocol parser could not parse", "protocol",
+			      st->proto_names[i], &st->parse_err[i]));
+		TRY(one_label(reg, "sonde_ebpf_parser_desyncs_total",
+			      "capture gaps that forced a parser to resync", "protocol",
+			      st->proto_names[i], &st->desync[i]));
+		TRY(one_label(reg, "sonde_ebpf_parser_dropped_total",
+			      "requests a parser dropped (pending queue full, unpaired)",
+			      "protocol", st->proto_names[i], &st->pdropped[i]));
+	}
+	TRY(solo(reg, "sonde_tcp_retransmits_total", "TCP segments retransmitted (node)",
+		 SONDE_COUNTER, &st->retrans));
+	TRY(solo(reg, "sonde_tcp_connections_active",
+		 "TCP connections in ESTABLISHED state (node)", SONDE_GAUGE,
+		 &st->tcp_active));
+
+	memset(&d, 0, sizeof(d));
+	d.labels[0] = "service";
+	d.type = SONDE_COUNTER;
+	d.name = "sonde_tcp_bytes_sent_total";
+	/* no OpenMetrics unit: it must end the name, and "sent" does */
+	d.help = "bytes written to TCP sockets";
+	TRY(add_family(reg, &d, &st->f_sent));
+	d.name = "sonde_tcp_bytes_received_total";
+	d.help = "bytes read from TCP sockets";
+	TRY(add_family(reg, &d, &st->f_recv));
+	d.name = "sonde_tcp_connect_failures_total";
+	d.help = "outgoing TCP connects that failed (SYN_SENT -> CLOSE)";
+	TRY(add_family(reg, &d, &st->f_fail));
+	d.type = SONDE_HISTOGRAM;
+	d.name = "sonde_tcp_connect_duration_seconds";
+	d.help = "time from SYN sent to ESTABLISHED for outgoing connects";
+	d.unit = "seconds";
+	d.buckets = connect_buckets;
+	d.n_buckets = sizeof(connect_buckets) / sizeof(connect_buckets[0]);
+	TRY(add_family(reg, &d, &st->f_connect));
+#undef TRY
+	return 0;
+}
+
+/* Per-service series, looked up once per cache refresh of the pid. */
+static struct sonde_series *svc_series(struct sonde_service_info *si, int slot,
+				       struct sonde_family *f)
+{
+	if (!si->slot[slot]) {
+		const char *v[1] = { si->service };
+
+		si->slot[slot] = sonde_family_series(f, v);
+	}
+	return si->slot[slot];
+}
+
+static void on_txn(struct sonde_txn *txn, const struct sonde_conn *conn,
+		   void *userdata)
+{
+	struct ebpf_state *st = userdata;
+	struct sonde_service_info *si = sonde_service_lookup(st->svc, conn->tgid,
+							     st->now_mono_ns, st->cur_comm);
+
+	memcpy(txn->process, si->process, sizeof(txn->process));
+	memcpy(txn->service, si->service, sizeof(txn->service));
+	if (txn->start_ns)
+		txn->start_ns = (uint64_t)((int64_t)txn->start_ns + st->wall_offset_ns);
+	sonde_counter_inc(st->txns);
+	if (st->agent->pipeline)
+		sonde_pipeline_submit(st->agent->pipeline, txn);
+}
+
+/*
+ * Sockets start with capture_bytes_pipelined so that a first write full of
+ * pipelined commands parses; HTTP needs only its headers, and a socket no
+ * parser wants needs no payload at all (the kernel still counts bytes).
+ */
+static void on_proto(const struct sonde_conn *conn, void *userdata)
+{
+	struct ebpf_state *st = userdata;
+	uint32_t want = (uint32_t)st->cfg.capture_bytes_pipelined;
+
+	if (!conn->proto)
+		want = 0;
+	else if (conn->proto->proto == SONDE_PROTO_HTTP1)
+		want = (uint32_t)st->cfg.capture_bytes;
+	if (st->probe && conn->sock_id &&
+	    (want != st->cfg.capture_bytes_pipelined || !conn->proto))
+		sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, want);
+}
+
+static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r)
+{
+	const struct sonde_ebpf_data *d = r->u.data;
+	struct sonde_service_info *si = sonde_service_lookup(st->svc, d->hdr.tgid,
+							     d->hdr.ts_ns, d->hdr.comm);
+	struct sonde_addr local, peer;
+	struct sonde_conntab_chunk ch = {
+		.tgid = d->hdr.tgid, .fd = d->hdr.fd, .sock_id = d->hdr.sock_id,
+		.kernel_role = d->hdr.role, .send = d->hdr.dir == SONDE_EBPF_DIR_SEND,
+		.local = &local, .peer = &peer, .data = r->payload,
+		.len = r->payload_len, .total = d->total, .ts_ns = d->hdr.ts_ns,
+	};
+
+	if (ch.send)
+		sonde_counter_add(svc_series(si, SLOT_SENT, st->f_sent), d->total);
+	else
+		sonde_counter_add(svc_series(si, SLOT_RECV, st->f_recv), d->total);
+	sonde_ebpf_addr_convert(&d->local, &local);
+	sonde_ebpf_addr_convert(&d->peer, &peer);
+	sonde_conntab_data(st->tab, &ch);
+}
+
+static void handle_close(struct ebpf_state *st, const struct sonde_ebpf_record *r)
+{
+	const struct sonde_ebpf_close *c = r->u.close;
+	uint64_t sent, recv;
+	struct sonde_service_info *si;
+
+	if (!sonde_conntab_close(st->tab, c->hdr.tgid, c->hdr.fd, &sent, &recv))
+		return;
+	/* bytes the table never saw: records lost to a full ring buffer */
+	si = sonde_service_lookup(st->svc, c->hdr.tgid, c->hdr.ts_ns, c->hdr.comm);
+	if (c->bytes_sent > sent)
+		sonde_counter_add(svc_series(si, SLOT_SENT, st->f_sent),
+				  (double)(c->bytes_sent - sent));
+	if (c->bytes_recv > recv)
+		sonde_counter_add(svc_series(si, SLOT_RECV, st->f_recv),
+				  (double)(c->bytes_recv - recv));
+}
+
+static void handle_connect(struct ebpf_state *st, const struct sonde_ebpf_record *r)
+{
+	const struct sonde_ebpf_connect *c = r->u.connect;
+	struct sonde_service_info *si = sonde_service_lookup(st->svc, c->hdr.tgid,
+							     c->hdr.ts_ns, c->hdr.comm);
+
+	if (c->failed)
+		sonde_counter_inc(svc_series(si, SLOT_FAIL, st->f_fail));
+	else
+		sonde_histogram_observe(svc_series(si, SLOT_CONNECT, st->f_connect),
+					(double)c->duration_ns / 1e9);
+}
+
+static int on_record(void *userdata, void *data, size_t size)
+{
+	struct ebpf_state *st = userdata;
+	struct sonde_ebpf_record r;
+	struct sonde_addr local, peer;
+
+	sonde_counter_inc(st->events);
+	if (sonde_ebpf_decode(data, size, &r)) {
+		sonde_counter_inc(st->decode_err);
+		return 0;
+	}
+	if (r.hdr->ts_ns > st->now_mono_ns)
+		st->now_mono_ns = r.hdr->ts_ns;
+	st->cur_comm = r.hdr->comm;
+	switch (r.type) {
+	case SONDE_EBPF_EV_DATA:
+		handle_data(st, &r);
+		break;
+	case SONDE_EBPF_EV_OPEN:
+		sonde_ebpf_addr_convert(&r.u.open->local, &local);
+		sonde_ebpf_addr_convert(&r.u.open->peer, &peer);
+		sonde_conntab_open(st->tab, r.hdr->tgid, r.hdr->fd, r.hdr->sock_id,
+				   r.hdr->role, &local, &peer, r.hdr->ts_ns);
+		break;
+	case SONDE_EBPF_EV_CLOSE:
+		handle_close(st, &r);
+		break;
+	case SONDE_EBPF_EV_CONNECT:
+		handle_connect(st, &r);
+		break;
+	}
+	return 0;
+}
+
+static void refresh_metrics(struct ebpf_state *st)
+{
+	const struct sonde_conntab_stats *cs = sonde_conntab_stats(st->tab);
+	uint64_t ks[SONDE_EBPF_STAT_N];
+	unsigned i;
+
+	sonde_gauge_set(st->conns, cs->active);
+	sonde_counter_set(st->evict_cap, (double)cs->evicted_cap);
+	sonde_counter_set(st->evict_idle, (double)cs->evicted_idle);
+	sonde_counter_set(st->reused, (double)cs->reused);
+	sonde_counter_set(st->ignored, (double)cs->ignored);
+	sonde_counter_set(st->dups, (double)cs->loopback_dups);
+	for (i = 0; i < st->n_protos; i++) {
+		sonde_counter_set(st->parse_err[i], (double)cs->proto[i].parse_errors);
+		sonde_counter_set(st->desync[i], (double)cs->proto[i].desyncs);
+		sonde_counter_set(st->pdropped[i], (double)cs->proto[i].dropped);
+	}
+	if (!st->probe || sonde_ebpf_probe_stats(st->probe, ks))
+		return;
+	sonde_counter_set(st->lost, (double)ks[SONDE_EBPF_STAT_LOST]);
+	sonde_counter_set(st->truncated, (double)ks[SONDE_EBPF_STAT_TRUNCATED]);
+	sonde_counter_set(st->retrans, (double)ks[SONDE_EBPF_STAT_RETRANS]);
+	if (sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE) {
+		int64_t active = st->estab_base + (int64_t)ks[SONDE_EBPF_STAT_ESTAB_UP] -
+				 (int64_t)ks[SONDE_EBPF_STAT_ESTAB_DOWN];
+
+		sonde_gauge_set(st->tcp_active, active < 0 ? 0 : (double)active);
+	}
+}
+
+static void drain(struct ebpf_state *st)
+{
+	st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	sonde_ebpf_probe_consume(st->probe);
+}
+
+static void on_fd(int fd, uint32_t events, void *userdata)
+{
+	drain(userdata);
+}
+
+static void on_tick(void *userdata)
+{
+	struct ebpf_state *st = userdata;
+
+	st->wall_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) -
+				       clock_ns(CLOCK_MONOTONIC));
+	drain(st);
+	if (st->now_mono_ns - st->last_expire_ns >= 1000000000ull) {
+		sonde_conntab_expire(st->tab, st->now_mono_ns);
+		st->last_expire_ns = st->now_mono_ns;
+	}
+	refresh_metrics(st);
+}
+
+/* ESTABLISHED sockets before we attached: the kernel only sees changes. */
+static int64_t count_established(void)
+{
+	const char *files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char line[512];
+	int64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "re");
+		unsigned st;
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%*d: %*s %*s %x", &st) == 1 && st == 1)
+				n++;
+		fclose(f);
+	}
+	return n;
+}
+
+static void ephemeral_range(uint16_t *lo, uint16_t *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	unsigned a, b;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &a, &b) == 2 && a <= b && b <= 65535) {
+		*lo = (uint16_t)a;
+		*hi = (uint16_t)b;
+	}
+	fclose(f);
+}
+
+static int parse_lists(const struct ebpf_cfg *cfg, struct sonde_ebpf_probe_opts *o)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->n_pids; i++) {
+		char *end;
+		unsigned long v = strtoul(cfg->pids[i], &end, 10);
+
+		if (*end || !v || v > 0xffffffffUL)
+			return -EINVAL;
+		o->pids[o->n_pids++] = (uint32_t)v;
+	}
+	for (i = 0; i < cfg->n_ports; i++) {
+		char *end;
+		unsigned long v = strtoul(cfg->ports[i], &end, 10);
+
+		if (*end || !v || v > 65535)
+			return -EINVAL;
+		o->ports[o->n_ports++] = (uint16_t)v;
+	}
+	return 0;
+}
+
+static void ebpf_free(void *state)
+{
+	struct ebpf_state *st = state;
+
+	if (!st)
+		return;
+	sonde_ebpf_probe_free(st->probe);
+	sonde_conntab_free(st->tab);
+	sonde_service_cache_free(st->svc);
+	free(st);
+}
+
+static int ebpf_init(struct sonde_agent *agent, const void *section,
+		     void **ret_state)
+{
+	const struct ebpf_cfg *cfg = section;
+	struct sonde_conntab_opts to = { 0 };
+	struct sonde_ebpf_probe_opts po = { 0 };
+	struct ebpf_state *st = NULL;
+	int err;
+
+	if (!cfg || !cfg->enabled) {
+		*ret_state = NULL;
+		return 0;
+	}
+	if (parse_lists(cfg, &po)) {
+		sonde_log(SONDE_LOG_ERR, "probe", "ebpf",
+			  "pids and ports must be positive numbers (ports up to 65535)");
+		return -EINVAL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->agent = agent;
+	st->cfg = *cfg;
+#define PROTO(sym) do { to.protos[to.n_protos] = &sym; \
+	st->proto_names[to.n_protos++] = sym.name; } while (0)
+#ifdef SONDE_HAVE_PROTO_HTTP1
+	PROTO(sonde_proto_http1);
+#endif
+	/*
+	 * Memcached before Redis: Redis also takes inline commands ("get k"),
+	 * which real Redis clients never send but memcached clients always do.
+	 */
+#ifdef SONDE_HAVE_PROTO_MEMCACHED
+	PROTO(sonde_proto_memcached);
+#endif
+#ifdef SONDE_HAVE_PROTO_REDIS
+	PROTO(sonde_proto_redis);
+#endif
+#ifdef SONDE_HAVE_PROTO_POSTGRES
+	PROTO(sonde_proto_postgres);
+#endif
+#ifdef SONDE_HAVE_PROTO_MYSQL
+	PROTO(sonde_proto_mysql);
+#endif
+#undef PROTO
+	st->n_protos = to.n_protos;
+	to.max_conns = (unsigned)cfg->max_connections;
+	to.idle_ns = cfg->idle_timeout * 1000000ull;
+	to.max_switches = 2;
+	to.loopback_dedup = true;
+	to.emit = on_txn;
+	to.proto_changed = on_proto;
+	to.userdata = st;
+	ephemeral_range(&to.ephemeral_lo, &to.ephemeral_hi);
+	err = sonde_conntab_new(&to, &st->tab);
+	if (err)
+		goto err;
+	err = sonde_service_cache_new(4096, 30ull * 1000000000ull, "/proc", &st->svc);
+	if (err)
+		goto err;
+	err = register_metrics(st);
+	if (err)
+		goto err;
+	sonde_gauge_set(st->up, 0);
+	*ret_state = st;
+	return 0;
+err:
+	ebpf_free(st);
+	return err;
+}
+
+static void ebpf_stop(void *state)
+{
+	struct ebpf_state *st = state;
+
+	if (!st)
+		return;
+	if (st->timer)
+		sonde_loop_del_timer(st->agent->loop, st->timer);
+	st->timer = NULL;
+	if (st->fd_added && st->probe)
+		sonde_loop_del_fd(st->agent->loop, sonde_ebpf_probe_fd(st->probe));
+	st->fd_added = false;
+	sonde_ebpf_probe_free(st->probe);
+	st->probe = NULL;
+	sonde_gauge_set(st->up, 0);
+}
+
+static int ebpf_start(void *state)
+{
+	struct ebpf_state *st = state;
+	struct sonde_ebpf_probe_opts po = { 0 };
+	char why[256] = "";
+	int err;
+
+	parse_lists(&st->cfg, &po);
+	po.self_tgid = (uint32_t)getpid();
+	po.capture_bytes = (uint32_t)st->cfg.capture_bytes_pipelined;
+	po.ring_bytes = (uint32_t)st->cfg.ring_buffer_size;
+	po.wakeup_bytes = (uint32_t)st->cfg.wakeup_bytes;
+	st->estab_base = count_established();
+	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
+	if (err) {
+		/* the agent keeps running logs, pcap and host metrics */
+		sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
+			  "eBPF tracing disabled: %s", why);
+		return 0;
+	}
+	if (!(sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE))
+		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
+			  "tracepoint sock:inet_sock_set_state missing: no TCP connect latency, failures or active connections");
+	err = sonde_loop_add_fd(st->agent->loop, sonde_ebpf_probe_fd(st->probe),
+				EPOLLIN, on_fd, st);
+	if (err)
+		goto err;
+	st->fd_added = true;
+	err = sonde_loop_add_timer(st->agent->loop, st->cfg.poll_interval, on_tick,
+				   st, &st->timer);
+	if (err)
+		goto err;
+	st->wall_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) -
+				       clock_ns(CLOCK_MONOTONIC));
+	sonde_gauge_set(st->up, 1);
+	return 0;
+err:
+	sonde_log(SONDE_LOG_ERR, "probe", "ebpf", "cannot watch the ring buffer: %s",
+		  strerror(-err));
+	ebpf_stop(st);
+	return err;
+}
+
+const struct sonde_module_ops sonde_ebpf_module = {
+	.name = "ebpf",
+	.config = &ebpf_section,
+	.init = ebpf_init,
+	.start = ebpf_start,
+	.stop = ebpf_stop,
+	.free = ebpf_free,
+};

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Kernel side of the eBPF probe: syscall tracepoints for socket I/O,
+ * accept/connect/close, and the sock/tcp tracepoints for connection life.
+ * Only syscall tracepoints and classic tracepoints are used: kprobes and
+ * fentry are not available on every host this runs on.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_SENT_ 2
+#define TCP_CLOSE_ 7
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Written by the loader before load. */
+const volatile __u32 self_tgid = 0;
+/* Payload per syscall until user space says otherwise (sock_ctl). */
+const volatile __u32 capture_bytes = 8192;
+const volatile __u8 filter_pids = 0;
+const volatile __u8 filter_ports = 0;
+/* Wake user space only once this much is queued; it also polls on a timer. */
+const volatile __u64 wakeup_bytes = 0;
+
+enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2, ARG_CONNECT = 3 };
+
+struct io_args {
+	__u64 ptr; /* buf, iovec array or msghdr */
+	__u32 iovcnt;
+	__s32 fd;
+	__u8 kind;
+	__u8 dir;
+};
+
+#define sock_key sonde_ebpf_sock_key
+#define sock_info sonde_ebpf_sock_info
+
+struct syn_info {
+	__u64 ts_ns;
+	__u32 tgid;
+	__u32 pad;
+	char comm[SONDE_EBPF_COMM_LEN];
+};
+
+/*
+ * Room for three times the max: the verifier checks `off + n` with off and
+ * n each only known through masks (off < MAX, n < 2 * MAX).
+ */
+struct scratch {
+	__u8 raw[sizeof(struct sonde_ebpf_data) + 3 * SONDE_EBPF_CAPTURE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* Per-CPU LRU lists: enter and exit of one syscall run on one CPU mostly. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, __u64);
+	__type(value, struct io_args);
+} args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sock_key);
+	__type(value, struct sock_info);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sonde_ebpf_sock_ctl);
+} sock_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct syn_info);
+} syn_sent SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} port_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_EBPF_STAT_N);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1; /* per-CPU: no atomics needed */
+}
+
+static __always_inline bool pid_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline bool ports_wanted(const struct sock_info *si)
+{
+	__u16 lp = si->local.port, pp = si->peer.port;
+
+	if (!filter_ports)
+		return true;
+	return bpf_map_lookup_elem(&port_filter, &lp) ||
+	       bpf_map_lookup_elem(&port_filter, &pp);
+}
+
+static __always_inline __u64 ringbuf_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(void *ev, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, ev, size, ringbuf_flags()))
+		stat_inc(SONDE_EBPF_STAT_LOST);
+	else
+		stat_inc(SONDE_EBPF_STAT_SUBMITTED);
+}
+
+static __always_inline struct file *fd_file(__s32 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt;
+	struct file *f = NULL;
+
+	if (fd < 0)
+		return NULL;
+	/*
+	 * Direct loads through the BTF task pointer: the verifier turns them
+	 * into fault-checked loads, cheaper than one helper call each.
+	 */
+	fdt = task->files->fdt;
+	if ((unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]))
+		return NULL;
+	return f;
+}
+
+static __always_inline void read_addrs(struct sock *sk, struct sonde_ebpf_addr *local,
+				       struct sonde_ebpf_addr *peer, __u16 family)
+{
+	local->family = peer->family = family;
+	local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	peer->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* explicit sizes: BPF_CORE_READ_INTO on a u8[] would copy one byte */
+	if (family == AF_INET) {
+		bpf_core_read(local->addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(peer->addr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(local->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(peer->addr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+/*
+ * fd -> file -> socket -> sk: is it TCP over IPv4/IPv6? Fills si (addresses
+ * included) and returns true when it is.
+ */
+static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
+{
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, proto, type;
+	umode_t mode;
+
+	if (!f)
+		return false;
+	si->file = (__u64)f;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return false;
+	si->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	sock = BPF_CORE_READ(f, private_data);
+	if (!sock)
+		return false;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return false;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	type = BPF_CORE_READ(sk, sk_type);
+	if (proto != IPPROTO_TCP || type != SOCK_STREAM)
+		return false;
+	read_addrs(sk, &si->local, &si->peer, family);
+	si->is_tcp = 1;
+	return true;
+}
+
+/*
+ * The cached verdict for (tgid, fd), re-validated against the fd's current
+ * struct file for sockets (exec and dup2 replace fds without close()).
+ */
+static __always_inline struct sock_info *lookup_sock(__u32 tgid, __s32 fd)
+{
+	struct sock_key key = { .tgid = tgid, .fd = fd };
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &key);
+	struct sock_info fresh = {};
+
+	if (si) {
+		if (!si->is_tcp)
+			return NULL;
+		if ((__u64)fd_file(fd) == si->file)
+			return si;
+	}
+	if (resolve_sock(fd, &fresh) && !ports_wanted(&fresh))
+		fresh.is_tcp = 0;
+	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
+	if (!fresh.is_tcp)
+		return NULL;
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+static __always_inline void fill_hdr(struct sonde_ebpf_hdr *h, __u8 type,
+				     __u64 pid_tgid, __s32 fd,
+				     const struct sock_info *si)
+{
+	h->type = type;
+	h->dir = 0;
+	h->role = si ? si->role : 0;
+	h->pad = 0;
+	h->tgid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->fd = fd;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->sock_id = si ? si->ino : 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline int enter_io(__s32 fd, __u64 ptr, __u32 iovcnt, __u8 kind,
+				    __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args a = {
+		.ptr = ptr, .iovcnt = iovcnt, .fd = fd, .kind = kind, .dir = dir,
+	};
+
+	if (!pid_wanted(id >> 32))
+		return 0;
+	if (kind != ARG_CONNECT && !lookup_sock(id >> 32, fd))
+		return 0;
+	bpf_map_update_elem(&args, &id, &a, BPF_ANY);
+	return 0;
+}
+
+/*
+ * For the verifier: a length it can see is below the scratch room. The
+ * empty asm keeps clang from folding the mask away on values it already
+ * knows are small (the verifier does not know what clang knows).
+ */
+static __always_inline __u32 bounded(__u32 v)
+{
+	asm volatile("" : "+r"(v));
+	return v & (2 * SONDE_EBPF_CAPTURE_MAX - 1);
+}
+
+/* Copies up to `want` bytes from the iovecs into buf; returns the count. */
+static __always_inline __u32 copy_iov(__u8 *buf, const struct iovec *iov,
+				      __u32 iovcnt, __u32 want)
+{
+	__u32 off = 0;
+
+	/* a bounded loop, not unrolled: memcached answers in many small iovecs */
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < SONDE_EBPF_IOV_MAX; i++) {
+		struct iovec v;
+		__u32 n;
+
+		if (i >= iovcnt || off >= want)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		n = want - off;
+		if (v.iov_len < n)
+			n = v.iov_len;
+		/* off < want <= MAX already: the masks only inform the verifier */
+		if (n && bpf_probe_read_user(buf + (bounded(off) & (SONDE_EBPF_CAPTURE_MAX - 1)),
+					     bounded(n), v.iov_base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
+static __always_inline int exit_io(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a = bpf_map_lookup_elem(&args, &id);
+	struct sock_key key;
+	struct sock_info *si;
+	struct sonde_ebpf_data *ev;
+	struct scratch *s;
+	__u32 zero = 0, want, got = 0;
+	struct io_args arg;
+
+	if (!a)
+		return 0;
+	arg = *a;
+	bpf_map_delete_elem(&args, &id);
+	if (ret <= 0)
+		return 0;
+	key.tgid = id >> 32;
+	key.fd = arg.fd;
+	si = bpf_map_lookup_elem(&socks, &key);
+	if (!si || !si->is_tcp)
+		return 0;
+	if (arg.dir == SONDE_EBPF_DIR_SEND)
+		__sync_fetch_and_add(&si->bytes_sent, ret);
+	else
+		__sync_fetch_and_add(&si->bytes_recv, ret);
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	ev = (struct sonde_ebpf_data *)s->raw;
+	fill_hdr(&ev->hdr, SONDE_EBPF_EV_DATA, id, arg.fd, si);
+	ev->hdr.dir = arg.dir;
+	ev->local = si->local;
+	ev->peer = si->peer;
+	ev->total = ret > 0xffffffffL ? 0xffffffffU : (__u32)ret;
+
+	{
+		struct sonde_ebpf_sock_ctl *ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
+
+		want = ctl ? ctl->capture : capture_bytes;
+	}
+	if (want > SONDE_EBPF_CAPTURE_MAX)
+		want = SONDE_EBPF_CAPTURE_MAX;
+	if ((__u64)ret < want)
+		want = ret;
+	if (want && arg.kind == ARG_BUF) {
+		if (!bpf_probe_read_user(ev->data, bounded(want), (void *)arg.ptr))
+			got = want;
+	} else if (want && arg.kind == ARG_IOV) {
+		got = copy_iov(ev->data, (const struct iovec *)arg.ptr, arg.iovcnt,
+			       want);
+	} else if (want && arg.kind == ARG_MSG) {
+		struct user_msghdr m;
+
+		if (!bpf_probe_read_user(&m, sizeof(m), (void *)arg.ptr))
+			got = copy_iov(ev->data, m.msg_iov, m.msg_iovlen, want);
+	}
+	if (got > SONDE_EBPF_CAPTURE_MAX)
+		got = SONDE_EBPF_CAPTURE_MAX;
+	ev->len = got;
+	if (got < ev->total && want)
+		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
+	submit(ev, sizeof(*ev) + bounded(got));
+	return 0;
+}
+
+#define ENTER(ctx) ((struct trace_event_raw_sys_enter *)(ctx))
+#define EXIT(ctx) ((struct trace_event_raw_sys_exit *)(ctx))
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, ARG_BUF, SONDE_EBPF_DIR_RECV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, ARG_BUF, SONDE_EBPF_DIR_RECV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], ARG_IOV,
+			SONDE_EBPF_DIR_RECV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, ARG_MSG, SONDE_EBPF_DIR_RECV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, ARG_BUF, SONDE_EBPF_DIR_SEND);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, ARG_BUF, SONDE_EBPF_DIR_SEND);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], ARG_IOV,
+			SONDE_EBPF_DIR_SEND);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, ARG_MSG, SONDE_EBPF_DIR_SEND);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int sys_exit_read(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_readv")
+int sys_exit_readv(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_write")
+int sys_exit_write(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sys_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_writev")
+int sys_exit_writev(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
+
+/* A new socket for this fd: cache it with its role and tell user space. */
+static __always_inline int open_sock(__u64 id, __s32 fd, __u8 role)
+{
+	struct sock_key key = { .tgid = id >> 32, .fd = fd };
+	struct sock_info si = {};
+	struct sonde_ebpf_open ev;
+
+	if (!resolve_sock(fd, &si) || !ports_wanted(&si)) {
+		si.is_tcp = 0;
+		bpf_map_update_elem(&socks, &key, &si, BPF_ANY);
+		return 0;
+	}
+	si.role = role;
+	bpf_map_update_elem(&socks, &key, &si, BPF_ANY);
+	fill_hdr(&ev.hdr, SONDE_EBPF_EV_OPEN, id, fd, &si);
+	ev.local = si.local;
+	ev.peer = si.peer;
+	submit(&ev, sizeof(ev));
+	return 0;
+}
+
+static __always_inline int exit_accept(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (ret < 0 || !pid_wanted(id >> 32))
+		return 0;
+	return open_sock(id, ret, SONDE_EBPF_ROLE_SERVER);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int sys_exit_accept(struct trace_event_raw_sys_exit *ctx) { return exit_accept(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int sys_exit_accept4(struct trace_event_raw_sys_exit *ctx) { return exit_accept(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], 0, 0, ARG_CONNECT, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a = bpf_map_lookup_elem(&args, &id);
+	__s32 fd;
+
+	if (!a)
+		return 0;
+	fd = a->fd;
+	bpf_map_delete_elem(&args, &id);
+	if (ctx->ret != 0 && ctx->ret != -EINPROGRESS)
+		return 0;
+	return open_sock(id, fd, SONDE_EBPF_ROLE_CLIENT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_key key = { .tgid = id >> 32, .fd = ctx->args[0] };
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &key);
+	struct sonde_ebpf_close ev;
+
+	if (!si)
+		return 0;
+	if (si->is_tcp) {
+		fill_hdr(&ev.hdr, SONDE_EBPF_EV_CLOSE, id, key.fd, si);
+		ev.bytes_sent = si->bytes_sent;
+		ev.bytes_recv = si->bytes_recv;
+		submit(&ev, sizeof(ev));
+		bpf_map_delete_elem(&sock_ctl, &si->ino);
+	}
+	bpf_map_delete_elem(&socks, &key);
+	return 0;
+}
+
+static __always_inline void tp_addrs(struct trace_event_raw_inet_sock_set_state *ctx,
+				     struct sonde_ebpf_addr *local,
+				     struct sonde_ebpf_addr *peer)
+{
+	local->family = peer->family = ctx->family;
+	local->port = ctx->sport;
+	peer->port = ctx->dport;
+	if (ctx->family == AF_INET) {
+		/* ctx fields at variable offsets: the verifier wants helpers */
+		bpf_probe_read_kernel(local->addr, 4, ctx->saddr);
+		bpf_probe_read_kernel(peer->addr, 4, ctx->daddr);
+	} else {
+		bpf_probe_read_kernel(local->addr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(peer->addr, 16, ctx->daddr_v6);
+	}
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	int olds = ctx->oldstate, news = ctx->newstate;
+	struct sonde_ebpf_connect ev = {};
+	struct syn_info *syn;
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (news == TCP_ESTABLISHED_)
+		stat_inc(SONDE_EBPF_STAT_ESTAB_UP);
+	if (olds == TCP_ESTABLISHED_)
+		stat_inc(SONDE_EBPF_STAT_ESTAB_DOWN);
+
+	if (news == TCP_SYN_SENT_) {
+		/* inside connect(): current is the connecting task */
+		__u64 id = bpf_get_current_pid_tgid();
+		struct syn_info si = { .ts_ns = bpf_ktime_get_ns(), .tgid = id >> 32 };
+
+		if (!pid_wanted(si.tgid))
+			return 0;
+		bpf_get_current_comm(si.comm, sizeof(si.comm));
+		bpf_map_update_elem(&syn_sent, &sk, &si, BPF_ANY);
+		return 0;
+	}
+	if (olds != TCP_SYN_SENT_)
+		return 0;
+	syn = bpf_map_lookup_elem(&syn_sent, &sk);
+	if (!syn)
+		return 0;
+	ev.hdr.type = SONDE_EBPF_EV_CONNECT;
+	ev.hdr.role = SONDE_EBPF_ROLE_CLIENT;
+	ev.hdr.tgid = syn->tgid;
+	__builtin_memcpy(ev.hdr.comm, syn->comm, sizeof(ev.hdr.comm));
+	ev.hdr.fd = -1;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.duration_ns = ev.hdr.ts_ns - syn->ts_ns;
+	ev.failed = news != TCP_ESTABLISHED_;
+	bpf_map_delete_elem(&syn_sent, &sk);
+	tp_addrs(ctx, &ev.local, &ev.peer);
+	if (filter_ports) {
+		__u16 lp = ev.local.port, pp = ev.peer.port;
+
+		if (!bpf_map_lookup_elem(&port_filter, &lp) &&
+		    !bpf_map_lookup_elem(&port_filter, &pp))
+			return 0;
+	}
+	submit(&ev, sizeof(ev));
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit_skb(void *ctx)
+{
+	stat_inc(SONDE_EBPF_STAT_RETRANS);
+	return 0;
+}

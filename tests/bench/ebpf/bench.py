@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF overhead benchmark (see run.sh). Each workload runs `rounds` times
+without and with the agent, alternating so drift hits both sides alike; the
+server is pinned to CPU 0 and the load generator to CPU 1 (taskset), the
+agent is left to the scheduler (as it would be in production). Reports
+median ratios side by side, against the goals."""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "integration"))
+
+from sondetest import Agent, Nginx, Postgres, Redis, ebpf  # noqa: E402
+
+SERVER_CPU = "0"
+LOAD_CPU = "1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def pin(pid, cpu):
+    subprocess.run(["taskset", "-a", "-p", "-c", cpu, str(pid)], check=True,
+                   capture_output=True)
+
+
+def pin_tree(pid, cpu):
+    """Pins a process and its children (nginx master+workers, postgres backends
+    are forked later and inherit the mask)."""
+    pin(pid, cpu)
+    for child in children(pid):
+        pin_tree(child, cpu)
+
+
+def children(pid):
+    out = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kb(pid, key="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def loadgen(cmd):
+    return subprocess.run(["taskset", "-c", LOAD_CPU] + cmd, check=True, capture_output=True,
+                          text=True, timeout=600).stdout
+
+
+def wrk_rps(url, seconds):
+    out = loadgen(["wrk", "-t1", "-c8", "-d%ds" % seconds, url])
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def redis_rps(r, seconds):
+    # -n sized from a quick probe so that a round lasts about `seconds`.
+    out = loadgen(["redis-benchmark", "-h", r.host, "-p", str(r.port), "-t", "get",
+                   "-n", str(30000 * seconds), "-c", "8", "-q", "--csv"])
+    return float(re.findall(r'"GET","([\d.]+)"', out)[0])
+
+
+def pgbench_tps(pg, seconds):
+    out = loadgen(["pgbench", "-h", pg.host, "-p", str(pg.port), "-U", "postgres", "-n", "-S",
+                   "-c", "4", "-j", "1", "-T", str(seconds), "postgres"])
+    return float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
+
+
+class Result:
+    def __init__(self, name, goal):
+        self.name = name
+        self.goal = goal
+        self.base = []
+        self.agent = []
+        self.agent_cpu = 0.0
+        self.observed = 0.0
+        self.lost = 0.0
+        self.rss_kb = 0
+
+    @property
+    def ratio(self):
+        return statistics.median(self.agent) / statistics.median(self.base)
+
+
+def run_workload(res, ports, measure, seconds, rounds, counter):
+    """counter(metrics) -> transactions the agent observed for this workload."""
+    for i in range(rounds):
+        res.base.append(measure(seconds))
+        with Agent(ebpf.config(ports=ports)) as agent:
+            time.sleep(0.5)
+            m0 = agent.scrape()
+            c0 = cpu_seconds(agent.proc.pid)
+            res.agent.append(measure(seconds))
+            c1 = cpu_seconds(agent.proc.pid)
+            m1 = agent.settle("sonde_ebpf_events_total", quiet=0.5, timeout=10)
+            res.agent_cpu += c1 - c0
+            res.observed += counter(m1) - counter(m0)
+            res.lost += ebpf.lost_events(m1) - ebpf.lost_events(m0)
+            res.rss_kb = max(res.rss_kb, rss_kb(agent.proc.pid, "VmHWM"))
+        print("  %s round %d: without %.0f/s, with %.0f/s" % (res.name, i + 1, res.base[-1],
+                                                          res.agent[-1]), file=sys.stderr)
+
+
+def http_count(m):
+    return m.sum("http_server_request_duration_seconds_count")
+
+
+def cache_count(m):
+    return m.sum("sonde_cache_operations_total", cache_system="redis")
+
+
+def db_count(m):
+    return m.sum("db_client_operation_duration_seconds_count", db_system_name="postgresql")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--out", help="also write the markdown table here")
+    ap.add_argument("--only", help="comma list of nginx,redis,postgres")
+    a = ap.parse_args()
+    ebpf.require()
+    if os.cpu_count() < 2:
+        print("SKIP: needs 2 CPUs to pin server and load generator apart")
+        return 77
+    only = set((a.only or "nginx,redis,postgres").split(","))
+    load0 = os.getloadavg()[0]
+    results = []
+    if "nginx" in only:
+        res = Result("nginx + wrk -c8 (req/s)", 0.97)
+        with Nginx(server_conf='location / { return 200 "ok\\n"; }') as ng:
+            pin_tree(ng.proc.pid, SERVER_CPU)
+            run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
+                         a.rounds, http_count)
+        results.append(res)
+    if "redis" in only:
+        res = Result("redis-benchmark GET -c8, no pipelining (req/s)", 0.95)
+        with Redis() as r:
+            pin_tree(r.proc.pid, SERVER_CPU)
+            with r.client() as c:
+                c.call("SET", "key:__rand_int__", "x")
+            run_workload(res, [r.port], lambda s: redis_rps(r, s), a.seconds, a.rounds,
+                         cache_count)
+        results.append(res)
+    if "postgres" in only:
+        res = Result("pgbench -S -c4 (tps)", 0.97)
+        with Postgres(stat_statements=False) as pg:
+            subprocess.run(["pgbench", "-i", "-q", "-s", "1", "-h", pg.dir, "-p", str(pg.port),
+                            "-U", "postgres", "postgres"], check=True, capture_output=True,
+                           timeout=300)
+            pin_tree(pg.proc.pid, SERVER_CPU)
+            run_workload(res, [pg.port], lambda s: pgbench_tps(pg, s), a.seconds, a.rounds,
+                         db_count)
+        results.append(res)
+    lines = ["| workload | without agent | with agent | ratio | goal | agent CPU per observed txn | observed txns | events lost | agent peak RSS |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        per = r.agent_cpu / r.observed * 1e6 if r.observed else float("nan")
+        lines.append("| %s | %.0f | %.0f | %.3f | >= %.2f %s | %.2f µs | %d | %d | %.1f MB |" % (
+            r.name, statistics.median(r.base), statistics.median(r.agent), r.ratio, r.goal,
+            "met" if r.ratio >= r.goal else "MISSED", per, r.observed, r.lost, r.rss_kb / 1024))
+    table = "\n".join(lines)
+    print(table)
+    # The 1-minute load average says how much else ran on the machine.
+    print("\n(%d rounds of %d s each side, medians; server on CPU %s, load on CPU %s; "
+          "load average %.1f before, %.1f after; %s)" % (
+              a.rounds, a.seconds, SERVER_CPU, LOAD_CPU, load0, os.getloadavg()[0],
+              time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

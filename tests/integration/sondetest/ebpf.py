@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+"""What the eBPF tests share: can BPF attach here, the agent config that
+turns the probe on for the servers under test, and before/after deltas of
+the agent's transaction metrics."""
+
+import os
+import subprocess
+
+from .agent import sonde_bin
+from .util import skip
+
+# Kept in one place: the probe's config section as probes/ebpf/module.c
+# defines it.
+SECTION = "ebpf"
+
+
+def missing_capability():
+    """A plain reason why syscall-tracepoint BPF cannot work here, or None."""
+    if os.geteuid() != 0:
+        return "not root (the eBPF probes need CAP_BPF and CAP_PERFMON)"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "no kernel BTF at /sys/kernel/btf/vmlinux (CO-RE probes cannot load)"
+    for base in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+        if os.path.isdir(os.path.join(base, "events", "syscalls")):
+            return None
+    if not os.path.isdir("/sys/kernel/tracing/events"):
+        return "tracefs is not mounted (no /sys/kernel/tracing/events)"
+    return "no syscalls tracepoints in tracefs"
+
+
+def daemon_has_ebpf():
+    """True when the daemon under test was built with the ebpf module."""
+    p = subprocess.run([sonde_bin(), "--print-default-config"], capture_output=True,
+                       text=True, timeout=30)
+    return any(line.startswith(SECTION + ":") for line in p.stdout.splitlines())
+
+
+def require():
+    """Skips the test (exit 77) when eBPF truly cannot attach here."""
+    why = missing_capability()
+    if why:
+        skip("eBPF unavailable: " + why)
+    if not daemon_has_ebpf():
+        skip("this sonde was built without the ebpf module (SONDE_WITH_EBPF=OFF "
+             "or clang/bpftool/libbpf missing at build time)")
+
+
+def config(ports=(), extra=None, **section):
+    """An agent config with the eBPF probe on, restricted to `ports` (the
+    servers under test) so that other tests running on the same host do not
+    change the counts."""
+    sec = {"enabled": True}
+    if ports:
+        sec["ports"] = [str(int(p)) for p in ports]
+    sec.update(section)
+    cfg = {SECTION: sec}
+    if extra:
+        cfg.update(extra)
+    return cfg
+
+
+def lost_events(metrics):
+    """Ring-buffer records the probe reports as lost (0 when not exported)."""
+    return metrics.sum("sonde_ebpf_events_lost_total")
+
+
+class Delta:
+    """The difference of counter/histogram sums between two scrapes."""
+
+    def __init__(self, before, after):
+        self.before = before
+        self.after = after
+
+    def sum(self, name, **labels):
+        return self.after.sum(name, **labels) - self.before.sum(name, **labels)
+
+    def histogram(self, name, **labels):
+        return self.after.histogram(name, **labels).minus(self.before.histogram(name, **labels))
+
+    def by(self, name, label, **labels):
+        """{label value: delta} for the series of name that matched."""
+        out = {}
+        for v in self.after.label_values(name, label, **labels):
+            lab = dict(labels)
+            lab[label] = v
+            d = self.sum(name, **lab)
+            if d:
+                out[v] = d
+        return out
+
+
+def attached(agent, timeout=10.0):
+    """Fails fast, with the agent's own words, when the probe did not attach
+    although this host can run BPF (a failure, not a skip)."""
+    from .util import HarnessError, wait_until
+    try:
+        wait_until(lambda: agent.scrape().value("sonde_ebpf_up", default=0) == 1,
+                   timeout=timeout, what="sonde_ebpf_up == 1", proc=agent.proc)
+    except HarnessError:
+        raise HarnessError("the eBPF probe did not attach on a host that supports it:\n%s"
+                           % agent.log()[-3000:])
+    return agent

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF + memcached parser + pipeline against memcached's own counters.
+
+Ground truth: `stats` get_hits / get_misses. The agent's
+sonde_cache_lookups_total / sonde_cache_hits_total for
+cache_system="memcached" must move by exactly as much, for: single-key
+get, multi-key get and gets, meta mg (with and without a value, EN miss),
+and many commands in one write.
+"""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sondetest import Agent, Checks, Memcached, ebpf  # noqa: E402
+from sondetest.ebpf import Delta  # noqa: E402
+
+ebpf.require()
+check = Checks()
+SYS = {"cache_system": "memcached"}
+
+
+def phase(name, mc, agent, work):
+    s0 = mc.stats()
+    before = agent.scrape()
+    work()
+    s1 = mc.stats()
+    hits = s1["get_hits"] - s0["get_hits"]
+    lookups = hits + s1["get_misses"] - s0["get_misses"]
+    base = before.sum("sonde_cache_lookups_total", **SYS)
+    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **SYS) - base >= lookups,
+                   timeout=15, what="%s: %d lookups" % (name, lookups))
+    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **SYS)
+    d = Delta(before, after)
+    per_service = d.by("sonde_cache_lookups_total", "service", **SYS)
+    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol="memcached")
+    check.equal(d.sum("sonde_cache_lookups_total", **SYS), lookups,
+                "%s: lookups = get_hits+get_misses (per service %s, parser dropped %d)"
+                % (name, per_service, dropped))
+    check.equal(d.sum("sonde_cache_hits_total", **SYS), hits, "%s: hits = get_hits" % name)
+    print("   %s: operations %s" % (name, d.by("sonde_cache_operations_total", "cache_operation", **SYS)))
+    return d
+
+
+def seed(mc):
+    with mc.client() as c:
+        for i in range(10):
+            c.set("k%d" % i, "v%d" % i)
+
+
+def single(mc):
+    with mc.client() as c:
+        for i in range(20):
+            got = c.get("k%d" % i)  # k0..k9 hit, k10..k19 miss
+            assert (("k%d" % i) in got) == (i < 10)
+
+
+def multi(mc):
+    with mc.client() as c:
+        assert len(c.get("k1", "k2", "x1", "k3", "x2")) == 3
+        c.send_raw(b"gets k4 x3 k5\r\n")
+        assert len(c.read_get()) == 2
+        assert len(c.get(*["k%d" % i for i in range(10)] + ["y%d" % i for i in range(30)])) == 10
+
+
+def meta(mc):
+    with mc.client() as c:
+        assert c.mg("k1", "v")[0] == "VA"
+        assert c.mg("k2")[0] == "HD"          # hit without the value
+        assert c.mg("x9", "v")[0] == "EN"
+        assert c.mg("x10")[0] == "EN"
+        assert c.mg("k3", "v", "t", "f")[0] == "VA"
+        c.send_raw(b"mn\r\n")
+        assert c.line() == b"MN"
+
+
+def one_write(mc):
+    with mc.client() as c:
+        data = b"".join(b"get k%d\r\n" % (i % 15) for i in range(30))
+        data += b"get k1 k2 zz\r\nmg k3 v\r\nmg zz v\r\n"
+        c.send_raw(data)
+        hits = 0
+        for _ in range(31):
+            hits += len(c.read_get())
+        codes = [c.read_meta()[0] for _ in range(2)]
+        assert codes == ["VA", "EN"], codes
+        assert hits == 20 + 2, hits
+
+
+def main():
+    with Memcached() as mc:
+        seed(mc)
+        with Agent(ebpf.config(ports=[mc.port])) as agent:
+            ebpf.attached(agent)
+            phase("get one key", mc, agent, lambda: single(mc))
+            phase("multi-key get/gets", mc, agent, lambda: multi(mc))
+            phase("meta mg (VA/HD/EN)", mc, agent, lambda: meta(mc))
+            phase("33 commands in one write", mc, agent, lambda: one_write(mc))
+            check.equal(ebpf.lost_events(agent.scrape()), 0, "no ring-buffer events lost")
+    check.exit()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF + RESP parser + pipeline against Redis's own counters.
+
+Ground truth: INFO stats keyspace_hits / keyspace_misses and INFO
+commandstats, read over the unix socket (invisible to the TCP probe).
+The agent's sonde_cache_lookups_total / sonde_cache_hits_total for
+cache_system="redis" must move by exactly the same amounts, phase by phase:
+redis-benchmark without and with pipelining (-P 16), a scripted mix of
+GET/MGET/HGET hits and misses, many commands in one write, and RESP3.
+
+The workload avoids the cases where Redis's keyspace counters and a reply-
+based count legitimately differ (HGET of a missing field in an existing
+hash is a keyspace hit with a nil reply; MGET of a non-string key likewise).
+"""
+
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sondetest import Agent, Checks, Redis, ebpf  # noqa: E402
+from sondetest.ebpf import Delta  # noqa: E402
+
+ebpf.require()
+check = Checks()
+SYS = {"cache_system": "redis"}
+N = 2000
+
+
+def truth(r):
+    s = r.info_stats()
+    return s["keyspace_hits"], s["keyspace_misses"], r.command_stats()
+
+
+def phase(name, r, agent, work):
+    """Runs work(); compares the agent's deltas with Redis's."""
+    h0, m0, c0 = truth(r)
+    before = agent.scrape()
+    work()
+    h1, m1, c1 = truth(r)
+    hits, lookups = h1 - h0, (h1 - h0) + (m1 - m0)
+    base_l = before.sum("sonde_cache_lookups_total", **SYS)
+    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **SYS) - base_l >= lookups,
+                   timeout=15, what="%s: %d lookups" % (name, lookups))
+    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **SYS)
+    d = Delta(before, after)
+    per_service = d.by("sonde_cache_lookups_total", "service", **SYS)
+    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol="redis")
+    check.equal(d.sum("sonde_cache_lookups_total", **SYS), lookups,
+                "%s: lookups = keyspace_hits+misses (per service %s, parser dropped %d commands)"
+                % (name, per_service, dropped))
+    check.equal(d.sum("sonde_cache_hits_total", **SYS), hits,
+                "%s: hits = keyspace_hits" % name)
+    ops = {k.lower(): v for k, v in d.by("sonde_cache_operations_total", "cache_operation",
+                                         **SYS).items()}
+    for cmd in ("get", "set", "mget", "hget", "hset"):
+        calls = c1.get(cmd, 0) - c0.get(cmd, 0)
+        if calls or ops.get(cmd):
+            check.equal(ops.get(cmd, 0), calls, "%s: %s commands = commandstats calls" % (name, cmd.upper()))
+    return d
+
+
+def benchmark(r, pipeline):
+    cmd = ["redis-benchmark", "-h", r.host, "-p", str(r.port), "-t", "get,set",
+           "-n", str(N), "-c", "4", "-q"]
+    if pipeline > 1:
+        cmd += ["-P", str(pipeline)]
+    # The keys must exist for GET to hit: SET runs first in -t get,set.
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
+def scripted(r):
+    with r.client() as c:
+        c.call("SET", "s:1", "a")
+        c.call("SET", "s:2", "b")
+        c.call("HSET", "h:1", "f", "v")
+        assert c.call("GET", "s:1") == b"a"        # hit
+        assert c.call("GET", "nope:1") is None     # miss
+        assert c.call("MGET", "s:1", "nope:2", "s:2", "nope:3") == [b"a", None, b"b", None]
+        assert c.call("HGET", "h:1", "f") == b"v"  # hit
+        assert c.call("HGET", "nope:h", "f") is None  # miss (no such key)
+        c.call("MGET", "nope:4")                   # one miss
+
+
+def pipelined(r):
+    cmds = []
+    for i in range(50):
+        cmds.append(("GET", "s:1" if i % 3 else "nope:%d" % i))
+        cmds.append(("MGET", "s:1", "s:2", "nope:x"))
+    with r.client() as c:
+        replies = c.pipeline(cmds, one_write=True)
+        assert len(replies) == 100
+
+
+def resp3(r):
+    with r.client() as c:
+        hello = c.call("HELLO", "3")
+        assert hello["proto"] == 3
+        assert c.call("GET", "s:1") == b"a"
+        assert c.call("GET", "nope:r3") is None      # RESP3 null '_'
+        assert c.call("MGET", "nope:a", "s:2") == [None, b"b"]
+        assert c.call("HGET", "h:1", "f") == b"v"
+        assert c.call("HGET", "nope:h3", "f") is None
+        c.pipeline([("GET", "s:2"), ("GET", "nope:p")] * 10)
+
+
+def errors_phase(r, agent):
+    """Error replies carry their error prefix; the truth is INFO errorstats.
+    (Kept apart from the hit counts: Redis counts GET on a hash as a
+    keyspace hit before it answers WRONGTYPE.)"""
+    def errorstats():
+        return {k[len("errorstat_"):]: int(v.split("=", 1)[1])
+                for k, v in r.info("errorstats").items() if k.startswith("errorstat_")}
+    e0 = errorstats()
+    before = agent.scrape()
+    with r.client() as c:
+        c.call("HSET", "e:h", "f", "v")
+        for _ in range(4):
+            try:
+                c.call("GET", "e:h")
+            except Exception:  # noqa: BLE001 - the error reply is the point
+                pass
+    e1 = errorstats()
+    want = {k: v - e0.get(k, 0) for k, v in e1.items() if v - e0.get(k, 0)}
+    base = before.sum("sonde_cache_operations_total", error_type="WRONGTYPE", **SYS)
+    agent.wait_for(lambda m: m.sum("sonde_cache_operations_total", error_type="WRONGTYPE", **SYS)
+                   - base >= 4, timeout=15, what="4 WRONGTYPE replies")
+    after = agent.settle("sonde_cache_operations_total", quiet=1.0, **SYS)
+    got = Delta(before, after).by("sonde_cache_operations_total", "error_type",
+                                  error_type=lambda v: bool(v), **SYS)
+    check.equal({k: int(v) for k, v in got.items()}, want,
+                "error replies per error_type = INFO errorstats")
+
+
+def main():
+    with Redis() as r, Agent(ebpf.config(ports=[r.port])) as agent:
+        ebpf.attached(agent)
+        phase("redis-benchmark", r, agent, lambda: benchmark(r, 1))
+        phase("redis-benchmark -P 16", r, agent, lambda: benchmark(r, 16))
+        phase("scripted GET/MGET/HGET", r, agent, lambda: scripted(r))
+        phase("50+50 commands in one write", r, agent, lambda: pipelined(r))
+        phase("RESP3", r, agent, lambda: resp3(r))
+        errors_phase(r, agent)
+        m = agent.scrape()
+        check.equal(ebpf.lost_events(m), 0, "no ring-buffer events lost")
+    check.exit()
+
+
+if __name__ == "__main__":
+    main()

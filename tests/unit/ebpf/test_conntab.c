@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The connection table against two fake protocols: roles (kernel, ports,
+ * first bytes), fd reuse, idle expiry, the size cap, detection and
+ * re-detection after -EPROTO, chunk feeding and the loopback dedup.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "conntab.h"
+
+/*
+ * "Fake cache": requests "REQ <op>\n", responses "RES <n>\n"; a response
+ * completes the pending request. "BAD" anywhere -> -EPROTO, "ERR" counts a
+ * parse error. Bytes of each flow are counted (total, not len).
+ */
+struct fake_state {
+	bool pending;
+	char op[16];
+	uint64_t start;
+	uint64_t req_total, resp_total;
+	struct sonde_proto_stats st;
+};
+
+static bool fake_detect(const uint8_t *d, size_t n)
+{
+	return n >= 3 && memcmp(d, "REQ", 3) == 0;
+}
+
+static bool fakeweb_detect(const uint8_t *d, size_t n)
+{
+	return n >= 4 && memcmp(d, "WEB ", 4) == 0;
+}
+
+static void fake_init(void *s)
+{
+	memset(s, 0, sizeof(struct fake_state));
+}
+
+static int fake_feed_as(void *state, enum sonde_flow flow, const uint8_t *d,
+			size_t len, size_t total, uint64_t ts, sonde_txn_emit_fn emit,
+			void *ud, enum sonde_txn_kind kind, enum sonde_proto proto)
+{
+	struct fake_state *s = state;
+	struct sonde_txn t;
+
+	if (len >= 3 && memcmp(d, "BAD", 3) == 0)
+		return -EPROTO;
+	if (len >= 3 && memcmp(d, "ERR", 3) == 0) {
+		s->st.parse_errors++;
+		return 0;
+	}
+	if (flow == SONDE_FLOW_REQUEST) {
+		s->req_total += total;
+		if (len > 4 && !s->pending) {
+			size_t n = len - 4;
+
+			if (n > sizeof(s->op) - 1)
+				n = sizeof(s->op) - 1;
+			memcpy(s->op, d + 4, n);
+			s->op[n] = '\0';
+			if (n && s->op[n - 1] == '\n')
+				s->op[n - 1] = '\0';
+			s->pending = true;
+			s->start = ts;
+		}
+		return 0;
+	}
+	s->resp_total += total;
+	if (!s->pending)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	t.kind = kind;
+	t.proto = proto;
+	SONDE_TXN_SET(t.operation, s->op, strlen(s->op));
+	t.start_ns = s->start;
+	t.duration_ns = ts - s->start;
+	t.request_bytes = s->req_total;
+	t.response_bytes = s->resp_total;
+	s->pending = false;
+	s->req_total = s->resp_total = 0;
+	emit(&t, ud);
+	return 0;
+}
+
+static int fake_feed(void *state, enum sonde_flow flow, const uint8_t *d, size_t len,
+		     size_t total, uint64_t ts, sonde_txn_emit_fn emit, void *ud)
+{
+	return fake_feed_as(state, flow, d, len, total, ts, emit, ud, SONDE_TXN_CACHE,
+			    SONDE_PROTO_REDIS);
+}
+
+static int fakeweb_feed(void *state, enum sonde_flow flow, const uint8_t *d,
+			size_t len, size_t total, uint64_t ts, sonde_txn_emit_fn emit,
+			void *ud)
+{
+	/* accept "WEB" where the cache one wants "REQ" */
+	if (flow == SONDE_FLOW_REQUEST && len >= 4 && memcmp(d, "WEB ", 4) == 0) {
+		uint8_t tmp[64];
+		size_t n = len < sizeof(tmp) ? len : sizeof(tmp);
+
+		memcpy(tmp, d, n);
+		memcpy(tmp, "REQ ", 4);
+		return fake_feed_as(state, flow, tmp, n, total, ts, emit, ud,
+				    SONDE_TXN_HTTP_SERVER, SONDE_PROTO_HTTP1);
+	}
+	return fake_feed_as(state, flow, d, len, total, ts, emit, ud,
+			    SONDE_TXN_HTTP_SERVER, SONDE_PROTO_HTTP1);
+}
+
+static const struct sonde_proto_stats *fake_stats(const void *s)
+{
+	return &((const struct fake_state *)s)->st;
+}
+
+static const struct sonde_proto_ops fake_cache = {
+	.proto = SONDE_PROTO_REDIS, .name = "fakecache",
+	.state_size = sizeof(struct fake_state), .detect = fake_detect,
+	.init = fake_init, .feed = fake_feed, .stats = fake_stats,
+};
+
+static const struct sonde_proto_ops fake_web = {
+	.proto = SONDE_PROTO_HTTP1, .name = "fakeweb",
+	.state_size = sizeof(struct fake_state), .detect = fakeweb_detect,
+	.init = fake_init, .feed = fakeweb_feed, .stats = fake_stats,
+};
+
+#define MAX_TXN 64
+
+struct ctx {
+	struct sonde_conntab *tab;
+	struct sonde_txn txn[MAX_TXN];
+	uint8_t role[MAX_TXN];
+	unsigned n;
+	unsigned ignored;
+	unsigned detected;
+};
+
+static void on_emit(struct sonde_txn *t, const struct sonde_conn *c, void *ud)
+{
+	struct ctx *x = ud;
+
+	if (x->n < MAX_TXN) {
+		x->role[x->n] = c->role;
+		x->txn[x->n++] = *t;
+	}
+}
+
+static void on_proto(const struct sonde_conn *c, void *ud)
+{
+	struct ctx *x = ud;
+
+	if (c->proto)
+		x->detected++;
+	else
+		x->ignored++;
+}
+
+static struct ctx *mk(unsigned max_conns, uint64_t idle_ns)
+{
+	struct ctx *x = calloc(1, sizeof(*x));
+	struct sonde_conntab_opts o = {
+		.max_conns = max_conns, .idle_ns = idle_ns,
+		.protos = { &fake_cache, &fake_web }, .n_protos = 2,
+		.detect_chunks = 3, .max_switches = 1, .loopback_dedup = true,
+		.emit = on_emit, .proto_changed = on_proto,
+	};
+
+	assert_non_null(x);
+	o.userdata = x;
+	assert_int_equal(sonde_conntab_new(&o, &x->tab), 0);
+	return x;
+}
+
+static void done(struct ctx *x)
+{
+	sonde_conntab_free(x->tab);
+	free(x);
+}
+
+static struct sonde_addr v4(const char *ip, uint16_t port)
+{
+	struct sonde_addr a = { .family = AF_INET, .port = port };
+
+	assert_int_equal(inet_pton(AF_INET, ip, a.addr), 1);
+	return a;
+}
+
+/* one chunk; role from the kernel or UNKNOWN */
+static void chunk(struct ctx *x, int fd, uint64_t sock_id, uint8_t krole, bool send,
+		  const struct sonde_addr *l, const struct sonde_addr *p,
+		  const char *s, size_t total, uint64_t ts)
+{
+	struct sonde_conntab_chunk c = {
+		.tgid = 100, .fd = fd, .sock_id = sock_id, .kernel_role = krole,
+		.send = send, .local = l, .peer = p, .data = (const uint8_t *)s,
+		.len = strlen(s), .total = total ? total : strlen(s), .ts_ns = ts,
+	};
+
+	assert_int_equal(sonde_conntab_data(x->tab, &c), 0);
+}
+
+static void test_server_role_from_accept(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000);
+
+	assert_int_equal(sonde_conntab_open(x->tab, 100, 5, 77, SONDE_CONN_ROLE_SERVER,
+					    &l, &p, 10), 0);
+	chunk(x, 5, 77, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ GET\n", 0, 1000);
+	chunk(x, 5, 77, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 1500);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->txn[0].operation, "GET");
+	assert_int_equal(x->txn[0].kind, SONDE_TXN_CACHE);
+	assert_int_equal(x->txn[0].pid, 100);
+	assert_int_equal(x->txn[0].source, SONDE_SRC_EBPF);
+	assert_int_equal(x->txn[0].duration_ns, 500);
+	assert_int_equal(x->txn[0].start_ns, 1000);
+	assert_string_equal(x->txn[0].server_address, "10.0.0.1");
+	assert_int_equal(x->txn[0].server_port, 6379);
+	assert_int_equal(x->txn[0].peer.port, 40000);
+	assert_memory_equal(x->txn[0].peer.addr, p.addr, 4);
+	assert_int_equal(x->role[0], SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(sonde_conntab_stats(x->tab)->proto[0].detected, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 1);
+	done(x);
+}
+
+static void test_client_http_kind_and_server_address(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("127.0.0.1", 41000), p = v4("127.0.0.1", 8080);
+
+	sonde_conntab_open(x->tab, 100, 7, 1, SONDE_CONN_ROLE_CLIENT, &l, &p, 0);
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, &l, &p, "WEB /x\n", 0, 10);
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, &l, &p, "RES 200\n", 0, 30);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(x->txn[0].kind, SONDE_TXN_HTTP_CLIENT);
+	assert_string_equal(x->txn[0].server_address, "127.0.0.1");
+	assert_int_equal(x->txn[0].server_port, 8080);
+	/* HTTP on loopback is not deduplicated: client and server both matter */
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_dups, 0);
+	done(x);
+}
+
+static void test_loopback_dedup_for_cache_clients(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("127.0.0.1", 41000), p = v4("127.0.0.1", 6379);
+	struct sonde_addr rl = v4("10.1.1.1", 41001), rp = v4("10.1.1.2", 6379);
+
+	sonde_conntab_open(x->tab, 100, 7, 1, SONDE_CONN_ROLE_CLIENT, &l, &p, 0);
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, &l, &p, "REQ GET\n", 0, 10);
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, &l, &p, "RES 1\n", 0, 30);
+	assert_int_equal(x->n, 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_dups, 1);
+	/* a remote server: only this side sees it */
+	sonde_conntab_open(x->tab, 100, 8, 2, SONDE_CONN_ROLE_CLIENT, &rl, &rp, 0);
+	chunk(x, 8, 2, SONDE_CONN_ROLE_CLIENT, true, &rl, &rp, "REQ GET\n", 0, 10);
+	chunk(x, 8, 2, SONDE_CONN_ROLE_CLIENT, false, &rl, &rp, "RES 1\n", 0, 30);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->txn[0].server_address, "10.1.1.2");
+	assert_int_equal(x->txn[0].server_port, 6379);
+	done(x);
+}
+
+static void test_fd_reuse_resets_parser(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000);
+	struct sonde_addr p2 = v4("10.0.0.3", 40001);
+	struct sonde_conn *c;
+
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ OLD\n", 0, 10);
+	/* close not seen; the fd is now another socket */
+	chunk(x, 5, 2, SONDE_CONN_ROLE_SERVER, true, &l, &p2, "RES 1\n", 0, 20);
+	assert_int_equal(x->n, 0); /* the old request never pairs with it */
+	assert_int_equal(sonde_conntab_stats(x->tab)->reused, 1);
+	c = sonde_conntab_find(x->tab, 100, 5);
+	assert_non_null(c);
+	assert_int_equal(c->sock_id, 2);
+	assert_int_equal(c->peer.port, 40001);
+	chunk(x, 5, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p2, "REQ NEW\n", 0, 30);
+	chunk(x, 5, 2, SONDE_CONN_ROLE_SERVER, true, &l, &p2, "RES 1\n", 0, 40);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->txn[0].operation, "NEW");
+	/* accept on the same fd replaces too */
+	chunk(x, 5, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p2, "REQ HALF\n", 0, 50);
+	sonde_conntab_open(x->tab, 100, 5, 3, SONDE_CONN_ROLE_SERVER, &l, &p, 60);
+	chunk(x, 5, 3, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 70);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->reused, 2);
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 1);
+	done(x);
+}
+
+static void test_close_returns_bytes(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000);
+	uint64_t sent = 0, recv = 0;
+
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ GET\n", 5000, 10);
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 70000, 20);
+	assert_true(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
+	assert_int_equal(sent, 70000);
+	assert_int_equal(recv, 5000);
+	assert_int_equal(x->txn[0].request_bytes, 5000);
+	assert_int_equal(x->txn[0].response_bytes, 70000);
+	assert_false(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->closed, 1);
+	done(x);
+}
+
+static void test_idle_expiry(void **state)
+{
+	struct ctx *x = mk(64, 1000);
+	struct sonde_addr l = v4("10.0.0.1", 80), p = v4("10.0.0.2", 40000);
+
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 0);
+	chunk(x, 2, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 500);
+	chunk(x, 3, 3, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 900);
+	/* fd 1 is active again: it must outlive fd 2 */
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 1200);
+	assert_int_equal(sonde_conntab_expire(x->tab, 1400), 0);
+	assert_int_equal(sonde_conntab_expire(x->tab, 1600), 1);
+	assert_null(sonde_conntab_find(x->tab, 100, 2));
+	assert_non_null(sonde_conntab_find(x->tab, 100, 1));
+	assert_int_equal(sonde_conntab_expire(x->tab, 2300), 2);
+	assert_int_equal(sonde_conntab_stats(x->tab)->evicted_idle, 3);
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 0);
+	done(x);
+}
+
+static void test_cap_evicts_least_recent(void **state)
+{
+	struct ctx *x = mk(16, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 80), p = v4("10.0.0.2", 40000);
+	int fd;
+
+	for (fd = 0; fd < 16; fd++)
+		chunk(x, fd, (uint64_t)fd + 1, SONDE_CONN_ROLE_SERVER, false, &l, &p,
+		      "x", 0, (uint64_t)fd);
+	chunk(x, 0, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 100);
+	chunk(x, 99, 99, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 101);
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 16);
+	assert_int_equal(sonde_conntab_stats(x->tab)->evicted_cap, 1);
+	assert_non_null(sonde_conntab_find(x->tab, 100, 0));
+	assert_null(sonde_conntab_find(x->tab, 100, 1));
+	assert_non_null(sonde_conntab_find(x->tab, 100, 99));
+	for (fd = 200; fd < 240; fd++)
+		chunk(x, fd, (uint64_t)fd, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x",
+		      0, 200 + (uint64_t)fd);
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 16);
+	assert_int_equal(sonde_conntab_stats(x->tab)->evicted_cap, 41);
+	done(x);
+}
+
+static void test_role_guess_from_ports_and_bytes(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr srv = v4("10.0.0.1", 6379), eph = v4("10.0.0.2", 40000);
+	struct sonde_addr eph2 = v4("10.0.0.3", 50000);
+	struct sonde_conn *c;
+
+	/* local 6379, peer ephemeral: server */
+	chunk(x, 1, 1, SONDE_CONN_ROLE_UNKNOWN, true, &srv, &eph, "zzz", 0, 1);
+	c = sonde_conntab_find(x->tab, 100, 1);
+	assert_int_equal(c->role, SONDE_CONN_ROLE_SERVER);
+	assert_true(c->role_guessed);
+	/* local ephemeral, peer 6379: client */
+	chunk(x, 2, 2, SONDE_CONN_ROLE_UNKNOWN, true, &eph, &srv, "zzz", 0, 1);
+	assert_int_equal(sonde_conntab_find(x->tab, 100, 2)->role,
+			 SONDE_CONN_ROLE_CLIENT);
+	/* both ephemeral: the side whose bytes detect as a request decides */
+	chunk(x, 3, 3, SONDE_CONN_ROLE_UNKNOWN, false, &eph, &eph2, "REQ GET\n", 0, 1);
+	c = sonde_conntab_find(x->tab, 100, 3);
+	assert_int_equal(c->role, SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(c->state, SONDE_CONN_PARSING);
+	chunk(x, 3, 3, SONDE_CONN_ROLE_UNKNOWN, true, &eph, &eph2, "RES 1\n", 0, 9);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(x->role[0], SONDE_CONN_ROLE_SERVER);
+	/* the kernel's word beats the ports */
+	chunk(x, 4, 4, SONDE_CONN_ROLE_CLIENT, true, &srv, &eph, "zzz", 0, 1);
+	c = sonde_conntab_find(x->tab, 100, 4);
+	assert_int_equal(c->role, SONDE_CONN_ROLE_CLIENT);
+	assert_false(c->role_guessed);
+	assert_int_equal(sonde_conntab_guess_role(x->tab, &eph, &eph2),
+			 SONDE_CONN_ROLE_UNKNOWN);
+	done(x);
+}
+
+static void test_detection_gives_up(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 443), p = v4("10.0.0.2", 40000);
+	struct sonde_conn *c;
+
+	/* responses and empty captures do not use up the budget */
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 1);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "", 50, 2);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "\x16\x03\x01", 0, 3);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "junk", 0, 4);
+	c = sonde_conntab_find(x->tab, 100, 1);
+	assert_int_equal(c->state, SONDE_CONN_DETECTING);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "more", 0, 5);
+	assert_int_equal(c->state, SONDE_CONN_IGNORED);
+	assert_int_equal(x->ignored, 1);
+	/* ignored: bytes still counted, nothing parsed */
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ GET\n", 0, 6);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 7);
+	assert_int_equal(x->n, 0);
+	assert_int_equal(c->bytes_recv, 50 + 3 + 4 + 4 + 8);
+	assert_int_equal(sonde_conntab_stats(x->tab)->ignored, 1);
+	done(x);
+}
+
+static void test_detection_switches_after_eproto(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 80), p = v4("10.0.0.2", 40000);
+	struct sonde_conn *c;
+
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ A\n", 0, 1);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "BAD\n", 0, 2);
+	c = sonde_conntab_find(x->tab, 100, 1);
+	assert_int_equal(c->state, SONDE_CONN_DETECTING);
+	assert_null(c->pstate);
+	assert_int_equal(sonde_conntab_stats(x->tab)->proto[0].eproto, 1);
+	/* the other protocol now */
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB /a\n", 0, 3);
+	assert_int_equal(c->state, SONDE_CONN_PARSING);
+	assert_ptr_equal(c->proto, &fake_web);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 200\n", 0, 8);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(x->txn[0].kind, SONDE_TXN_HTTP_SERVER);
+	assert_string_equal(x->txn[0].operation, "/a");
+	/* a second -EPROTO exceeds max_switches (1): ignored for good */
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "BAD\n", 0, 9);
+	assert_int_equal(c->state, SONDE_CONN_IGNORED);
+	assert_int_equal(sonde_conntab_stats(x->tab)->proto[1].eproto, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->proto[1].detected, 1);
+	assert_int_equal(x->detected, 2);
+	assert_int_equal(x->ignored, 1);
+	done(x);
+}
+
+/* A server that reads a header first, the rest after (MySQL does). */
+static void test_detection_across_chunks(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 3306), p = v4("10.0.0.2", 40000);
+	struct sonde_conn *c;
+
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "greeting", 0, 1);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "RE", 0, 2);
+	c = sonde_conntab_find(x->tab, 100, 1);
+	assert_int_equal(c->state, SONDE_CONN_DETECTING);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "Q GET\n", 0, 3);
+	assert_int_equal(c->state, SONDE_CONN_PARSING);
+	assert_int_equal(c->det_len, 0);
+	chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 5);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->txn[0].operation, "GET");
+	assert_int_equal(x->txn[0].start_ns, 3);
+	assert_int_equal(x->txn[0].request_bytes, 8);
+
+	/* leftover bytes, then a chunk that detects alone: only it is fed */
+	chunk(x, 2, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p, "tail of a body", 0, 1);
+	chunk(x, 2, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ SET\n", 0, 2);
+	chunk(x, 2, 2, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 4);
+	assert_int_equal(x->n, 2);
+	assert_string_equal(x->txn[1].operation, "SET");
+	assert_int_equal(x->txn[1].request_bytes, 8);
+
+	/* a truncated chunk is never glued to the next one */
+	chunk(x, 3, 3, SONDE_CONN_ROLE_SERVER, false, &l, &p, "RE", 100, 1);
+	chunk(x, 3, 3, SONDE_CONN_ROLE_SERVER, false, &l, &p, "Q X\n", 0, 2);
+	assert_int_equal(sonde_conntab_find(x->tab, 100, 3)->state, SONDE_CONN_DETECTING);
+	done(x);
+}
+
+static void test_chunks_and_parse_errors(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 80), p = v4("10.0.0.2", 40000);
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t t = 100 * (uint64_t)i;
+
+		chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ SET\n",
+		      4096, t + 1);
+		/* a request body in two more chunks, captured short */
+		chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "body", 10000,
+		      t + 2);
+		chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "ERR", 5, t + 3);
+		chunk(x, 1, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0,
+		      t + 50);
+	}
+	assert_int_equal(x->n, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(x->txn[i].request_bytes, 4096 + 10000);
+		assert_int_equal(x->txn[i].duration_ns, 49);
+	}
+	assert_int_equal(sonde_conntab_stats(x->tab)->proto[0].parse_errors, 3);
+	assert_int_equal(sonde_conntab_stats(x->tab)->txns, 3);
+	done(x);
+}
+
+static void test_addr_helpers(void **state)
+{
+	struct sonde_addr a = v4("127.3.0.1", 1), b = v4("10.0.0.1", 1);
+	struct sonde_addr c = { .family = AF_INET6 };
+	char s[64];
+
+	assert_true(sonde_addr_is_loopback(&a));
+	assert_false(sonde_addr_is_loopback(&b));
+	inet_pton(AF_INET6, "::1", c.addr);
+	assert_true(sonde_addr_is_loopback(&c));
+	sonde_addr_format(&c, s, sizeof(s));
+	assert_string_equal(s, "::1");
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", c.addr);
+	assert_true(sonde_addr_is_loopback(&c));
+	c.family = 0;
+	sonde_addr_format(&c, s, sizeof(s));
+	assert_string_equal(s, "");
+	sonde_addr_format(&b, s, 4); /* too small: empty, not truncated garbage */
+	assert_string_equal(s, "");
+}
+
+static void test_bad_opts(void **state)
+{
+	struct sonde_conntab_opts o = { 0 };
+	struct sonde_conntab *t = NULL;
+
+	assert_int_equal(sonde_conntab_new(&o, &t), -EINVAL);
+	assert_null(t);
+	sonde_conntab_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_role_from_accept),
+		cmocka_unit_test(test_client_http_kind_and_server_address),
+		cmocka_unit_test(test_loopback_dedup_for_cache_clients),
+		cmocka_unit_test(test_fd_reuse_resets_parser),
+		cmocka_unit_test(test_close_returns_bytes),
+		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_cap_evicts_least_recent),
+		cmocka_unit_test(test_role_guess_from_ports_and_bytes),
+		cmocka_unit_test(test_detection_gives_up),
+		cmocka_unit_test(test_detection_switches_after_eproto),
+		cmocka_unit_test(test_detection_across_chunks),
+		cmocka_unit_test(test_chunks_and_parse_errors),
+		cmocka_unit_test(test_addr_helpers),
+		cmocka_unit_test(test_bad_opts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+/* Ring-buffer record decoding: every type, every short length, bad fields. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+
+/* 8-aligned like ring-buffer records */
+union buf {
+	uint64_t align;
+	uint8_t b[sizeof(struct sonde_ebpf_data) + SONDE_EBPF_CAPTURE_MAX + 16];
+};
+
+static size_t mk_data(union buf *u, uint32_t total, uint32_t len)
+{
+	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u->b;
+
+	memset(u, 0, sizeof(*u));
+	d->hdr.type = SONDE_EBPF_EV_DATA;
+	d->hdr.dir = SONDE_EBPF_DIR_SEND;
+	d->hdr.role = SONDE_EBPF_ROLE_CLIENT;
+	d->hdr.tgid = 42;
+	d->hdr.fd = 7;
+	d->hdr.sock_id = 99;
+	d->local.family = AF_INET;
+	d->local.port = 40000;
+	d->local.addr[0] = 127;
+	d->local.addr[3] = 1;
+	d->peer.family = AF_INET6;
+	d->peer.port = 80;
+	d->peer.addr[15] = 1;
+	d->total = total;
+	d->len = len;
+	memset(d->data, 'A', len);
+	return sizeof(*d) + len;
+}
+
+static void test_data_ok(void **state)
+{
+	union buf u;
+	size_t n = mk_data(&u, 1000, 10);
+	struct sonde_ebpf_record r;
+	struct sonde_addr a;
+
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.type, SONDE_EBPF_EV_DATA);
+	assert_int_equal(r.payload_len, 10);
+	assert_ptr_equal(r.payload, u.b + sizeof(struct sonde_ebpf_data));
+	assert_int_equal(r.u.data->total, 1000);
+	assert_int_equal(r.hdr->tgid, 42);
+	sonde_ebpf_addr_convert(&r.u.data->local, &a);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(a.port, 40000);
+	assert_int_equal(a.addr[0], 127);
+	assert_int_equal(a.addr[4], 0);
+	sonde_ebpf_addr_convert(&r.u.data->peer, &a);
+	assert_int_equal(a.family, AF_INET6);
+	assert_int_equal(a.addr[15], 1);
+	/* trailing padding from the ring buffer is fine */
+	assert_int_equal(sonde_ebpf_decode(u.b, n + 6, &r), 0);
+	/* the full capture */
+	n = mk_data(&u, SONDE_EBPF_CAPTURE_MAX + 1000, SONDE_EBPF_CAPTURE_MAX);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.payload_len, SONDE_EBPF_CAPTURE_MAX);
+}
+
+static void test_data_bad(void **state)
+{
+	union buf u;
+	struct sonde_ebpf_record r = { .type = 0xEE };
+	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u.b;
+	size_t n = mk_data(&u, 100, 20), i;
+
+	for (i = 0; i < n; i++) /* every short length */
+		assert_int_equal(sonde_ebpf_decode(u.b, i, &r), -EINVAL);
+	assert_int_equal(r.type, 0xEE); /* untouched on failure */
+	n = mk_data(&u, 10, 20); /* len > total */
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_data(&u, SONDE_EBPF_CAPTURE_MAX + 1000, SONDE_EBPF_CAPTURE_MAX);
+	d->len = SONDE_EBPF_CAPTURE_MAX + 1;
+	assert_int_equal(sonde_ebpf_decode(u.b, sizeof(u.b), &r), -EINVAL);
+	n = mk_data(&u, 100, 20);
+	d->hdr.dir = 2;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_data(&u, 100, 20);
+	d->peer.family = 1; /* AF_UNIX: never from the TCP filter */
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_data(&u, 100, 20);
+	d->hdr.role = 3;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_data(&u, 100, 20);
+	d->hdr.type = 0;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	d->hdr.type = 200;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	assert_int_equal(sonde_ebpf_decode(NULL, 100, &r), -EINVAL);
+}
+
+static void test_other_types(void **state)
+{
+	union buf u;
+	struct sonde_ebpf_record r;
+	const struct {
+		uint8_t type;
+		size_t size;
+	} t[] = {
+		{ SONDE_EBPF_EV_OPEN, sizeof(struct sonde_ebpf_open) },
+		{ SONDE_EBPF_EV_CLOSE, sizeof(struct sonde_ebpf_close) },
+		{ SONDE_EBPF_EV_CONNECT, sizeof(struct sonde_ebpf_connect) },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&u, 0, sizeof(u));
+		((struct sonde_ebpf_hdr *)u.b)->type = t[i].type;
+		for (n = 0; n < t[i].size; n++)
+			assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+		assert_int_equal(sonde_ebpf_decode(u.b, t[i].size, &r), 0);
+		assert_int_equal(r.type, t[i].type);
+		assert_null(r.payload);
+	}
+	memset(&u, 0, sizeof(u));
+	((struct sonde_ebpf_connect *)u.b)->hdr.type = SONDE_EBPF_EV_CONNECT;
+	((struct sonde_ebpf_connect *)u.b)->local.family = 99;
+	assert_int_equal(sonde_ebpf_decode(u.b, sizeof(struct sonde_ebpf_connect), &r),
+			 -EINVAL);
+}
+
+static void test_addr_convert(void **state)
+{
+	struct sonde_ebpf_addr in = { .family = AF_INET6, .port = 8080 };
+	struct sonde_addr out;
+
+	/* ::ffff:10.1.2.3 */
+	in.addr[10] = 0xff;
+	in.addr[11] = 0xff;
+	in.addr[12] = 10;
+	in.addr[13] = 1;
+	in.addr[14] = 2;
+	in.addr[15] = 3;
+	sonde_ebpf_addr_convert(&in, &out);
+	assert_int_equal(out.family, AF_INET);
+	assert_int_equal(out.port, 8080);
+	assert_memory_equal(out.addr, "\x0a\x01\x02\x03\0\0\0\0", 8);
+	/* a real IPv6 address stays */
+	in.addr[10] = 0xfe;
+	sonde_ebpf_addr_convert(&in, &out);
+	assert_int_equal(out.family, AF_INET6);
+	assert_memory_equal(out.addr, in.addr, 16);
+	in.family = 0;
+	sonde_ebpf_addr_convert(&in, &out);
+	assert_int_equal(out.family, 0);
+	assert_int_equal(out.addr[15], 0);
+}
+
+/* Random bytes never decode into something that reads past the record. */
+static void test_random(void **state)
+{
+	union buf u;
+	struct sonde_ebpf_record r;
+	unsigned seed = 12345, i;
+	size_t j, n;
+
+	for (i = 0; i < 20000; i++) {
+		n = (size_t)rand_r(&seed) % sizeof(u.b);
+		for (j = 0; j < n; j++)
+			u.b[j] = (uint8_t)rand_r(&seed);
+		if (n)
+			u.b[0] = (uint8_t)(rand_r(&seed) % 6);
+		if (sonde_ebpf_decode(u.b, n, &r) == 0 && r.type == SONDE_EBPF_EV_DATA)
+			assert_true(r.payload + r.payload_len <= u.b + n);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_data_ok),
+		cmocka_unit_test(test_data_bad),
+		cmocka_unit_test(test_other_types),
+		cmocka_unit_test(test_addr_convert),
+		cmocka_unit_test(test_random),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Loads the real BPF programs, does TCP I/O on loopback from this process,
+ * and checks the ring buffer says exactly what happened: roles, byte
+ * counts, captured prefixes, close, connect latency and refusal. Needs
+ * root (or CAP_BPF+CAP_PERFMON); skips (77) otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+#include "loader.h"
+
+#define MAX_SEEN 256
+
+struct seen {
+	uint8_t type, dir, role;
+	int fd;
+	uint64_t sock_id;
+	uint32_t total, len;
+	uint8_t data[SONDE_EBPF_CAPTURE_MAX];
+	uint16_t lport, pport;
+	uint8_t lfam, pfam;
+	uint8_t laddr[16], paddr[16];
+	uint64_t dur;
+	int failed;
+	uint64_t bytes_sent, bytes_recv;
+};
+
+struct capture {
+	struct seen ev[MAX_SEEN];
+	unsigned n;
+	unsigned bad;
+};
+
+struct fixture {
+	uint32_t capture;
+	struct sonde_ebpf_probe *probe;
+	struct capture cap;
+};
+
+static int on_rec(void *ud, void *data, size_t size)
+{
+	struct capture *c = ud;
+	struct sonde_ebpf_record r;
+	struct seen *s;
+
+	if (sonde_ebpf_decode(data, size, &r)) {
+		c->bad++;
+		return 0;
+	}
+	if (c->n >= MAX_SEEN)
+		return 0;
+	s = &c->ev[c->n++];
+	memset(s, 0, sizeof(*s));
+	s->type = r.type;
+	s->dir = r.hdr->dir;
+	s->role = r.hdr->role;
+	s->fd = r.hdr->fd;
+	s->sock_id = r.hdr->sock_id;
+	if (r.type == SONDE_EBPF_EV_DATA) {
+		s->total = r.u.data->total;
+		s->len = r.u.data->len;
+		memcpy(s->data, r.payload, r.payload_len);
+		s->lport = r.u.data->local.port;
+		s->pport = r.u.data->peer.port;
+		s->lfam = r.u.data->local.family;
+		s->pfam = r.u.data->peer.family;
+		memcpy(s->laddr, r.u.data->local.addr, 16);
+		memcpy(s->paddr, r.u.data->peer.addr, 16);
+	} else if (r.type == SONDE_EBPF_EV_OPEN) {
+		s->lport = r.u.open->local.port;
+		s->pport = r.u.open->peer.port;
+		s->lfam = r.u.open->local.family;
+		s->pfam = r.u.open->peer.family;
+		memcpy(s->laddr, r.u.open->local.addr, 16);
+		memcpy(s->paddr, r.u.open->peer.addr, 16);
+	} else if (r.type == SONDE_EBPF_EV_CONNECT) {
+		s->dur = r.u.connect->duration_ns;
+		s->failed = r.u.connect->failed;
+		s->lport = r.u.connect->local.port;
+		s->pport = r.u.connect->peer.port;
+	} else if (r.type == SONDE_EBPF_EV_CLOSE) {
+		s->bytes_sent = r.u.close->bytes_sent;
+		s->bytes_recv = r.u.close->bytes_recv;
+	}
+	return 0;
+}
+
+static void open_probe(struct fixture *f)
+{
+	struct sonde_ebpf_probe_opts o = { 0 };
+	char why[256];
+	int err;
+
+	o.capture_bytes = f->capture ? f->capture : 64;
+	o.ring_bytes = 1 << 20;
+	o.pids[0] = (uint32_t)getpid();
+	o.n_pids = 1;
+	memset(&f->cap, 0, sizeof(f->cap));
+	err = sonde_ebpf_probe_open(&o, on_rec, &f->cap, &f->probe, why, sizeof(why));
+	if (err == -EPERM || err == -ENOTSUP || err == -ENOENT) {
+		/* a missing capability of this host, not a defect */
+		printf("SKIP: %s\n", why);
+		free(f);
+		exit(77);
+	}
+	if (err)
+		fail_msg("probe did not load: %s (%d)", why, err);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	open_probe(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_max(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->capture = SONDE_EBPF_CAPTURE_MAX;
+	open_probe(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	sonde_ebpf_probe_free(f->probe);
+	free(f);
+	return 0;
+}
+
+static void drain(struct fixture *f)
+{
+	/* records are only forced out past wakeup_bytes: poll until quiet */
+	int i;
+
+	for (i = 0; i < 5; i++)
+		sonde_ebpf_probe_poll(f->probe, 20);
+}
+
+static int listener(uint16_t *ret_port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	*ret_port = ntohs(a.sin_port);
+	return s;
+}
+
+static int connect_to(uint16_t port, bool nonblock, int *ret_err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+
+	assert_true(s >= 0);
+	*ret_err = connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+	return s;
+}
+
+static const struct seen *find(const struct capture *c, uint8_t type, int fd,
+			       uint8_t dir, unsigned nth)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->ev[i].type == type && c->ev[i].fd == fd &&
+		    (type != SONDE_EBPF_EV_DATA || c->ev[i].dir == dir) && nth-- == 0)
+			return &c->ev[i];
+	return NULL;
+}
+
+static void test_io_syscalls(void **state)
+{
+	struct fixture *f = *state;
+	char big[300], buf[400];
+	const struct seen *s;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a;
+	struct iovec iov[3];
+	struct msghdr mh = { 0 };
+	unsigned i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	c = connect_to(port, false, &cerr);
+	assert_int_equal(cerr, 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+
+	/* client: write / writev / sendmsg / sendto */
+	assert_int_equal(write(c, "GET / HTTP/1.1\r\n\r\n", 18), 18);
+	iov[0] = (struct iovec){ "ab", 2 };
+	iov[1] = (struct iovec){ "cdef", 4 };
+	iov[2] = (struct iovec){ big, sizeof(big) };
+	assert_int_equal(writev(c, iov, 3), 306);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	assert_int_equal(sendmsg(c, &mh, 0), 6);
+	assert_int_equal(sendto(c, "xyz", 3, 0, NULL, 0), 3);
+
+	/* server: read exactly what was sent with read / readv / recvmsg / recvfrom */
+	assert_int_equal(read(a, buf, 18), 18);
+	iov[0] = (struct iovec){ buf, 1 };
+	iov[1] = (struct iovec){ buf + 1, 305 };
+	assert_int_equal(readv(a, iov, 2), 306);
+	iov[0] = (struct iovec){ buf, 6 };
+	mh.msg_iovlen = 1;
+	assert_int_equal(recvmsg(a, &mh, 0), 6);
+	assert_int_equal(recvfrom(a, buf, sizeof(buf), 0, NULL, NULL), 3);
+	close(c);
+	close(a);
+	close(l);
+	drain(f);
+
+	assert_int_equal(f->cap.bad, 0);
+	s = find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_CLIENT);
+	assert_int_equal(s->pport, port);
+	assert_int_equal(s->lfam, AF_INET);
+	assert_memory_equal(s->paddr, "\x7f\0\0\x01", 4);
+	assert_memory_equal(s->laddr, "\x7f\0\0\x01", 4);
+	s = find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_SERVER);
+	assert_int_equal(s->lport, port);
+	assert_memory_equal(s->laddr, "\x7f\0\0\x01", 4);
+
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
+	assert_non_null(s);
+	assert_int_equal(s->total, 18);
+	assert_int_equal(s->len, 18);
+	assert_memory_equal(s->data, "GET / HTTP/1.1\r\n\r\n", 18);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_CLIENT);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
+	assert_non_null(s);
+	assert_int_equal(s->total, 306);
+	assert_int_equal(s->len, 64); /* capture_bytes */
+	assert_memory_equal(s->data, "abcdef", 6);
+	assert_memory_equal(s->data + 6, big, 58);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
+	assert_non_null(s);
+	assert_int_equal(s->total, 6);
+	assert_memory_equal(s->data, "abcdef", 6);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
+	assert_non_null(s);
+	assert_int_equal(s->total, 3);
+	assert_memory_equal(s->data, "xyz", 3);
+
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_non_null(s);
+	assert_int_equal(s->total, 18);
+	assert_memory_equal(s->data, "GET / HTTP/1.1\r\n\r\n", 18);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_SERVER);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
+	assert_non_null(s);
+	assert_int_equal(s->total, 306);
+	assert_int_equal(s->len, 64);
+	assert_memory_equal(s->data, "abcdef", 6);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 2);
+	assert_non_null(s);
+	assert_int_equal(s->total, 6);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 3);
+	assert_non_null(s);
+	assert_int_equal(s->total, 3);
+	assert_memory_equal(s->data, "xyz", 3);
+	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 4));
+
+	s = find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(s->bytes_sent, 18 + 306 + 6 + 3);
+	assert_int_equal(s->bytes_recv, 0);
+	s = find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(s->bytes_recv, 18 + 306 + 6 + 3);
+
+	/* the listener and non-socket fds never show up */
+	assert_null(find(&f->cap, SONDE_EBPF_EV_CLOSE, l, 0, 0));
+}
+
+/* IPv6 on ::1, and a socket first seen mid-stream (no accept observed). */
+static void test_ipv6_and_midstream(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t al = sizeof(a6);
+	static const uint8_t lo6[16] = { [15] = 1 };
+	const struct seen *s;
+	int l = socket(AF_INET6, SOCK_STREAM, 0), c, a;
+	char b[8];
+
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a6, sizeof(a6)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a6, &al), 0);
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&a6, sizeof(a6)), 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	/* forget what accept/connect told the kernel side: seen mid-stream */
+	sonde_ebpf_probe_free(f->probe);
+	f->probe = NULL;
+	open_probe(f);
+	assert_int_equal(write(c, "ping", 4), 4);
+	assert_int_equal(read(a, b, 4), 4);
+	close(c);
+	close(a);
+	close(l);
+	drain(f);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_non_null(s);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_UNKNOWN);
+	assert_int_equal(s->lfam, AF_INET6);
+	assert_int_equal(s->pfam, AF_INET6);
+	assert_memory_equal(s->laddr, lo6, 16);
+	assert_memory_equal(s->paddr, lo6, 16);
+	assert_int_equal(s->lport, ntohs(a6.sin6_port));
+	assert_int_equal(s->total, 4);
+	assert_memory_equal(s->data, "ping", 4);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
+	assert_non_null(s);
+	assert_int_equal(s->pport, ntohs(a6.sin6_port));
+}
+
+/* The largest capture, through one buffer and through many iovecs. */
+static void test_max_capture(void **state)
+{
+	struct fixture *f = *state;
+	enum { BIG = SONDE_EBPF_CAPTURE_MAX + 1808 };
+	char *out = malloc(BIG), *in = malloc(BIG);
+	struct iovec iov[4], many[SONDE_EBPF_IOV_MAX + 2];
+	const struct seen *s;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a;
+	size_t got, i;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (i = 0; i < BIG; i++)
+		out[i] = (char)(i * 7 + i / 251);
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, out, BIG), BIG);
+	for (got = 0; got < BIG;) {
+		ssize_t n = read(a, in + got, BIG - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	/* 3 iovecs that cross the capture bound inside the third */
+	iov[0] = (struct iovec){ out, 100 };
+	iov[1] = (struct iovec){ out + 100, 5000 };
+	iov[2] = (struct iovec){ out + 5100, BIG - 5100 };
+	assert_int_equal(writev(c, iov, 3), BIG);
+	/* memcached-style: a response in many small iovecs, all captured */
+	for (i = 0; i < SONDE_EBPF_IOV_MAX; i++)
+		many[i] = (struct iovec){ out + i * 7, 7 };
+	assert_int_equal(writev(c, many, SONDE_EBPF_IOV_MAX), 7 * SONDE_EBPF_IOV_MAX);
+	/* past the iovecs looked at: counted, not captured */
+	for (i = 0; i < SONDE_EBPF_IOV_MAX + 2; i++)
+		many[i] = (struct iovec){ out, 1 };
+	assert_int_equal(writev(c, many, SONDE_EBPF_IOV_MAX + 2), SONDE_EBPF_IOV_MAX + 2);
+	close(c);
+	close(a);
+	close(l);
+	drain(f);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
+	assert_non_null(s);
+	assert_int_equal(s->total, BIG);
+	assert_int_equal(s->len, SONDE_EBPF_CAPTURE_MAX);
+	assert_memory_equal(s->data, out, SONDE_EBPF_CAPTURE_MAX);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
+	assert_non_null(s);
+	assert_int_equal(s->total, BIG);
+	assert_int_equal(s->len, SONDE_EBPF_CAPTURE_MAX);
+	assert_memory_equal(s->data, out, SONDE_EBPF_CAPTURE_MAX);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
+	assert_non_null(s);
+	assert_int_equal(s->total, 7 * SONDE_EBPF_IOV_MAX);
+	assert_int_equal(s->len, 7 * SONDE_EBPF_IOV_MAX);
+	assert_memory_equal(s->data, out, 7 * SONDE_EBPF_IOV_MAX);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
+	assert_non_null(s);
+	assert_int_equal(s->total, SONDE_EBPF_IOV_MAX + 2);
+	assert_int_equal(s->len, SONDE_EBPF_IOV_MAX);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_non_null(s);
+	assert_true(s->len <= SONDE_EBPF_CAPTURE_MAX && s->len == (s->total < SONDE_EBPF_CAPTURE_MAX ? s->total : SONDE_EBPF_CAPTURE_MAX));
+	assert_memory_equal(s->data, out, s->len);
+	free(out);
+	free(in);
+}
+
+static void test_not_tcp_ignored(void **state)
+{
+	struct fixture *f = *state;
+	int p[2], sp[2], u;
+	char b[8];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "pipe", 4), 4);
+	assert_int_equal(read(p[0], b, 4), 4);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(write(sp[0], "unix", 4), 4);
+	assert_int_equal(read(sp[1], b, 4), 4);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(u >= 0);
+	close(p[0]);
+	close(p[1]);
+	close(sp[0]);
+	close(sp[1]);
+	close(u);
+	drain(f);
+	assert_int_equal(f->cap.n, 0);
+}
+
+static void test_connect_latency_and_refusal(void **state)
+{
+	struct fixture *f = *state;
+	const struct seen *s = NULL;
+	uint16_t port, dead;
+	int l = listener(&port), l2 = listener(&dead), cerr, c, c2;
+	struct pollfd pfd;
+	unsigned i;
+
+	close(l2); /* nothing listens on `dead` now */
+	c = connect_to(port, true, &cerr);
+	assert_true(cerr == 0 || cerr == EINPROGRESS);
+	pfd = (struct pollfd){ .fd = c, .events = POLLOUT };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	c2 = connect_to(dead, false, &cerr);
+	assert_int_equal(cerr, ECONNREFUSED);
+	close(c);
+	close(c2);
+	close(l);
+	drain(f);
+
+	for (i = 0; i < f->cap.n; i++)
+		if (f->cap.ev[i].type == SONDE_EBPF_EV_CONNECT && f->cap.ev[i].pport == port)
+			s = &f->cap.ev[i];
+	assert_non_null(s);
+	assert_int_equal(s->failed, 0);
+	assert_true(s->dur > 0 && s->dur < 1000000000ull);
+	s = NULL;
+	for (i = 0; i < f->cap.n; i++)
+		if (f->cap.ev[i].type == SONDE_EBPF_EV_CONNECT && f->cap.ev[i].pport == dead)
+			s = &f->cap.ev[i];
+	assert_non_null(s);
+	assert_int_equal(s->failed, 1);
+	/* the non-blocking connect is a client socket too */
+	s = find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_CLIENT);
+}
+
+static void test_stats_and_mute(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t st[SONDE_EBPF_STAT_N];
+	uint16_t port;
+	int l = listener(&port), cerr, c, a;
+	const struct seen *s;
+	char b[16];
+
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, "one", 3), 3);
+	assert_int_equal(read(a, b, 3), 3);
+	drain(f);
+	s = find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0), 0);
+	assert_int_equal(write(c, "two", 3), 3);
+	assert_int_equal(read(a, b, 3), 3);
+	close(c);
+	close(a);
+	close(l);
+	drain(f);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_non_null(s);
+	assert_int_equal(s->len, 3);
+	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
+	assert_non_null(s);
+	assert_int_equal(s->total, 3);
+	assert_int_equal(s->len, 0); /* muted: bytes counted, nothing copied */
+	s = find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0);
+	assert_non_null(s);
+	assert_int_equal(s->bytes_recv, 6);
+	assert_int_equal(sonde_ebpf_probe_stats(f->probe, st), 0);
+	assert_int_equal(st[SONDE_EBPF_STAT_LOST], 0);
+	assert_true(st[SONDE_EBPF_STAT_SUBMITTED] >= f->cap.n);
+	assert_true(st[SONDE_EBPF_STAT_ESTAB_UP] >= 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_io_syscalls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_tcp_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_and_midstream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_capture, setup_max, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_latency_and_refusal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HTTP/1, Redis and Memcached parsers: fixture conversations replayed whole,
+ * split at every byte and byte by byte; hostile input; bounds.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "protocols/framing.h"
+
+static const char *fixtures_dir(void)
+{
+	const char *env = getenv("SONDE_FIXTURES");
+
+	return env && *env ? env : SONDE_FIXTURES;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void run_dir(const char *area)
+{
+	char dir[512], path[1024], err[2048];
+	char *names[512];
+	size_t n = 0, i, failed = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/protocols/%s", fixtures_dir(), area);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL && n < 512) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 4 && strcmp(de->d_name + l - 4, ".txt") == 0)
+			names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		struct fx *fx = NULL;
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		r = fx_load(path, &fx);
+		if (r < 0) {
+			print_error("%s: cannot load (%d)\n", names[i], r);
+			failed++;
+		} else if (!fx_run(fx, err, sizeof(err))) {
+			print_error("%s: %s\n", names[i], err);
+			failed++;
+		}
+		fx_free(fx);
+		free(names[i]);
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void test_http1_fixtures(void **s)
+{
+	(void)s;
+	run_dir("http1");
+}
+
+static void test_redis_fixtures(void **s)
+{
+	(void)s;
+	run_dir("redis");
+}
+
+static void test_memcached_fixtures(void **s)
+{
+	(void)s;
+	run_dir("memcached");
+}
+
+/* ---- framing helpers ---- */
+
+static void test_framing_lines(void **s)
+{
+	struct sonde_linebuf lb = { 0 };
+	struct sonde_line l;
+	char buf[8];
+	const uint8_t a[] = "abc\r", b[] = "\nlonger than eight\r\nx\n";
+	const uint8_t *p = a;
+
+	(void)s;
+	assert_false(sonde_line_next(&lb, buf, sizeof(buf), &p, a + 4, &l));
+	p = b;
+	assert_true(sonde_line_next(&lb, buf, sizeof(buf), &p, b + sizeof(b) - 1, &l));
+	assert_int_equal(l.len, 3);
+	assert_memory_equal(l.ptr, "abc", 3);
+	assert_true(sonde_line_next(&lb, buf, sizeof(buf), &p, b + sizeof(b) - 1, &l));
+	assert_int_equal(l.len, 17); /* whole in the chunk: no copy, no limit */
+	assert_true(sonde_line_next(&lb, buf, sizeof(buf), &p, b + sizeof(b) - 1, &l));
+	assert_int_equal(l.len, 1);
+	assert_ptr_equal(p, b + sizeof(b) - 1);
+
+	/* A split line longer than the buffer: truncated, framing kept. */
+	{
+		const uint8_t c[] = "0123456789", d[] = "abc\r\nnext\n";
+
+		p = c;
+		assert_false(sonde_line_next(&lb, buf, sizeof(buf), &p, c + 10, &l));
+		p = d;
+		assert_true(sonde_line_next(&lb, buf, sizeof(buf), &p, d + 10, &l));
+		assert_true(l.truncated);
+		assert_int_equal(l.len, 8);
+		assert_true(sonde_line_next(&lb, buf, sizeof(buf), &p, d + 10, &l));
+		assert_memory_equal(l.ptr, "next", 4);
+	}
+}
+
+static void test_framing_numbers(void **s)
+{
+	uint64_t u;
+	int64_t i;
+
+	(void)s;
+	assert_true(sonde_parse_u64("18446744073709551615", 20, &u));
+	assert_true(u == UINT64_MAX);
+	assert_false(sonde_parse_u64("18446744073709551616", 20, &u));
+	assert_false(sonde_parse_u64("99999999999999999999", 20, &u));
+	assert_false(sonde_parse_u64("", 0, &u));
+	assert_false(sonde_parse_u64("1x", 2, &u));
+	assert_true(sonde_parse_i64("-1", 2, &i));
+	assert_int_equal(i, -1);
+	assert_true(sonde_parse_i64("-9223372036854775808", 20, &i));
+	assert_true(i == INT64_MIN);
+	assert_false(sonde_parse_i64("9223372036854775808", 19, &i));
+	assert_false(sonde_parse_i64("-", 1, &i));
+	assert_true(sonde_parse_hex_u64("fFfF", 4, &u));
+	assert_int_equal(u, 0xffff);
+	assert_false(sonde_parse_hex_u64("10000000000000000", 17, &u));
+	assert_false(sonde_parse_hex_u64("g", 1, &u));
+}
+
+static void test_framing_fifo(void **s)
+{
+	struct sonde_fifo f = { 0 };
+	unsigned i;
+
+	(void)s;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(sonde_fifo_push(&f, 4), (int)i);
+	assert_int_equal(sonde_fifo_push(&f, 4), -ENOBUFS);
+	assert_int_equal(sonde_fifo_front(&f, 4), 0);
+	sonde_fifo_pop(&f, 4);
+	assert_int_equal(sonde_fifo_push(&f, 4), 0);
+	assert_int_equal(sonde_fifo_back(&f, 4), 0);
+	assert_int_equal(sonde_fifo_front(&f, 4), 1);
+}
+
+static void test_framing_tokcount(void **s)
+{
+	struct sonde_tokcount tc;
+	const char *a = "get k1  k2\tk", *b = "3 noreply\r\n";
+
+	(void)s;
+	sonde_tokcount_reset(&tc);
+	sonde_tokcount_feed(&tc, (const uint8_t *)a, (const uint8_t *)a + strlen(a));
+	assert_int_equal(tc.ntok, 4);
+	/* the token "k3" continues across the split */
+	sonde_tokcount_feed(&tc, (const uint8_t *)b, (const uint8_t *)b + strlen(b));
+	assert_int_equal(tc.ntok, 5);
+	assert_int_equal(tc.last_len, 7);
+	assert_memory_equal(tc.last, "noreply", 7);
+}
+
+/* ---- hostile input ---- */
+
+struct counter {
+	unsigned n;
+};
+
+static void count_emit(const struct sonde_txn *txn, void *userdata)
+{
+	struct counter *c = userdata;
+
+	assert_true(txn->operation[SONDE_TXN_OP_LEN - 1] == '\0');
+	assert_true(txn->path[SONDE_TXN_PATH_LEN - 1] == '\0');
+	c->n++;
+}
+
+static const struct sonde_proto_ops *const all_ops[] = {
+	&sonde_proto_http1, &sonde_proto_redis, &sonde_proto_memcached,
+};
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void test_random_bytes(void **s)
+{
+	uint64_t seed = 0x1234567u;
+	uint8_t buf[512];
+	unsigned o, round, i;
+
+	(void)s;
+	for (o = 0; o < 3; o++) {
+		for (round = 0; round < 300; round++) {
+			void *st = calloc(1, all_ops[o]->state_size);
+			struct counter c = { 0 };
+			unsigned chunks = 1 + xorshift(&seed) % 20;
+
+			all_ops[o]->init(st);
+			for (i = 0; i < chunks; i++) {
+				size_t len = xorshift(&seed) % sizeof(buf), k;
+				const char *alpha = "\r\n *$:-+0123456789GET HTTP/1.1VALUE END";
+
+				for (k = 0; k < len; k++) {
+					uint64_t r = xorshift(&seed);
+
+					buf[k] = (r & 1) ? (uint8_t)(r >> 8) :
+							   (uint8_t)alpha[(r >> 8) % strlen(alpha)];
+				}
+				if (all_ops[o]->feed(st, (enum sonde_flow)(xorshift(&seed) & 1),
+						     buf, len, len + (xorshift(&seed) % 4 == 0 ? 100 : 0),
+						     i, count_emit, &c) == -EPROTO)
+					break;
+			}
+			free(st);
+		}
+	}
+}
+
+static int feed_str(const struct sonde_proto_ops *ops, void *st, enum sonde_flow f,
+		    const char *s, struct counter *c)
+{
+	return ops->feed(st, f, (const uint8_t *)s, strlen(s), strlen(s), 1, count_emit, c);
+}
+
+static void test_absurd_lengths(void **s)
+{
+	struct counter c = { 0 };
+	void *st;
+
+	(void)s;
+	/* Redis: a valid command, then absurd and negative lengths. */
+	st = calloc(1, sonde_proto_redis.state_size);
+	sonde_proto_redis.init(st);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_REQUEST,
+				  "*1\r\n$4\r\nPING\r\n", &c), 0);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_RESPONSE,
+				  "+PONG\r\n", &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_REQUEST,
+				  "*1\r\n$999999999999\r\nxx\r\n", &c), 0);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_REQUEST,
+				  "*-5\r\n", &c), 0);
+	assert_true(sonde_proto_redis.stats(st)->parse_errors >= 1);
+	free(st);
+
+	/* Redis: a first chunk that is not RESP at all. */
+	st = calloc(1, sonde_proto_redis.state_size);
+	sonde_proto_redis.init(st);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_REQUEST,
+				  "\x16\x03\x01 hello\r\n", &c), -EPROTO);
+	free(st);
+
+	/* HTTP: a Content-Length beyond 64 bits is a framing error. */
+	st = calloc(1, sonde_proto_http1.state_size);
+	sonde_proto_http1.init(st);
+	c.n = 0;
+	assert_int_equal(feed_str(&sonde_proto_http1, st, SONDE_FLOW_REQUEST,
+				  "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &c), 0);
+	assert_int_equal(feed_str(&sonde_proto_http1, st, SONDE_FLOW_RESPONSE,
+				  "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+				  &c), 0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(sonde_proto_http1.stats(st)->parse_errors, 1);
+	assert_int_equal(sonde_proto_http1.stats(st)->dropped, 1);
+	free(st);
+}
+
+static void test_deep_nesting(void **s)
+{
+	struct counter c = { 0 };
+	void *st = calloc(1, sonde_proto_redis.state_size);
+	char deep[4096];
+	size_t i, o = 0;
+
+	(void)s;
+	sonde_proto_redis.init(st);
+	for (i = 0; i < 1000; i++)
+		o += (size_t)snprintf(deep + o, sizeof(deep) - o, "*1\r\n");
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_REQUEST,
+				  "*1\r\n$4\r\nPING\r\n", &c), 0);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_RESPONSE, deep, &c), 0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(sonde_proto_redis.stats(st)->parse_errors, 1);
+	/* Recovers at the next command. */
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_REQUEST,
+				  "*1\r\n$4\r\nPING\r\n", &c), 0);
+	assert_int_equal(feed_str(&sonde_proto_redis, st, SONDE_FLOW_RESPONSE,
+				  "+PONG\r\n", &c), 0);
+	assert_int_equal(c.n, 1);
+	free(st);
+}
+
+/* A close may be signalled with an empty chunk and no buffer at all. */
+static void test_null_chunk(void **s)
+{
+	unsigned o, f;
+
+	(void)s;
+	for (o = 0; o < 3; o++) {
+		void *st = calloc(1, all_ops[o]->state_size);
+		struct counter c = { 0 };
+
+		all_ops[o]->init(st);
+		for (f = 0; f < 2; f++)
+			assert_int_equal(all_ops[o]->feed(st, (enum sonde_flow)f, NULL, 0,
+							  f * 10, 1, count_emit, &c), 0);
+		free(st);
+	}
+}
+
+static void test_state_bounded(void **s)
+{
+	(void)s;
+	assert_true(sonde_proto_http1.state_size <= 8192);
+	assert_true(sonde_proto_redis.state_size <= 8192);
+	assert_true(sonde_proto_memcached.state_size <= 8192);
+	print_message("state sizes: http1 %zu, redis %zu, memcached %zu\n",
+		      sonde_proto_http1.state_size, sonde_proto_redis.state_size,
+		      sonde_proto_memcached.state_size);
+}
+
+static void test_detect(void **s)
+{
+	(void)s;
+	assert_true(sonde_proto_http1.detect((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
+	assert_true(sonde_proto_http1.detect((const uint8_t *)"OPTIONS * HTTP/1.1", 18));
+	assert_true(sonde_proto_http1.detect((const uint8_t *)"PO", 2));
+	assert_false(sonde_proto_http1.detect((const uint8_t *)"get / HTTP/1.1", 14));
+	assert_false(sonde_proto_http1.detect((const uint8_t *)"*1\r\n", 4));
+	assert_false(sonde_proto_http1.detect((const uint8_t *)"PRI * HTTP/2.0", 14));
+	assert_true(sonde_proto_redis.detect((const uint8_t *)"*1\r\n$4\r\nPING\r\n", 14));
+	assert_true(sonde_proto_redis.detect((const uint8_t *)"PING\r\n", 6));
+	assert_true(sonde_proto_redis.detect((const uint8_t *)"get k\r\n", 7));
+	assert_false(sonde_proto_redis.detect((const uint8_t *)"hello", 5));
+	assert_true(sonde_proto_memcached.detect((const uint8_t *)"get a b\r\n", 9));
+	assert_true(sonde_proto_memcached.detect((const uint8_t *)"mg foo v\r\n", 10));
+	assert_false(sonde_proto_memcached.detect((const uint8_t *)"\x80\x00", 2));
+	assert_false(sonde_proto_memcached.detect((const uint8_t *)"GET / HTTP/1.1", 14));
+}
+
+static void txn_sink(const struct sonde_txn *txn, void *userdata)
+{
+	(void)txn;
+	(*(unsigned *)userdata)++;
+}
+
+static double bench(const struct sonde_proto_ops *ops, const char *req,
+		    const char *resp)
+{
+	void *st = calloc(1, ops->state_size);
+	unsigned n = 0, i, iters = 50000;
+	struct timespec a, b;
+
+	ops->init(st);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (i = 0; i < iters; i++) {
+		ops->feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)req, strlen(req),
+			  strlen(req), i, txn_sink, &n);
+		ops->feed(st, SONDE_FLOW_RESPONSE, (const uint8_t *)resp, strlen(resp),
+			  strlen(resp), i + 1, txn_sink, &n);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	free(st);
+	assert_int_equal(n, iters);
+	return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) /
+	       iters;
+}
+
+static void test_speed(void **s)
+{
+	double h, r, m;
+
+	(void)s;
+	h = bench(&sonde_proto_http1,
+		  "GET /api/users/42?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"
+		  "User-Agent: curl/7.88\r\nAccept: */*\r\n\r\n",
+		  "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\n"
+		  "Content-Length: 5\r\nConnection: keep-alive\r\n\r\nhello");
+	r = bench(&sonde_proto_redis, "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n",
+		  "$5\r\nvalue\r\n");
+	m = bench(&sonde_proto_memcached, "get key\r\n",
+		  "VALUE key 0 5\r\nvalue\r\nEND\r\n");
+	print_message("ns per request+response: http1 %.0f, redis %.0f, memcached %.0f\n",
+		      h, r, m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_framing_lines),
+		cmocka_unit_test(test_framing_numbers),
+		cmocka_unit_test(test_framing_fifo),
+		cmocka_unit_test(test_framing_tokcount),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_state_bounded),
+		cmocka_unit_test(test_null_chunk),
+		cmocka_unit_test(test_http1_fixtures),
+		cmocka_unit_test(test_redis_fixtures),
+		cmocka_unit_test(test_memcached_fixtures),
+		cmocka_unit_test(test_random_bytes),
+		cmocka_unit_test(test_absurd_lengths),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_speed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
