@@ -2,6 +2,7 @@
 /* sonde: CLI, signals, systemd notification, module lifecycle. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +267,16 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	int c;
+
+	/*
+	 * Each scrape builds a snapshot of a few MB and frees it; with glibc's
+	 * default thresholds that memory goes back to the kernel every time
+	 * and the next scrape pays the page faults again (85% of a 10k-series
+	 * snapshot). Keep it: RSS stays at the scrape's peak, which it reaches
+	 * anyway.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 
 	if (sonde_n_modules > 64) {
 		fprintf(stderr, "sonde: too many modules\n");
