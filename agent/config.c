@@ -403,7 +403,8 @@ static int alloc_sections(struct sonde_config *cfg,
 		cfg->data[i] = calloc(1, sections[i]->size ? sections[i]->size : 1);
 		if (!cfg->data[i])
 			return -ENOMEM;
-		set_defaults(sections[i]->fields, cfg->data[i]);
+		if (sections[i]->fields)
+			set_defaults(sections[i]->fields, cfg->data[i]);
 	}
 	return 0;
 }
@@ -450,6 +451,9 @@ static int apply_document(struct cfg_ctx *c, struct sonde_config *cfg)
 			continue;
 		if (v->type != YAML_MAPPING_NODE)
 			return cfg_error(c, v, "section '%s' must be a mapping", key);
+		/* A module this build leaves out: its section is accepted unread. */
+		if (!cfg->sections[i]->fields)
+			continue;
 		if ((r = apply_map(c, cfg->sections[i]->fields, cfg->data[i], v, key)) < 0)
 			return r;
 	}
@@ -664,6 +668,8 @@ void sonde_config_print_default(FILE *out, const struct sonde_cfg_section *const
 {
 	fprintf(out, "# sonde configuration: every key with its default.\n");
 	for (size_t i = 0; i < n; i++) {
+		if (!sections[i]->fields)
+			continue;
 		fputc('\n', out);
 		print_help(out, 0, sections[i]->help);
 		fprintf(out, "%s:\n", sections[i]->key);

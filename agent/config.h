@@ -47,6 +47,8 @@ struct sonde_cfg_field {
 struct sonde_cfg_section {
 	const char *key; /* top-level YAML key */
 	size_t size;     /* sizeof the section struct */
+	/* NULL: a module left out of this build; its section is accepted
+	 * and ignored, so one config file serves builds with and without it. */
 	const struct sonde_cfg_field *fields;
 	const char *help;
 };

@@ -181,6 +181,7 @@ static void reload(struct running *run)
 				  "previous configuration failed to start again");
 	} else {
 		sonde_config_free(old);
+		malloc_trim(0);
 		sonde_log(SONDE_LOG_INFO, "agent", "reload", "configuration reloaded");
 	}
 	sd_notify(0, "READY=1");
@@ -235,6 +236,8 @@ static int run_agent(void)
 	}
 	if (modules_init(&run, true) < 0)
 		goto out;
+	/* Start-up scratch (BTF for CO-RE, config parsing) is freed by now. */
+	malloc_trim(0);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
 		sonde_loop_add_timer(run.agent.loop, wd_usec / 2000, on_watchdog, NULL,
 				     &run.watchdog);

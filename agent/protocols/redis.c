@@ -14,7 +14,14 @@
 #include "protocols/protocol.h"
 #include "protocols/redis_cmds.h"
 
-#define REDIS_PENDING_MAX 64
+/*
+ * Pipelined commands awaiting their reply. Real clients pipeline hundreds
+ * (redis-benchmark -P, bulk loaders): entries are 12 bytes, so 512 of them
+ * keep the state block under 8 KiB.
+ */
+#define REDIS_PENDING_MAX 512
+/* Runs of commands dropped while the queue was full (see command_done). */
+#define REDIS_SKIPS_MAX 8
 #define REDIS_QUEUED_MAX 64
 #define REDIS_DEPTH_MAX 32
 #define REDIS_REQ_LINE_MAX 128
@@ -30,13 +37,17 @@ enum {
 	RF_SET_GET = 1 << 0, /* SET ... GET: reads the old value */
 	RF_HELLO3 = 1 << 1,
 	RF_HELLO2 = 1 << 2,
+	RF_SKIP = 1 << 7, /* dropped commands follow: count in skips[] */
 };
 
+/*
+ * A pending command, compact: its start is stored relative to
+ * st->pend_base (see dts_encode), request bytes and key count saturate.
+ */
 struct redis_pending {
-	uint64_t start_ns;
-	uint64_t req_bytes;
-	uint32_t nkeys;
-	uint16_t skip_after;
+	uint32_t dts;
+	uint32_t req_bytes;
+	uint16_t nkeys;
 	uint8_t cmd;
 	uint8_t flags;
 };
@@ -96,7 +107,7 @@ struct redis_state {
 	uint8_t depth;
 	uint8_t attr_depth;
 	uint8_t bulk_type;
-	uint16_t skip_resp;
+	uint32_t skip_resp;
 	uint32_t exec_index;
 	uint64_t resp_left;
 	uint64_t resp_bytes;
@@ -108,6 +119,10 @@ struct redis_state {
 	char resp_line[REDIS_RESP_LINE_MAX];
 	struct redis_frame stack[REDIS_DEPTH_MAX];
 	struct sonde_fifo fifo;
+	uint64_t pend_base; /* pending starts are relative to this */
+	struct sonde_fifo skipq; /* counts of the RF_SKIP entries, in order */
+	bool skip_blocked;       /* skipq full: every new command is dropped */
+	uint32_t skips[REDIS_SKIPS_MAX];
 	struct redis_pending pending[REDIS_PENDING_MAX];
 	uint32_t n_queued;
 	struct redis_queued queued[REDIS_QUEUED_MAX];
@@ -168,12 +183,69 @@ static void req_reset(struct redis_state *st, uint8_t phase)
 	sonde_line_reset(&st->req_lb);
 }
 
+/*
+ * Start times: ns after pend_base below 2^31 (2.1 s); beyond, the top bit
+ * set and units of 1024 ns (up to 36 min; later saturates). The base is
+ * the start of the first command queued into an empty queue, and moves to
+ * the front's start when that one is more than 2^30 ns past it.
+ */
+#define DTS_COARSE 0x80000000u
+
+static uint32_t dts_encode(uint64_t delta)
+{
+	if (delta < DTS_COARSE)
+		return (uint32_t)delta;
+	delta >>= 10;
+	return DTS_COARSE | (uint32_t)(delta < DTS_COARSE ? delta : DTS_COARSE - 1);
+}
+
+static uint64_t dts_decode(uint32_t v)
+{
+	return (v & DTS_COARSE) ? (uint64_t)(v & ~DTS_COARSE) << 10 : v;
+}
+
+static uint64_t pend_start(const struct redis_state *st, const struct redis_pending *pd)
+{
+	return st->pend_base + dts_decode(pd->dts);
+}
+
+static void pending_reset(struct redis_state *st)
+{
+	sonde_fifo_reset(&st->fifo);
+	sonde_fifo_reset(&st->skipq);
+	st->skip_blocked = false;
+}
+
+static void pending_pop(struct redis_state *st)
+{
+	uint64_t shift;
+	unsigned i;
+	int slot;
+
+	sonde_fifo_pop(&st->fifo, REDIS_PENDING_MAX);
+	slot = sonde_fifo_front(&st->fifo, REDIS_PENDING_MAX);
+	if (slot < 0)
+		return;
+	shift = dts_decode(st->pending[slot].dts);
+	if (shift < (1ull << 30))
+		return;
+	/* Rebase: a stream that never drains keeps its deltas small. */
+	for (i = 0; i < st->fifo.count; i++) {
+		struct redis_pending *pd =
+			&st->pending[(st->fifo.head + i) % REDIS_PENDING_MAX];
+		uint64_t d = dts_decode(pd->dts);
+
+		pd->dts = dts_encode(d > shift ? d - shift : 0);
+	}
+	st->pend_base += shift;
+}
+
 static void redis_desync(struct redis_state *st, bool gap)
 {
 	if (gap)
 		st->stats.desyncs++;
 	st->stats.dropped += st->fifo.count;
-	sonde_fifo_reset(&st->fifo);
+	pending_reset(st);
 	st->skip_resp = 0;
 	st->in_multi = false;
 	st->n_queued = 0;
@@ -193,17 +265,38 @@ static void command_done(struct redis_state *st, uint32_t nkeys)
 	st->seen_request = true;
 	if (st->pubsub)
 		return;
-	slot = sonde_fifo_push(&st->fifo, REDIS_PENDING_MAX);
+	if (sonde_fifo_empty(&st->fifo))
+		st->pend_base = st->req_start_ns;
+	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, REDIS_PENDING_MAX);
 	if (slot < 0) {
+		/*
+		 * Queue full: the command is dropped and the reply that answers
+		 * it skipped. The count of dropped commands after the newest
+		 * queued one rides in skips[]; when skips[] is full, commands
+		 * are dropped until its oldest run is consumed, so that every
+		 * run follows an entry marked RF_SKIP.
+		 */
+		pd = &st->pending[sonde_fifo_back(&st->fifo, REDIS_PENDING_MAX)];
 		st->stats.dropped++;
-		st->pending[sonde_fifo_back(&st->fifo, REDIS_PENDING_MAX)].skip_after++;
+		if (pd->flags & RF_SKIP) {
+			uint32_t *n = &st->skips[sonde_fifo_back(&st->skipq, REDIS_SKIPS_MAX)];
+
+			if (*n < UINT32_MAX)
+				(*n)++;
+			return;
+		}
+		slot = sonde_fifo_push(&st->skipq, REDIS_SKIPS_MAX);
+		st->skips[slot] = 1;
+		pd->flags |= RF_SKIP;
+		if (st->skipq.count == REDIS_SKIPS_MAX)
+			st->skip_blocked = true;
 		return;
 	}
 	pd = &st->pending[slot];
-	pd->start_ns = st->req_start_ns;
-	pd->req_bytes = st->req_bytes;
-	pd->nkeys = nkeys;
-	pd->skip_after = 0;
+	pd->dts = dts_encode(st->req_start_ns > st->pend_base ?
+			     st->req_start_ns - st->pend_base : 0);
+	pd->req_bytes = st->req_bytes < UINT32_MAX ? (uint32_t)st->req_bytes : UINT32_MAX;
+	pd->nkeys = nkeys < UINT16_MAX ? (uint16_t)nkeys : UINT16_MAX;
 	pd->cmd = st->cur_cmd;
 	pd->flags = st->cur_flags;
 }
@@ -521,7 +614,7 @@ static void exec_element(struct redis_state *st, uint64_t ts,
 		return;
 	}
 	q = &st->queued[st->exec_index++];
-	fill_txn(&txn, q->cmd, pd->start_ns, ts);
+	fill_txn(&txn, q->cmd, pend_start(st, pd), ts);
 	set_error(&txn, &st->ev);
 	cache_counts(&txn, q->cmd, q->flags, q->nkeys, &st->ev);
 	emit(&txn, userdata);
@@ -548,11 +641,18 @@ static void reply_done(struct redis_state *st, uint64_t ts,
 		return;
 	}
 	cmd = pd->cmd;
-	fill_txn(&txn, cmd, pd->start_ns, ts);
+	fill_txn(&txn, cmd, pend_start(st, pd), ts);
 	txn.request_bytes = pd->req_bytes;
 	txn.response_bytes = st->resp_bytes;
 	set_error(&txn, ev);
-	st->skip_resp = pd->skip_after;
+	if (pd->flags & RF_SKIP) {
+		int s = sonde_fifo_front(&st->skipq, REDIS_SKIPS_MAX);
+
+		/* s >= 0: every RF_SKIP entry owns the oldest run left */
+		st->skip_resp = s < 0 ? 0 : st->skips[s];
+		sonde_fifo_pop(&st->skipq, REDIS_SKIPS_MAX);
+		st->skip_blocked = false;
+	}
 
 	if (cmd == SONDE_REDIS_CMD_EXEC || cmd == SONDE_REDIS_CMD_DISCARD) {
 		st->in_multi = false;
@@ -569,7 +669,7 @@ static void reply_done(struct redis_state *st, uint64_t ts,
 			} else {
 				st->stats.dropped++;
 			}
-			sonde_fifo_pop(&st->fifo, REDIS_PENDING_MAX);
+			pending_pop(st);
 			return;
 		}
 	} else {
@@ -588,11 +688,11 @@ static void reply_done(struct redis_state *st, uint64_t ts,
 		/* Replies no longer follow commands: stop pairing. */
 		st->pubsub = true;
 		st->stats.dropped += st->fifo.count - 1;
-		sonde_fifo_reset(&st->fifo);
+		pending_reset(st);
 		emit(&txn, userdata);
 		return;
 	}
-	sonde_fifo_pop(&st->fifo, REDIS_PENDING_MAX);
+	pending_pop(st);
 	emit(&txn, userdata);
 }
 
