@@ -103,6 +103,38 @@ static void drop_parser(struct sonde_conn *c)
 	c->proto = NULL;
 }
 
+static void on_txn(const struct sonde_txn *in, void *userdata);
+static void release(struct sonde_conntab *tab, struct sonde_conn *c);
+static void fold_stats(struct sonde_conntab *tab, struct sonde_conn *c);
+
+/*
+ * The connection ends (close, idle expiry, eviction, an fd reused without
+ * a close seen): its parser gets an empty response-flow chunk, len ==
+ * total == 0, which means "connection closed" (protocol.h). HTTP then
+ * completes a last response whose body went out by sendfile(); the other
+ * parsers ignore it. Not at sonde_conntab_free: the caller is shutting
+ * down and its emit callback may no longer be usable.
+ */
+static void feed_close(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	static const uint8_t none[1];
+	struct emit_ctx ctx = { .tab = tab, .conn = c };
+
+	if (c->state != SONDE_CONN_PARSING || !c->proto || !c->pstate)
+		return;
+	/* -EPROTO does not matter any more: the state is freed next */
+	(void)c->proto->feed(c->pstate, SONDE_FLOW_RESPONSE, none, 0, 0,
+			     c->last_ns, on_txn, &ctx);
+	fold_stats(tab, c);
+}
+
+/* The connection is over: last words to its parser, then release. */
+static void finish(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	feed_close(tab, c);
+	release(tab, c);
+}
+
 /* Unhooks c from its bucket and the activity list, back to the free list. */
 static void release(struct sonde_conntab *tab, struct sonde_conn *c)
 {
@@ -172,7 +204,7 @@ static struct sonde_conn *create(struct sonde_conntab *tab, uint32_t tgid,
 	if (!c) {
 		/* full: the least recently active connection makes room */
 		tab->stats.evicted_cap++;
-		release(tab, tab->oldest);
+		finish(tab, tab->oldest);
 		c = tab->free_list;
 	}
 	tab->free_list = c->hnext;
@@ -201,7 +233,7 @@ int sonde_conntab_open(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
 	if (c) {
 		if (c->sock_id != sock_id)
 			tab->stats.reused++;
-		release(tab, c);
+		finish(tab, c);
 	}
 	c = create(tab, tgid, fd, sock_id, now_ns);
 	c->role = role;
@@ -224,7 +256,7 @@ bool sonde_conntab_close(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
 	if (ret_recv)
 		*ret_recv = c->bytes_recv;
 	tab->stats.closed++;
-	release(tab, c);
+	finish(tab, c);
 	return true;
 }
 
@@ -233,8 +265,8 @@ unsigned sonde_conntab_expire(struct sonde_conntab *tab, uint64_t now_ns)
 	unsigned n = 0;
 
 	while (tab->oldest && tab->oldest->last_ns + tab->o.idle_ns < now_ns) {
-		release(tab, tab->oldest);
 		tab->stats.evicted_idle++;
+		finish(tab, tab->oldest);
 		n++;
 	}
 	return n;
@@ -400,7 +432,7 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 	if (c && ch->sock_id && c->sock_id && c->sock_id != ch->sock_id) {
 		/* the fd now names another socket: its close was not seen */
 		tab->stats.reused++;
-		release(tab, c);
+		finish(tab, c);
 		c = NULL;
 	}
 	if (!c) {

@@ -109,7 +109,9 @@ struct ebpf_state {
 	uint64_t now_mono_ns;
 	uint64_t last_expire_ns;
 	uint64_t decode_errors;
-	const char *cur_comm; /* the record being handled: names gone processes */
+	/* the record being handled: names gone processes (NULL outside one) */
+	const char *cur_comm;
+	uint32_t cur_tgid;
 	int64_t estab_base;
 	unsigned n_protos;
 	const char *proto_names[SONDE_CONNTAB_MAX_PROTOS];
@@ -262,8 +264,13 @@ static void on_txn(struct sonde_txn *txn, const struct sonde_conn *conn,
 		   void *userdata)
 {
 	struct ebpf_state *st = userdata;
-	struct sonde_service_info *si = sonde_service_lookup(st->svc, conn->tgid,
-							     st->now_mono_ns, st->cur_comm);
+	/*
+	 * The record's comm names only its own process: a connection evicted
+	 * or closed for another one (table full) gets no hint.
+	 */
+	struct sonde_service_info *si = sonde_service_lookup(
+		st->svc, conn->tgid, st->now_mono_ns,
+		conn->tgid == st->cur_tgid ? st->cur_comm : NULL);
 
 	memcpy(txn->process, si->process, sizeof(txn->process));
 	memcpy(txn->service, si->service, sizeof(txn->service));
@@ -360,6 +367,7 @@ static int on_record(void *userdata, void *data, size_t size)
 	if (r.hdr->ts_ns > st->now_mono_ns)
 		st->now_mono_ns = r.hdr->ts_ns;
 	st->cur_comm = r.hdr->comm;
+	st->cur_tgid = r.hdr->tgid;
 	switch (r.type) {
 	case SONDE_EBPF_EV_DATA:
 		handle_data(st, &r);
@@ -377,6 +385,7 @@ static int on_record(void *userdata, void *data, size_t size)
 		handle_connect(st, &r);
 		break;
 	}
+	st->cur_comm = NULL; /* points into the ring buffer */
 	return 0;
 }
 

@@ -216,12 +216,34 @@ static void test_print_default(void **s)
 	sonde_config_free(cfg);
 }
 
+static void test_absent_section(void **s)
+{
+	static const struct sonde_cfg_section absent = { .key = "gone", .help = "not built" };
+	const struct sonde_cfg_section *const two[] = { &section, &absent };
+	struct sonde_config *cfg = NULL;
+	char err[256] = "", buf[4096];
+	FILE *f;
+
+	(void)s;
+	assert_int_equal(sonde_config_load_string("t.yaml", "gone:\n  anything: 1\ntest:\n  port: 81\n",
+						  two, 2, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(((struct sect *)sonde_config_section(cfg, "test"))->port, 81);
+	sonde_config_free(cfg);
+	/* still a mapping, still one section */
+	assert_true(sonde_config_load_string("t.yaml", "gone: 5\n", two, 2, &cfg, err, sizeof(err)) < 0);
+	f = fmemopen(buf, sizeof(buf), "w");
+	sonde_config_print_default(f, two, 2);
+	fclose(f);
+	assert_null(strstr(buf, "gone"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults), cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),	 cmocka_unit_test(test_file),
 		cmocka_unit_test(test_parsers),	 cmocka_unit_test(test_print_default),
+		cmocka_unit_test(test_absent_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,10 +21,15 @@
 /*
  * "Fake cache": requests "REQ <op>\n", responses "RES <n>\n"; a response
  * completes the pending request. "BAD" anywhere -> -EPROTO, "ERR" counts a
- * parse error. Bytes of each flow are counted (total, not len).
+ * parse error. Bytes of each flow are counted (total, not len). "HDR\n" is
+ * a response whose body goes out of band (HTTP's sendfile case): only the
+ * connection's end, an empty response chunk (len == total == 0), completes
+ * it.
  */
 struct fake_state {
 	bool pending;
+	bool half; /* "HDR" seen: the end of the connection completes it */
+	unsigned closes; /* empty response chunks fed */
 	char op[16];
 	uint64_t start;
 	uint64_t req_total, resp_total;
@@ -76,8 +81,17 @@ static int fake_feed_as(void *state, enum sonde_flow flow, const uint8_t *d,
 		return 0;
 	}
 	s->resp_total += total;
+	if (len == 0 && total == 0) {
+		s->closes++;
+		if (!s->half)
+			return 0;
+	} else if (len >= 3 && memcmp(d, "HDR", 3) == 0) {
+		s->half = s->pending;
+		return 0;
+	}
 	if (!s->pending)
 		return 0;
+	s->half = false;
 	memset(&t, 0, sizeof(t));
 	t.kind = kind;
 	t.proto = proto;
@@ -366,6 +380,75 @@ static void test_cap_evicts_least_recent(void **state)
 	done(x);
 }
 
+/*
+ * The end of a connection (close, idle expiry, eviction, fd reuse, a new
+ * accept on the fd) feeds its parser an empty response chunk first, so a
+ * last response only the close completes (HTTP body sent by sendfile) is
+ * emitted; a connection being detected or given up is not fed.
+ */
+static void test_close_feeds_parser(void **state)
+{
+	struct ctx *x = mk(16, 1000);
+	struct sonde_addr l = v4("10.0.0.1", 80), p = v4("10.0.0.2", 40000);
+	int fd;
+
+	/* close */
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB FILE1\n", 0, 10);
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "HDR\n", 200, 20);
+	assert_int_equal(x->n, 0);
+	assert_true(sonde_conntab_close(x->tab, 100, 5, NULL, NULL));
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->txn[0].operation, "FILE1");
+	assert_int_equal(x->txn[0].kind, SONDE_TXN_HTTP_SERVER);
+	assert_int_equal(x->txn[0].response_bytes, 200);
+	assert_int_equal(x->txn[0].pid, 100);
+	assert_int_equal(x->txn[0].server_port, 80);
+	assert_int_equal(x->txn[0].duration_ns, 10); /* ends at the last activity */
+
+	/* a request without any response is not completed by the close */
+	chunk(x, 6, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB NOANSWER\n", 0, 30);
+	assert_true(sonde_conntab_close(x->tab, 100, 6, NULL, NULL));
+	assert_int_equal(x->n, 1);
+
+	/* idle expiry */
+	chunk(x, 7, 3, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB FILE2\n", 0, 100);
+	chunk(x, 7, 3, SONDE_CONN_ROLE_SERVER, true, &l, &p, "HDR\n", 0, 110);
+	assert_int_equal(sonde_conntab_expire(x->tab, 2000), 1);
+	assert_int_equal(x->n, 2);
+	assert_string_equal(x->txn[1].operation, "FILE2");
+
+	/* an accept on the fd (its close was missed) */
+	chunk(x, 8, 4, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB FILE3\n", 0, 3000);
+	chunk(x, 8, 4, SONDE_CONN_ROLE_SERVER, true, &l, &p, "HDR\n", 0, 3010);
+	sonde_conntab_open(x->tab, 100, 8, 5, SONDE_CONN_ROLE_SERVER, &l, &p, 3020);
+	assert_int_equal(x->n, 3);
+	assert_string_equal(x->txn[2].operation, "FILE3");
+
+	/* data on the fd with another socket id */
+	chunk(x, 8, 5, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB FILE4\n", 0, 3030);
+	chunk(x, 8, 5, SONDE_CONN_ROLE_SERVER, true, &l, &p, "HDR\n", 0, 3040);
+	chunk(x, 8, 6, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB NEXT\n", 0, 3050);
+	assert_int_equal(x->n, 4);
+	assert_string_equal(x->txn[3].operation, "FILE4");
+	assert_true(sonde_conntab_close(x->tab, 100, 8, NULL, NULL));
+	assert_int_equal(x->n, 4);
+
+	/* eviction when the table is full: fd 100 is the least recent */
+	chunk(x, 100, 100, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB FILE5\n", 0, 4000);
+	chunk(x, 100, 100, SONDE_CONN_ROLE_SERVER, true, &l, &p, "HDR\n", 0, 4001);
+	for (fd = 101; fd < 116; fd++)
+		chunk(x, fd, (uint64_t)fd, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x",
+		      0, 4002 + (uint64_t)fd);
+	assert_int_equal(x->n, 4);
+	chunk(x, 200, 200, SONDE_CONN_ROLE_SERVER, false, &l, &p, "x", 0, 4200);
+	assert_int_equal(sonde_conntab_stats(x->tab)->evicted_cap, 1);
+	assert_int_equal(x->n, 5);
+	assert_string_equal(x->txn[4].operation, "FILE5");
+	assert_int_equal(sonde_conntab_stats(x->tab)->txns, 5);
+	/* connections still detecting ("x") are not fed; nothing at free */
+	done(x);
+}
+
 static void test_role_guess_from_ports_and_bytes(void **state)
 {
 	struct ctx *x = mk(64, 1000000000ull);
@@ -559,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_close_returns_bytes),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_cap_evicts_least_recent),
+		cmocka_unit_test(test_close_feeds_parser),
 		cmocka_unit_test(test_role_guess_from_ports_and_bytes),
 		cmocka_unit_test(test_detection_gives_up),
 		cmocka_unit_test(test_detection_switches_after_eproto),

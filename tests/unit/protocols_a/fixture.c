@@ -7,7 +7,7 @@
 
 #include "fixture.h"
 
-#define FX_MAX_TXNS 64
+#define FX_MAX_TXNS 1024 /* a full Redis pending queue (512) and more */
 
 static int hexdig(char c)
 {

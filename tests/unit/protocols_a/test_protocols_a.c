@@ -333,6 +333,188 @@ static void test_null_chunk(void **s)
 	}
 }
 
+/*
+ * Redis pipelines far beyond 64 commands: 100 in one write all pair; past
+ * the queue, dropped commands in many separate runs (more runs than the
+ * parser keeps apart) are counted and their replies skipped, so the next
+ * command still pairs with its own reply.
+ */
+struct op_log {
+	unsigned n, get, get_hits;
+};
+
+static void op_emit(const struct sonde_txn *txn, void *userdata)
+{
+	struct op_log *l = userdata;
+
+	l->n++;
+	if (strcmp(txn->operation, "GET") == 0) {
+		l->get++;
+		l->get_hits += txn->cache_hits;
+	}
+}
+
+static void feed_n(void *st, enum sonde_flow f, const char *s, unsigned n,
+		   uint64_t ts, struct op_log *l)
+{
+	size_t len = strlen(s);
+	char *buf = malloc(len * n + 1);
+	unsigned i;
+
+	assert_non_null(buf);
+	for (i = 0; i < n; i++)
+		memcpy(buf + len * i, s, len);
+	assert_int_equal(sonde_proto_redis.feed(st, f, (const uint8_t *)buf, len * n,
+						len * n, ts, op_emit, l), 0);
+	free(buf);
+}
+
+static void test_redis_deep_pipeline(void **s)
+{
+	const char *ping = "*1\r\n$4\r\nPING\r\n", *pong = "+PONG\r\n";
+	const char *get = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+	void *st = calloc(1, sonde_proto_redis.state_size);
+	struct op_log l = { 0 };
+	unsigned sent, i;
+	uint64_t dropped;
+
+	(void)s;
+	sonde_proto_redis.init(st);
+	feed_n(st, SONDE_FLOW_REQUEST, ping, 100, 1000, &l);
+	feed_n(st, SONDE_FLOW_RESPONSE, pong, 100, 2000, &l);
+	assert_int_equal(l.n, 100);
+	assert_int_equal(sonde_proto_redis.stats(st)->dropped, 0);
+
+	/* Fill the queue, then 20 times: one reply, two commands (the
+	 * second of each pair is dropped, a run of its own). */
+	l.n = 0;
+	feed_n(st, SONDE_FLOW_REQUEST, ping, 600, 3000, &l);
+	sent = 600;
+	for (i = 0; i < 20; i++) {
+		feed_n(st, SONDE_FLOW_RESPONSE, pong, 1, 4000 + i, &l);
+		feed_n(st, SONDE_FLOW_REQUEST, ping, 2, 4000 + i, &l);
+		sent += 2;
+	}
+	dropped = sonde_proto_redis.stats(st)->dropped;
+	assert_true(dropped >= 600 - 512);
+	feed_n(st, SONDE_FLOW_RESPONSE, pong, sent - 20, 5000, &l);
+	assert_int_equal(l.n + dropped, sent);
+	assert_true(l.n >= 512);
+	/* Aligned: a GET pairs with its own nil reply, then with a hit. */
+	feed_n(st, SONDE_FLOW_REQUEST, get, 1, 6000, &l);
+	feed_n(st, SONDE_FLOW_RESPONSE, "$-1\r\n", 1, 6001, &l);
+	feed_n(st, SONDE_FLOW_REQUEST, get, 1, 6002, &l);
+	feed_n(st, SONDE_FLOW_RESPONSE, "$1\r\nv\r\n", 1, 6003, &l);
+	assert_int_equal(l.get, 2);
+	assert_int_equal(l.get_hits, 1);
+	assert_int_equal(sonde_proto_redis.stats(st)->dropped, dropped);
+	free(st);
+}
+
+/* Pending start times survive long waits (compact relative storage). */
+static void start_emit(const struct sonde_txn *txn, void *userdata)
+{
+	uint64_t *out = userdata;
+
+	out[out[0]++ + 1] = txn->start_ns;
+}
+
+static void test_redis_pending_times(void **s)
+{
+	const char *ping = "*1\r\n$4\r\nPING\r\n";
+	void *st = calloc(1, sonde_proto_redis.state_size);
+	uint64_t got[8] = { 0 };
+	const uint64_t t0 = 1000000000000ull;
+
+	(void)s;
+	sonde_proto_redis.init(st);
+	sonde_proto_redis.feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)ping, 14, 14,
+			       t0, start_emit, got);
+	sonde_proto_redis.feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)ping, 14, 14,
+			       t0 + 1234567, start_emit, got);
+	/* 10 s later: beyond the fine range, kept to 1024 ns */
+	sonde_proto_redis.feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)ping, 14, 14,
+			       t0 + 10000000000ull, start_emit, got);
+	sonde_proto_redis.feed(st, SONDE_FLOW_RESPONSE, (const uint8_t *)"+PONG\r\n", 7, 7,
+			       t0 + 20000000000ull, start_emit, got);
+	/* coarse too; popping the third command rebases the rest */
+	sonde_proto_redis.feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)ping, 14, 14,
+			       t0 + 10000000777ull, start_emit, got);
+	sonde_proto_redis.feed(st, SONDE_FLOW_RESPONSE,
+			       (const uint8_t *)"+PONG\r\n+PONG\r\n+PONG\r\n", 21, 21,
+			       t0 + 20000000000ull, start_emit, got);
+	assert_int_equal(got[0], 4);
+	assert_true(got[1] == t0);
+	assert_true(got[2] == t0 + 1234567);
+	assert_true(got[3] <= t0 + 10000000000ull && got[3] + 1024 > t0 + 10000000000ull);
+	assert_true(got[4] <= t0 + 10000000777ull && got[4] + 1024 > t0 + 10000000777ull);
+	free(st);
+}
+
+/*
+ * The connection table feeds every parser an empty response chunk (len ==
+ * total == 0) when a connection ends: with a request pending, a reply cut
+ * short, or twice, no parser emits anything or fails; HTTP completes a
+ * response whose body was never seen (sendfile), once.
+ */
+static void test_close_chunk_all_parsers(void **s)
+{
+	static const struct {
+		const struct sonde_proto_ops *ops;
+		const char *req, *part;
+		size_t req_len, part_len;
+	} cases[] = {
+		{ &sonde_proto_http1, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\nCont", 27, 23 },
+		{ &sonde_proto_redis, "*1\r\n$4\r\nPING\r\n", "$5\r\nva", 14, 6 },
+		{ &sonde_proto_memcached, "get k\r\n", "VALUE k 0 5\r\nva", 7, 16 },
+		{ &sonde_proto_postgres, "Q\0\0\0\x0dSELECT 1\0", "T\0\0", 14, 3 },
+		{ &sonde_proto_mysql, "\x09\0\0\0\x03SELECT 1", "\x01\0\0\x01", 13, 4 },
+	};
+	static const uint8_t none[1];
+	unsigned i, k;
+
+	(void)s;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		void *st = calloc(1, cases[i].ops->state_size);
+		struct counter c = { 0 };
+
+		cases[i].ops->init(st);
+		cases[i].ops->feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)cases[i].req,
+				   cases[i].req_len, cases[i].req_len, 10, count_emit, &c);
+		for (k = 0; k < 2; k++)
+			cases[i].ops->feed(st, SONDE_FLOW_RESPONSE, k ? NULL : none, 0, 0,
+					   20, count_emit, &c);
+		assert_int_equal(c.n, 0);
+		cases[i].ops->feed(st, SONDE_FLOW_RESPONSE, (const uint8_t *)cases[i].part,
+				   cases[i].part_len, cases[i].part_len, 30, count_emit, &c);
+		for (k = 0; k < 2; k++)
+			cases[i].ops->feed(st, SONDE_FLOW_RESPONSE, k ? NULL : none, 0, 0,
+					   40, count_emit, &c);
+		assert_int_equal(c.n, 0);
+		free(st);
+	}
+}
+
+/* sendfile: the headers are seen, the body is not; the close completes it. */
+static void test_http_close_completes_sendfile(void **s)
+{
+	const char *req = "GET /big.iso HTTP/1.1\r\nHost: a\r\n\r\n";
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+	void *st = calloc(1, sonde_proto_http1.state_size);
+	struct counter c = { 0 };
+
+	(void)s;
+	sonde_proto_http1.init(st);
+	feed_str(&sonde_proto_http1, st, SONDE_FLOW_REQUEST, req, &c);
+	feed_str(&sonde_proto_http1, st, SONDE_FLOW_RESPONSE, resp, &c);
+	assert_int_equal(c.n, 0);
+	sonde_proto_http1.feed(st, SONDE_FLOW_RESPONSE, NULL, 0, 0, 99, count_emit, &c);
+	assert_int_equal(c.n, 1);
+	sonde_proto_http1.feed(st, SONDE_FLOW_RESPONSE, NULL, 0, 0, 99, count_emit, &c);
+	assert_int_equal(c.n, 1);
+	free(st);
+}
+
 static void test_state_bounded(void **s)
 {
 	(void)s;
@@ -419,12 +601,16 @@ int main(void)
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_state_bounded),
 		cmocka_unit_test(test_null_chunk),
+		cmocka_unit_test(test_close_chunk_all_parsers),
+		cmocka_unit_test(test_http_close_completes_sendfile),
 		cmocka_unit_test(test_http1_fixtures),
 		cmocka_unit_test(test_redis_fixtures),
 		cmocka_unit_test(test_memcached_fixtures),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_absurd_lengths),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_redis_deep_pipeline),
+		cmocka_unit_test(test_redis_pending_times),
 		cmocka_unit_test(test_speed),
 	};
 
