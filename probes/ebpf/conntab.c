@@ -11,6 +11,9 @@ struct sonde_conntab {
 	struct sonde_conntab_opts o;
 	struct sonde_conn *pool;
 	struct sonde_conn *free_list; /* linked through hnext */
+	/* pool[next_fresh..] were never used: taken in order so that the
+	 * untouched part of the pool costs no resident memory */
+	size_t next_fresh;
 	struct sonde_conn **buckets;
 	size_t n_buckets; /* power of two */
 	struct sonde_conn *oldest, *newest;
@@ -35,7 +38,6 @@ int sonde_conntab_new(const struct sonde_conntab_opts *opts,
 		      struct sonde_conntab **ret_tab)
 {
 	struct sonde_conntab *tab;
-	unsigned i;
 	int err;
 
 	if (!opts || opts->max_conns == 0 || opts->n_protos > SONDE_CONNTAB_MAX_PROTOS)
@@ -60,10 +62,6 @@ int sonde_conntab_new(const struct sonde_conntab_opts *opts,
 	if (!tab->pool || !tab->buckets) {
 		err = -ENOMEM;
 		goto err;
-	}
-	for (i = opts->max_conns; i-- > 0;) {
-		tab->pool[i].hnext = tab->free_list;
-		tab->free_list = &tab->pool[i];
 	}
 	*ret_tab = tab;
 	return 0;
@@ -201,6 +199,11 @@ static struct sonde_conn *create(struct sonde_conntab *tab, uint32_t tgid,
 	struct sonde_conn *c = tab->free_list;
 	size_t b;
 
+	if (!c && tab->next_fresh < tab->o.max_conns) {
+		c = &tab->pool[tab->next_fresh++];
+		c->hnext = NULL;
+		tab->free_list = c;
+	}
 	if (!c) {
 		/* full: the least recently active connection makes room */
 		tab->stats.evicted_cap++;

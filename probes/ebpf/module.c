@@ -61,7 +61,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .min = 1000, .max = 86400000,
 	  .help = "connections without traffic for this long are forgotten" },
 	{ .name = "ring_buffer_size", .type = SONDE_CFG_INT,
-	  .offset = offsetof(struct ebpf_cfg, ring_buffer_size), .def = "8388608",
+	  .offset = offsetof(struct ebpf_cfg, ring_buffer_size), .def = "2097152",
 	  .min = 65536, .max = 1 << 30,
 	  .help = "kernel->agent ring buffer bytes (rounded up to a power of two)" },
 	{ .name = "wakeup_bytes", .type = SONDE_CFG_INT,

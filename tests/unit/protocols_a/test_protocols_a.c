@@ -464,9 +464,9 @@ static void test_close_chunk_all_parsers(void **s)
 		const char *req, *part;
 		size_t req_len, part_len;
 	} cases[] = {
-		{ &sonde_proto_http1, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\nCont", 27, 23 },
+		{ &sonde_proto_http1, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\nCont", 27, 21 },
 		{ &sonde_proto_redis, "*1\r\n$4\r\nPING\r\n", "$5\r\nva", 14, 6 },
-		{ &sonde_proto_memcached, "get k\r\n", "VALUE k 0 5\r\nva", 7, 16 },
+		{ &sonde_proto_memcached, "get k\r\n", "VALUE k 0 5\r\nva", 7, 15 },
 		{ &sonde_proto_postgres, "Q\0\0\0\x0dSELECT 1\0", "T\0\0", 14, 3 },
 		{ &sonde_proto_mysql, "\x09\0\0\0\x03SELECT 1", "\x01\0\0\x01", 13, 4 },
 	};
