@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "collector_module.h"
 #include "module.h"
 
 /* Debian's node_exporter 1.5 defaults, in POSIX ERE (no \d). */
@@ -306,71 +307,33 @@ void sonde_host_collect(void *userdata)
 
 /* ---- module glue ---- */
 
-struct host_module {
-	struct sonde_host *host;
-	bool started;
-};
+static void host_obj_free(void *obj)
+{
+	sonde_host_free(obj);
+}
 
 static int host_init(struct sonde_agent *agent, const void *section, void **ret_state)
 {
 	const struct sonde_host_cfg *cfg = section;
-	struct host_module *m;
+	struct sonde_host *obj;
 	int err;
 
 	if (!cfg->enabled) {
 		*ret_state = NULL;
 		return 0;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	if ((err = sonde_host_new(agent->registry, cfg, &m->host)) < 0) {
-		free(m);
+	if ((err = sonde_host_new(agent->registry, cfg, &obj)) < 0) {
 		return err;
 	}
-	*ret_state = m;
-	return 0;
-}
-
-static int host_start(void *state)
-{
-	struct host_module *m = state;
-	int err;
-
-	if (m->started)
-		return 0;
-	if ((err = sonde_registry_add_collector(m->host->reg, sonde_host_collect, m->host)) < 0)
-		return err;
-	m->started = true;
-	return 0;
-}
-
-static void host_stop(void *state)
-{
-	struct host_module *m = state;
-
-	if (!m || !m->started)
-		return;
-	sonde_registry_remove_collector(m->host->reg, sonde_host_collect, m->host);
-	m->started = false;
-}
-
-static void host_free(void *state)
-{
-	struct host_module *m = state;
-
-	if (!m)
-		return;
-	host_stop(m);
-	sonde_host_free(m->host);
-	free(m);
+	return sonde_collector_module_new(agent->registry, obj, sonde_host_collect,
+					  host_obj_free, ret_state);
 }
 
 const struct sonde_module_ops sonde_host_module = {
 	.name = "host",
 	.config = &host_section,
 	.init = host_init,
-	.start = host_start,
-	.stop = host_stop,
-	.free = host_free,
+	.start = sonde_collector_module_start,
+	.stop = sonde_collector_module_stop,
+	.free = sonde_collector_module_free,
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "collector_module.h"
 #include "module.h"
 
 #ifndef SONDE_VERSION
@@ -258,73 +259,35 @@ void sonde_self_collect(void *userdata)
 
 /* ---- module glue ---- */
 
-struct self_module {
-	struct sonde_self *self;
-	bool started;
-};
+static void self_obj_free(void *obj)
+{
+	sonde_self_free(obj);
+}
 
 static int self_init(struct sonde_agent *agent, const void *section, void **ret_state)
 {
 	const struct sonde_self_cfg *cfg = section;
-	struct self_module *m;
+	struct sonde_self *obj;
 	int err;
 
 	if (!cfg->enabled) {
 		*ret_state = NULL;
 		return 0;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	if ((err = sonde_self_new(agent->registry, cfg, &m->self)) < 0) {
+	if ((err = sonde_self_new(agent->registry, cfg, &obj)) < 0) {
 		sonde_log(SONDE_LOG_ERR, "probe", "self", "registering metrics: %s",
 			  strerror(-err));
-		free(m);
 		return err;
 	}
-	*ret_state = m;
-	return 0;
-}
-
-static int self_start(void *state)
-{
-	struct self_module *m = state;
-	int err;
-
-	if (m->started)
-		return 0;
-	if ((err = sonde_registry_add_collector(m->self->reg, sonde_self_collect, m->self)) < 0)
-		return err;
-	m->started = true;
-	return 0;
-}
-
-static void self_stop(void *state)
-{
-	struct self_module *m = state;
-
-	if (!m || !m->started)
-		return;
-	sonde_registry_remove_collector(m->self->reg, sonde_self_collect, m->self);
-	m->started = false;
-}
-
-static void self_free(void *state)
-{
-	struct self_module *m = state;
-
-	if (!m)
-		return;
-	self_stop(m);
-	sonde_self_free(m->self);
-	free(m);
+	return sonde_collector_module_new(agent->registry, obj, sonde_self_collect,
+					  self_obj_free, ret_state);
 }
 
 const struct sonde_module_ops sonde_self_module = {
 	.name = "self",
 	.config = &self_section,
 	.init = self_init,
-	.start = self_start,
-	.stop = self_stop,
-	.free = self_free,
+	.start = sonde_collector_module_start,
+	.stop = sonde_collector_module_stop,
+	.free = sonde_collector_module_free,
 };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "collector_module.h"
 #include "module.h"
 
 #define PROCS_MAX_DEPTH 8
@@ -741,15 +742,15 @@ void sonde_services_collect(void *userdata)
 
 /* ---- module glue ---- */
 
-struct services_module {
-	struct sonde_services *svc;
-	bool started;
-};
+static void services_obj_free(void *obj)
+{
+	sonde_services_free(obj);
+}
 
 static int services_init(struct sonde_agent *agent, const void *section, void **ret_state)
 {
 	const struct sonde_services_cfg *cfg = section;
-	struct services_module *m;
+	struct sonde_services *obj;
 	int err;
 
 	if (!cfg->enabled) {
@@ -762,58 +763,20 @@ static int services_init(struct sonde_agent *agent, const void *section, void **
 			return -EINVAL;
 		}
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	if ((err = sonde_services_new(agent->registry, cfg, &m->svc)) < 0) {
+	if ((err = sonde_services_new(agent->registry, cfg, &obj)) < 0) {
 		sonde_log(SONDE_LOG_ERR, "probe", "services", "registering metrics: %s",
 			  strerror(-err));
-		free(m);
 		return err;
 	}
-	*ret_state = m;
-	return 0;
-}
-
-static int services_start(void *state)
-{
-	struct services_module *m = state;
-	int err;
-
-	if (m->started)
-		return 0;
-	if ((err = sonde_registry_add_collector(m->svc->reg, sonde_services_collect, m->svc)) < 0)
-		return err;
-	m->started = true;
-	return 0;
-}
-
-static void services_stop(void *state)
-{
-	struct services_module *m = state;
-
-	if (!m || !m->started)
-		return;
-	sonde_registry_remove_collector(m->svc->reg, sonde_services_collect, m->svc);
-	m->started = false;
-}
-
-static void services_free(void *state)
-{
-	struct services_module *m = state;
-
-	if (!m)
-		return;
-	services_stop(m);
-	sonde_services_free(m->svc);
-	free(m);
+	return sonde_collector_module_new(agent->registry, obj, sonde_services_collect,
+					  services_obj_free, ret_state);
 }
 
 const struct sonde_module_ops sonde_services_module = {
 	.name = "services",
 	.config = &services_section,
 	.init = services_init,
-	.start = services_start,
-	.stop = services_stop,
-	.free = services_free,
+	.start = sonde_collector_module_start,
+	.stop = sonde_collector_module_stop,
+	.free = sonde_collector_module_free,
 };
