@@ -67,7 +67,7 @@ int sonde_config_parse_duration_ms(const char *s, unsigned long long *ret_ms)
 	return -EINVAL;
 }
 
-int sonde_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *ret_port)
+int sonde_listen_split(const char *s, char *host, size_t hostlen, unsigned *ret_port)
 {
 	const char *colon, *h = s, *hend;
 	unsigned long port;
@@ -86,18 +86,37 @@ int sonde_config_parse_listen(const char *s, char *host, size_t hostlen, unsigne
 		if (!colon)
 			return -EINVAL;
 		hend = colon;
+		/* A bare IPv6 address is ambiguous without brackets. */
+		if (memchr(s, ':', (size_t)(hend - s)))
+			return -EINVAL;
 	}
 	if (!isdigit((unsigned char)colon[1]))
 		return -EINVAL;
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || port < 1 || port > 65535)
+	if (*end)
+		return -EINVAL;
+	if (errno || port > 65535)
 		return -ERANGE;
 	if ((size_t)(hend - h) >= hostlen)
 		return -EINVAL;
 	memcpy(host, h, (size_t)(hend - h));
 	host[hend - h] = '\0';
 	*ret_port = (unsigned)port;
+	return 0;
+}
+
+int sonde_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *ret_port)
+{
+	unsigned port;
+	int r = sonde_listen_split(s, host, hostlen, &port);
+
+	if (r < 0)
+		return r;
+	/* Port 0 (any free port) is for tests, not for a configured service. */
+	if (port == 0)
+		return -ERANGE;
+	*ret_port = port;
 	return 0;
 }
 
@@ -468,7 +487,6 @@ static int load_common(const char *name, FILE *in, const char *str,
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct sonde_config *cfg;
-	bool have_doc = false;
 	int err;
 
 	cfg = calloc(1, sizeof(*cfg));
@@ -502,7 +520,6 @@ static int load_common(const char *name, FILE *in, const char *str,
 			err = -EINVAL;
 			goto fail;
 		}
-		have_doc = true;
 		c.doc = &doc;
 		err = apply_document(&c, cfg);
 		yaml_document_delete(&doc);
@@ -518,7 +535,6 @@ static int load_common(const char *name, FILE *in, const char *str,
 		if (err < 0)
 			goto fail;
 	}
-	(void)have_doc;
 	*ret_cfg = cfg;
 	return 0;
 fail:

@@ -87,5 +87,8 @@ void sonde_config_print_default(FILE *out,
 int sonde_config_parse_duration_ms(const char *s, unsigned long long *ret_ms);
 int sonde_config_parse_listen(const char *s, char *host, size_t hostlen,
 			      unsigned *ret_port);
+/* The syntax alone: "host:port", "[v6]:port", ":port"; port 0..65535. */
+int sonde_listen_split(const char *s, char *host, size_t hostlen,
+		       unsigned *ret_port);
 
 #endif

@@ -11,53 +11,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "prom_server.h"
-
-static int copy_part(char *dst, size_t cap, const char *src, size_t n)
-{
-	if (n >= cap)
-		return -EINVAL;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	return 0;
-}
 
 int sonde_prom_split_listen(const char *listen, char *host, size_t hostlen,
 			    char *port, size_t portlen)
 {
-	const char *colon, *p;
-	size_t hl;
+	unsigned p;
 
-	if (!listen || !*listen)
+	/* Port 0 is allowed here: tests bind to any free port. */
+	if (sonde_listen_split(listen, host, hostlen, &p) < 0)
 		return -EINVAL;
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		colon = end + 1;
-		if (copy_part(host, hostlen, listen + 1, (size_t)(end - listen - 1)))
-			return -EINVAL;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - listen);
-		/* A bare IPv6 address is ambiguous without brackets. */
-		if (memchr(listen, ':', hl))
-			return -EINVAL;
-		if (copy_part(host, hostlen, listen, hl))
-			return -EINVAL;
-	}
-	p = colon + 1;
-	if (!*p || strlen(p) > 5)
+	if ((size_t)snprintf(port, portlen, "%u", p) >= portlen)
 		return -EINVAL;
-	for (const char *c = p; *c; c++)
-		if (*c < '0' || *c > '9')
-			return -EINVAL;
-	if (atoi(p) > 65535)
-		return -EINVAL;
-	return copy_part(port, portlen, p, strlen(p));
+	return 0;
 }
 
 static int bind_one(const struct addrinfo *ai, int *ret_fd)

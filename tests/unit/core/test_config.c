@@ -197,6 +197,11 @@ static void test_parsers(void **s)
 	assert_int_equal(sonde_config_parse_listen("localhost:0", host, sizeof(host), &port), -ERANGE);
 	assert_int_equal(sonde_config_parse_listen(":9745", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "");
+	assert_int_equal(sonde_config_parse_listen("::1:80", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(sonde_config_parse_listen("a:12x", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(sonde_config_parse_listen("a:65536", host, sizeof(host), &port), -ERANGE);
+	assert_int_equal(sonde_listen_split("127.0.0.1:0", host, sizeof(host), &port), 0);
+	assert_int_equal(port, 0);
 }
 
 static void test_print_default(void **s)
