@@ -131,6 +131,26 @@ fail:
 	return r;
 }
 
+/* The core every module needs: registry, loop, pipeline (freed with the config). */
+static int core_new(struct running *run)
+{
+	int r;
+
+	if ((r = sonde_registry_new(0, &run->agent.registry)) < 0 ||
+	    (r = sonde_loop_new(&run->agent.loop)) < 0 ||
+	    (r = sonde_pipeline_new(run->agent.registry, &run->agent.pipeline)) < 0)
+		return r;
+	return 0;
+}
+
+static void core_free(struct running *run)
+{
+	sonde_pipeline_free(run->agent.pipeline);
+	sonde_loop_free(run->agent.loop);
+	sonde_registry_free(run->agent.registry);
+	sonde_config_free(run->config);
+}
+
 static int check_config(const char *path)
 {
 	struct running run = { 0 };
@@ -140,21 +160,11 @@ static int check_config(const char *path)
 	if (load_config(path, true, &run.config) < 0)
 		return 1;
 	/* Modules validate what the schema cannot (formats, patterns). */
-	if (sonde_registry_new(0, &run.agent.registry) < 0 ||
-	    sonde_loop_new(&run.agent.loop) < 0 ||
-	    sonde_pipeline_new(run.agent.registry, &run.agent.pipeline) < 0) {
-		r = 1;
-		goto out;
-	}
-	r = modules_init(&run, false) < 0 ? 1 : 0;
+	r = core_new(&run) < 0 || modules_init(&run, false) < 0 ? 1 : 0;
 	modules_stop(&run);
 	if (r == 0)
 		printf("%s: configuration is valid\n", path);
-out:
-	sonde_pipeline_free(run.agent.pipeline);
-	sonde_loop_free(run.agent.loop);
-	sonde_registry_free(run.agent.registry);
-	sonde_config_free(run.config);
+	core_free(&run);
 	return r;
 }
 
@@ -227,9 +237,7 @@ static int run_agent(void)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	run.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (run.sigfd < 0 || sonde_registry_new(0, &run.agent.registry) < 0 ||
-	    sonde_loop_new(&run.agent.loop) < 0 ||
-	    sonde_pipeline_new(run.agent.registry, &run.agent.pipeline) < 0 ||
+	if (run.sigfd < 0 || core_new(&run) < 0 ||
 	    sonde_loop_add_fd(run.agent.loop, run.sigfd, EPOLLIN, on_signal, &run) < 0) {
 		sonde_log(SONDE_LOG_ERR, "agent", "core", "cannot set up: %s", strerror(errno));
 		goto out;
@@ -249,10 +257,7 @@ static int run_agent(void)
 out:
 	if (run.watchdog)
 		sonde_loop_del_timer(run.agent.loop, run.watchdog);
-	sonde_pipeline_free(run.agent.pipeline);
-	sonde_loop_free(run.agent.loop);
-	sonde_registry_free(run.agent.registry);
-	sonde_config_free(run.config);
+	core_free(&run);
 	if (run.sigfd >= 0)
 		close(run.sigfd);
 	return r;
