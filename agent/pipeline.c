@@ -3,7 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +16,9 @@ struct sonde_pipeline {
 	struct sonde_family *http_server, *http_client, *db;
 	struct sonde_family *cache_ops, *cache_lookups, *cache_hits, *cache_dur;
 	struct sonde_family *txns;
-	pthread_rwlock_t routes_lock;
-	struct sonde_route_table *routes;
+	/* sonde_transactions_total by [source][kind], looked up on first use */
+	struct sonde_series *_Atomic txn_series[SONDE_SRC_LOG + 1][SONDE_TXN_CACHE + 1];
+	struct sonde_route_table *_Atomic routes; /* see sonde_pipeline_set_routes */
 };
 
 static const struct sonde_family_desc http_server_desc = {
@@ -103,7 +104,6 @@ int sonde_pipeline_new(struct sonde_registry *reg, struct sonde_pipeline **ret_p
 	pipe = calloc(1, sizeof(*pipe));
 	if (!pipe)
 		return -ENOMEM;
-	pthread_rwlock_init(&pipe->routes_lock, NULL);
 	pipe->reg = reg;
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
 		struct sonde_family_desc d = *fams[i].d;
@@ -126,20 +126,13 @@ void sonde_pipeline_free(struct sonde_pipeline *pipe)
 {
 	if (!pipe)
 		return;
-	sonde_route_table_free(pipe->routes);
-	pthread_rwlock_destroy(&pipe->routes_lock);
+	sonde_route_table_free(atomic_load(&pipe->routes));
 	free(pipe);
 }
 
 void sonde_pipeline_set_routes(struct sonde_pipeline *pipe, struct sonde_route_table *routes)
 {
-	struct sonde_route_table *old;
-
-	pthread_rwlock_wrlock(&pipe->routes_lock);
-	old = pipe->routes;
-	pipe->routes = routes;
-	pthread_rwlock_unlock(&pipe->routes_lock);
-	sonde_route_table_free(old);
+	sonde_route_table_free(atomic_exchange(&pipe->routes, routes));
 }
 
 static const char *service_of(const struct sonde_txn *t)
@@ -183,38 +176,55 @@ static const char *source_name(enum sonde_txn_source s)
 	}
 }
 
+/* The decimal text of a status code (snprintf is a tenth of a log line). */
+static void status_string(int status, char out[12])
+{
+	char tmp[12];
+	unsigned v = status < 0 ? 0u - (unsigned)status : (unsigned)status;
+	size_t n = 0, o = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (status < 0)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+}
+
 static void submit_http(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
 {
 	char status[12], route[SONDE_TXN_TARGET_LEN];
 	const char *method = t->operation[0] ? t->operation : "_OTHER";
 
-	snprintf(status, sizeof(status), "%d", t->status);
+	status_string(t->status, status);
 	if (t->kind == SONDE_TXN_HTTP_SERVER) {
 		if (t->target[0]) {
-			snprintf(route, sizeof(route), "%s", t->target);
+			SONDE_TXN_SET(route, t->target, sizeof(t->target));
 		} else {
-			pthread_rwlock_rdlock(&pipe->routes_lock);
-			sonde_route_resolve(pipe->routes, t->path, strnlen(t->path, sizeof(t->path)),
-					    route, sizeof(route));
-			pthread_rwlock_unlock(&pipe->routes_lock);
+			sonde_route_resolve(atomic_load_explicit(&pipe->routes, memory_order_acquire),
+					    t->path, strnlen(t->path, sizeof(t->path)), route,
+					    sizeof(route));
 		}
 		const char *v[] = { method, status, route, service_of(t) };
 
-		sonde_histogram_observe(sonde_family_series(pipe->http_server, v), secs);
+		sonde_histogram_observe(sonde_family_series_memo(pipe->http_server, v), secs);
 	} else {
 		char addr[SONDE_TXN_SERVER_LEN], port[8];
 
 		server_of(t, addr, sizeof(addr), port, sizeof(port));
 		const char *v[] = { method, status, addr, port, service_of(t) };
 
-		sonde_histogram_observe(sonde_family_series(pipe->http_client, v), secs);
+		sonde_histogram_observe(sonde_family_series_memo(pipe->http_client, v), secs);
 	}
 	/* nginx proxy_cache seen through $upstream_cache_status. */
 	if (t->cache_lookups) {
 		const char *v[] = { "nginx", "proxy_cache", service_of(t) };
 
-		sonde_counter_add(sonde_family_series(pipe->cache_lookups, v), t->cache_lookups);
-		sonde_counter_add(sonde_family_series(pipe->cache_hits, v), t->cache_hits);
+		sonde_counter_add(sonde_family_series_memo(pipe->cache_lookups, v), t->cache_lookups);
+		sonde_counter_add(sonde_family_series_memo(pipe->cache_hits, v), t->cache_hits);
 	}
 }
 
@@ -232,7 +242,7 @@ static void submit_db(struct sonde_pipeline *pipe, const struct sonde_txn *t, do
 		service_of(t),
 	};
 
-	sonde_histogram_observe(sonde_family_series(pipe->db, v), secs);
+	sonde_histogram_observe(sonde_family_series_memo(pipe->db, v), secs);
 }
 
 static void submit_cache(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
@@ -242,18 +252,32 @@ static void submit_cache(struct sonde_pipeline *pipe, const struct sonde_txn *t,
 	const char *ops[] = { sys, op, t->error, service_of(t) };
 	const char *v[] = { sys, op, service_of(t) };
 
-	sonde_counter_inc(sonde_family_series(pipe->cache_ops, ops));
-	sonde_histogram_observe(sonde_family_series(pipe->cache_dur, v), secs);
+	sonde_counter_inc(sonde_family_series_memo(pipe->cache_ops, ops));
+	sonde_histogram_observe(sonde_family_series_memo(pipe->cache_dur, v), secs);
 	if (t->cache_lookups) {
-		sonde_counter_add(sonde_family_series(pipe->cache_lookups, v), t->cache_lookups);
-		sonde_counter_add(sonde_family_series(pipe->cache_hits, v), t->cache_hits);
+		sonde_counter_add(sonde_family_series_memo(pipe->cache_lookups, v), t->cache_lookups);
+		sonde_counter_add(sonde_family_series_memo(pipe->cache_hits, v), t->cache_hits);
 	}
+}
+
+static void count_txn(struct sonde_pipeline *pipe, const struct sonde_txn *t)
+{
+	unsigned src = t->source <= SONDE_SRC_LOG ? t->source : SONDE_SRC_LOG;
+	struct sonde_series *_Atomic *slot = &pipe->txn_series[src][t->kind];
+	struct sonde_series *s = atomic_load_explicit(slot, memory_order_acquire);
+
+	if (!s) {
+		const char *tv[] = { source_name(t->source), sonde_txn_kind_name(t->kind) };
+
+		s = sonde_family_series(pipe->txns, tv);
+		atomic_store_explicit(slot, s, memory_order_release);
+	}
+	sonde_counter_inc(s);
 }
 
 void sonde_pipeline_submit(struct sonde_pipeline *pipe, const struct sonde_txn *t)
 {
 	double secs = (double)t->duration_ns / 1e9;
-	const char *tv[] = { source_name(t->source), sonde_txn_kind_name(t->kind) };
 
 	switch (t->kind) {
 	case SONDE_TXN_HTTP_SERVER:
@@ -269,5 +293,5 @@ void sonde_pipeline_submit(struct sonde_pipeline *pipe, const struct sonde_txn *
 	default:
 		return;
 	}
-	sonde_counter_inc(sonde_family_series(pipe->txns, tv));
+	count_txn(pipe, t);
 }

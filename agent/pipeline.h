@@ -17,7 +17,12 @@ int sonde_pipeline_new(struct sonde_registry *reg,
 void sonde_pipeline_free(struct sonde_pipeline *pipe);
 
 struct sonde_route_table;
-/* Takes ownership of routes (NULL: heuristic only); frees the old table. */
+/*
+ * Takes ownership of routes (NULL: heuristic only); frees the old table.
+ * Not concurrent with sonde_pipeline_submit: the agent sets routes in the
+ * agent module's init, while every other module is stopped (start-up and
+ * reload), so submit reads the table without a lock.
+ */
 void sonde_pipeline_set_routes(struct sonde_pipeline *pipe,
 			       struct sonde_route_table *routes);
 

@@ -9,60 +9,13 @@
 #include <time.h>
 
 #include "arena.h"
+#include "registry_internal.h"
 
 const double sonde_buckets_otel_seconds[] = {
 	0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 };
 const unsigned sonde_buckets_otel_seconds_n =
 	sizeof(sonde_buckets_otel_seconds) / sizeof(sonde_buckets_otel_seconds[0]);
-
-struct sonde_series {
-	struct sonde_series *hnext;           /* hash chain */
-	struct sonde_series *prev, *next;     /* creation order */
-	struct sonde_family *fam;
-	uint64_t hash;
-	_Atomic uint64_t bits;  /* value (double bits); histogram sum */
-	_Atomic uint64_t count; /* histogram count */
-	_Atomic uint64_t gen;
-	double created;
-	char *values[SONDE_MAX_LABELS];
-	_Atomic uint64_t buckets[]; /* histograms: n_buckets + 1 (+Inf), not cumulative */
-};
-
-struct sonde_family {
-	struct sonde_registry *reg;
-	char *name, *help, *unit;
-	enum sonde_metric_type type;
-	unsigned n_labels;
-	char *labels[SONDE_MAX_LABELS];
-	unsigned n_buckets;
-	double buckets[SONDE_MAX_BUCKETS];
-	unsigned max_series; /* 0: registry default */
-
-	pthread_rwlock_t lock;
-	struct sonde_series **table;
-	size_t table_size, n_series;
-	struct sonde_series *first, *last;
-	struct sonde_series *overflow;
-	struct sonde_series *dropped; /* in sonde_series_dropped_total */
-	_Atomic uint64_t gen;
-};
-
-struct collector {
-	sonde_collect_fn fn;
-	void *userdata;
-};
-
-struct sonde_registry {
-	pthread_mutex_t lock; /* families array, collectors */
-	pthread_mutex_t collect_lock; /* serialises collectors and snapshots */
-	struct sonde_family **fams;
-	size_t n_fams, cap_fams;
-	struct collector *collectors;
-	size_t n_collectors, cap_collectors;
-	_Atomic unsigned default_max_series;
-	struct sonde_family *dropped_fam;
-};
 
 static double wall_now(void)
 {
@@ -412,6 +365,7 @@ void sonde_family_sweep(struct sonde_family *fam)
 	uint64_t g = atomic_load(&fam->gen);
 	struct sonde_series *s, *next;
 
+	atomic_store(&fam->swept, true);
 	pthread_rwlock_wrlock(&fam->lock);
 	for (s = fam->first; s; s = next) {
 		next = s->next;
@@ -578,12 +532,14 @@ int sonde_registry_new(unsigned default_max_series, struct sonde_registry **ret_
 		.labels = { "family" },
 		.max_series = 4096,
 	};
+	static _Atomic uint64_t next_id = 1;
 	struct sonde_registry *reg;
 	int err;
 
 	reg = calloc(1, sizeof(*reg));
 	if (!reg)
 		return -ENOMEM;
+	reg->id = atomic_fetch_add(&next_id, 1);
 	pthread_mutex_init(&reg->lock, NULL);
 	pthread_mutex_init(&reg->collect_lock, NULL);
 	atomic_store(&reg->default_max_series, default_max_series ? default_max_series : 2000);

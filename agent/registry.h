@@ -88,6 +88,13 @@ void sonde_registry_remove_collector(struct sonde_registry *reg,
  */
 struct sonde_series *sonde_family_series(struct sonde_family *fam,
 					 const char *const *values);
+/*
+ * The same, through a small per-thread memo of raw values -> handle
+ * (series_memo.c): for hot paths that look up on every event. Only for
+ * families that are never swept; a swept family bypasses the memo.
+ */
+struct sonde_series *sonde_family_series_memo(struct sonde_family *fam,
+					      const char *const *values);
 /* Convenience for families without labels. */
 struct sonde_series *sonde_family_solo(struct sonde_family *fam);
 

@@ -249,12 +249,17 @@ static bool append_safe(char *out, size_t cap, size_t *n, const char *s,
 
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
-		size_t u;
+		size_t u, run;
 
-		if (c >= 0x20 && c < 0x7f) {
-			if (!append(out, cap, n, s + i, 1))
+		for (run = i; run < len && (unsigned char)s[run] >= 0x20 &&
+			      (unsigned char)s[run] < 0x7f;
+		     run++)
+			;
+		if (run > i) {
+			/* printable ASCII: the whole run at once */
+			if (!append(out, cap, n, s + i, run - i))
 				goto full;
-			i++;
+			i = run;
 		} else if (c >= 0x80 &&
 			   (u = utf8_len((const unsigned char *)s + i, len - i))) {
 			if (!append(out, cap, n, s + i, u))

@@ -51,7 +51,7 @@ void sonde_log_format_free(struct sonde_log_format *fmt);
  *   0        line consumed, nothing completed yet (or a line to ignore)
  *   -EINVAL  the line did not parse (count it as a parse error)
  * A single call may both complete the previous entry (return 1) and start
- * a new one.
+ * a new one. *ret_txn is scratch space and is meaningful only on 1.
  */
 int sonde_log_format_line(struct sonde_log_format *fmt, const char *line,
 			  size_t len, struct sonde_txn *ret_txn);

@@ -145,6 +145,8 @@ static void *logs_thread(void *arg)
 	bool armed = true;
 	int ep, ifd;
 
+	/* top -H and /proc/PID/task show which thread is the tailer */
+	pthread_setname_np(pthread_self(), "sonde-logs");
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		sonde_log(SONDE_LOG_ERR, "probe", "logs", "epoll: %s",

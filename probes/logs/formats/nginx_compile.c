@@ -142,6 +142,10 @@ int sonde_logfmt_ngx_compile(struct ngx_prog *p, const char *fmt, size_t len,
 		snprintf(errbuf, errlen, "log_format: empty format");
 		return -EINVAL;
 	}
+	memset(p->var_tok, NGX_NO_TOKEN, sizeof(p->var_tok));
+	for (unsigned t = p->n; t-- > 0;)
+		if (p->toks[t].is_var)
+			p->var_tok[p->toks[t].var] = (uint8_t)t;
 	return 0;
 too_big:
 	snprintf(errbuf, errlen, "log_format: too many tokens (max %d)",

@@ -57,11 +57,17 @@ struct ngx_prog {
 	enum ngx_escape escape;
 	char lits[SONDE_LOG_FORMAT_STR_LEN];
 	unsigned lits_len;
+	/* Token index of each variable's first use, NGX_NO_TOKEN if unused. */
+	uint8_t var_tok[V__COUNT];
 };
+#define NGX_NO_TOKEN 0xff
 
 struct ngx_state {
 	unsigned n_progs;
 	struct ngx_prog progs[NGX_MAX_PROGS];
+	/* Lines of one second share $time_local: the last one parsed. */
+	char clf_last[26];
+	uint64_t clf_last_ns;
 };
 
 struct ngx_span {

@@ -268,15 +268,21 @@ void sonde_logfmt_set_method(struct sonde_txn *txn, const char *s, size_t len)
 {
 	/* RFC 9110 + PATCH, WebDAV and PURGE; anything else is OTel's _OTHER,
 	 * so junk requests cannot mint label values. */
-	static const char *const methods[] = {
-		"GET",	   "HEAD",     "POST",	    "PUT",   "DELETE", "CONNECT",
-		"OPTIONS", "TRACE",    "PATCH",	    "PURGE", "PROPFIND",
-		"PROPPATCH", "MKCOL",  "COPY",	    "MOVE",  "LOCK",   "UNLOCK",
+#define M(x) { x, sizeof(x) - 1 }
+	static const struct {
+		const char *s;
+		size_t n;
+	} methods[] = {
+		M("GET"),     M("HEAD"),     M("POST"),  M("PUT"),    M("DELETE"),
+		M("CONNECT"), M("OPTIONS"),  M("TRACE"), M("PATCH"),  M("PURGE"),
+		M("PROPFIND"), M("PROPPATCH"), M("MKCOL"), M("COPY"),  M("MOVE"),
+		M("LOCK"),    M("UNLOCK"),
 	};
+#undef M
 	size_t i;
 
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		if (strlen(methods[i]) == len && memcmp(methods[i], s, len) == 0) {
+		if (methods[i].n == len && memcmp(methods[i].s, s, len) == 0) {
 			SONDE_TXN_SET(txn->operation, s, len);
 			return;
 		}
@@ -348,12 +354,37 @@ void sonde_logfmt_set_host(struct sonde_txn *txn, const char *s, size_t len)
 	SONDE_TXN_SET(txn->server_address, s, len);
 }
 
+/* Dotted-quad IPv4, strictly (no leading zeros), without a copy. */
+static bool ipv4(const char *s, size_t len, uint8_t out[4])
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0, nd = 0;
+
+		if (part && (i == len || s[i++] != '.'))
+			return false;
+		while (i < len && s[i] >= '0' && s[i] <= '9' && nd < 4) {
+			v = v * 10 + (unsigned)(s[i++] - '0');
+			nd++;
+		}
+		if (nd == 0 || nd > 3 || v > 255 || (nd > 1 && s[i - nd] == '0'))
+			return false;
+		out[part] = (uint8_t)v;
+	}
+	return i == len;
+}
+
 void sonde_logfmt_set_addr(struct sonde_addr *a, const char *s, size_t len)
 {
 	char buf[64];
 
 	if (len == 0 || len >= sizeof(buf))
 		return;
+	if (ipv4(s, len, a->addr)) {
+		a->family = AF_INET;
+		return;
+	}
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	if (inet_pton(AF_INET, buf, a->addr) == 1)

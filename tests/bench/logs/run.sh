@@ -5,7 +5,7 @@
 #   tests/bench/logs/run.sh [BUILD_DIR] [SIZE_MIB]
 # BUILD_DIR (default ./build) must hold sonde and
 # probes/logs/sonde_logs_writer (cmake --build BUILD --target sonde
-# sonde_logs_writer). SIZE_MIB defaults to 1024.
+# sonde_logs_writer sonde_logs_parse_bench). SIZE_MIB defaults to 1024.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}

@@ -259,12 +259,78 @@ static void test_mark_sweep(void **st)
 	sonde_registry_free(reg);
 }
 
+/* The per-thread memo answers what the registry answers, never more. */
+static void test_memo(void **st)
+{
+	struct sonde_family_desc d = { .name = "m_total", .help = "h", .type = SONDE_COUNTER,
+				       .labels = { "a", "b" }, .max_series = 2 };
+	struct sonde_registry *reg, *reg2;
+	struct sonde_family *f, *f2;
+	char big[300];
+	const char *v1[] = { "x", "y" }, *v2[] = { "xy", "" }, *v3[] = { "p", "q" };
+	const char *vbig[] = { big, "z" }, *bad[] = { "a\x01", "y" }, *clean[] = { "a?", "y" };
+
+	(void)st;
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sonde_registry_new(100, &reg), 0);
+	assert_int_equal(sonde_registry_add(reg, &d, &f), 0);
+	/* hit and miss agree with the plain lookup; "x","y" is not "xy","" */
+	assert_ptr_equal(sonde_family_series_memo(f, v1), sonde_family_series(f, v1));
+	assert_ptr_equal(sonde_family_series_memo(f, v1), sonde_family_series(f, v1));
+	assert_ptr_equal(sonde_family_series_memo(f, v2), sonde_family_series(f, v2));
+	assert_ptr_not_equal(sonde_family_series_memo(f, v1), sonde_family_series_memo(f, v2));
+	/* at the cap: the overflow series, and it is not remembered, so a
+	 * raised cap gives the values their own series at once */
+	struct sonde_series *ov = sonde_family_series_memo(f, v3);
+	assert_ptr_equal(ov, sonde_family_series(f, v3));
+	sonde_registry_free(reg);
+
+	/* a new registry (maybe at the same address) never sees old entries */
+	assert_int_equal(sonde_registry_new(100, &reg2), 0);
+	d.max_series = 0;
+	assert_int_equal(sonde_registry_add(reg2, &d, &f2), 0);
+	assert_ptr_equal(sonde_family_series_memo(f2, v1), sonde_family_series(f2, v1));
+	assert_ptr_equal(sonde_family_series_memo(f2, v3), sonde_family_series(f2, v3));
+	/* keys too long for the memo, and values the registry cleans */
+	assert_ptr_equal(sonde_family_series_memo(f2, vbig), sonde_family_series(f2, vbig));
+	assert_ptr_equal(sonde_family_series_memo(f2, bad), sonde_family_series(f2, clean));
+	/* a swept family is looked up afresh every time */
+	sonde_family_mark(f2);
+	sonde_family_sweep(f2);
+	assert_ptr_equal(sonde_family_series_memo(f2, v1), sonde_family_series(f2, v1));
+	assert_int_equal(sonde_family_series_count(f2), 1);
+	sonde_registry_free(reg2);
+}
+
+/* Raising the cap after an overflow: the memo did not pin the values. */
+static void test_memo_cap_raised(void **st)
+{
+	struct sonde_family_desc d = { .name = "r_total", .help = "h", .type = SONDE_COUNTER,
+				       .labels = { "a" } };
+	struct sonde_registry *reg;
+	struct sonde_family *f;
+	const char *v1[] = { "one" }, *v2[] = { "two" };
+	struct sonde_series *ov;
+
+	(void)st;
+	assert_int_equal(sonde_registry_new(1, &reg), 0);
+	assert_int_equal(sonde_registry_add(reg, &d, &f), 0);
+	(void)sonde_family_series_memo(f, v1);
+	ov = sonde_family_series_memo(f, v2);
+	sonde_registry_set_default_max_series(reg, 10);
+	assert_ptr_not_equal(sonde_family_series_memo(f, v2), ov);
+	assert_int_equal(sonde_family_series_count(f), 2);
+	sonde_registry_free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),	     cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_cardinality_cap), cmocka_unit_test(test_label_cleaning),
 		cmocka_unit_test(test_concurrency),   cmocka_unit_test(test_mark_sweep),
+		cmocka_unit_test(test_memo),	     cmocka_unit_test(test_memo_cap_raised),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
