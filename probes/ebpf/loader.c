@@ -95,14 +95,28 @@ static uint32_t ring_size(uint32_t want)
 }
 
 static const char *const required_tps[] = {
-	"sys_enter_read", "sys_exit_read", "sys_enter_write", "sys_exit_write",
-	"sys_enter_readv", "sys_exit_readv", "sys_enter_writev", "sys_exit_writev",
-	"sys_enter_recvfrom", "sys_exit_recvfrom", "sys_enter_sendto",
-	"sys_exit_sendto", "sys_enter_recvmsg", "sys_exit_recvmsg",
-	"sys_enter_sendmsg", "sys_exit_sendmsg", "sys_exit_accept",
-	"sys_exit_accept4", "sys_enter_connect", "sys_exit_connect",
-	"sys_enter_close",
+	"sys_exit_read", "sys_exit_write", "sys_exit_readv", "sys_exit_writev",
+	"sys_exit_recvfrom", "sys_exit_sendto", "sys_exit_recvmsg",
+	"sys_exit_sendmsg", "sys_exit_accept", "sys_exit_accept4",
+	"sys_exit_connect", "sys_enter_close",
 };
+
+/*
+ * Which syscall hooks to load: the one BTF raw tracepoint on every exit
+ * (sys_exit_any), or the per-syscall tracepoints.
+ */
+static void choose_hooks(struct sonde_bpf *skel, bool raw)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
+			bpf_program__set_autoload(prog, !raw);
+	}
+	bpf_program__set_autoload(skel->progs.sys_exit_any, raw);
+}
 
 static int fill_filters(struct sonde_bpf *skel,
 			const struct sonde_ebpf_probe_opts *o)
@@ -118,6 +132,67 @@ static int fill_filters(struct sonde_bpf *skel,
 		if (bpf_map__update_elem(skel->maps.port_filter, &o->ports[i],
 					 sizeof(o->ports[i]), &one, 1, BPF_ANY))
 			return -errno;
+	return 0;
+}
+
+/* Opens, loads and attaches the object with one set of syscall hooks. */
+static int load_attach(struct sonde_ebpf_probe *p,
+		       const struct sonde_ebpf_probe_opts *opts,
+		       const char *events, bool raw, char *why, size_t whylen)
+{
+	int err;
+
+	p->skel = sonde_bpf__open();
+	if (!p->skel) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	p->skel->rodata->self_tgid = opts->self_tgid;
+	p->skel->rodata->capture_bytes = opts->capture_bytes > SONDE_EBPF_CAPTURE_MAX ?
+						 SONDE_EBPF_CAPTURE_MAX :
+						 opts->capture_bytes;
+	p->skel->rodata->filter_pids = opts->n_pids > 0;
+	p->skel->rodata->filter_ports = opts->n_ports > 0;
+	p->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
+	if (opts->ring_bytes)
+		bpf_map__set_max_entries(p->skel->maps.events,
+					 ring_size(opts->ring_bytes));
+	if (tracepoint_exists(events, "sock", "inet_sock_set_state"))
+		p->features |= SONDE_EBPF_HAS_SOCK_STATE;
+	else
+		bpf_program__set_autoload(p->skel->progs.inet_sock_set_state, false);
+	if (tracepoint_exists(events, "tcp", "tcp_retransmit_skb"))
+		p->features |= SONDE_EBPF_HAS_RETRANS;
+	else
+		bpf_program__set_autoload(p->skel->progs.tcp_retransmit_skb, false);
+
+	choose_hooks(p->skel, raw);
+	err = sonde_bpf__load(p->skel);
+	if (err) {
+		err = err < 0 ? err : -errno;
+		if (err == -EPERM)
+			snprintf(why, whylen, "not allowed to load BPF programs (needs root or CAP_BPF+CAP_PERFMON): %s",
+				 strerror(-err));
+		else
+			snprintf(why, whylen, "the kernel refused the BPF programs (verifier or missing kernel feature): %s",
+				 strerror(-err));
+		return err;
+	}
+	err = fill_filters(p->skel, opts);
+	if (err) {
+		snprintf(why, whylen, "cannot write the pid/port filters: %s", strerror(-err));
+		return err;
+	}
+	err = sonde_bpf__attach(p->skel);
+	if (err) {
+		err = err < 0 ? err : -errno;
+		snprintf(why, whylen, "cannot attach to the syscall tracepoints: %s",
+			 strerror(-err));
+		return err;
+	}
+	if (raw)
+		p->features |= SONDE_EBPF_HAS_RAW_SYSCALLS;
 	return 0;
 }
 
@@ -164,54 +239,22 @@ int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
 		snprintf(why, whylen, "cannot count possible CPUs");
 		goto err;
 	}
-	p->skel = sonde_bpf__open();
-	if (!p->skel) {
-		err = -errno;
-		snprintf(why, whylen, "cannot open the BPF object: %s", strerror(-err));
-		goto err;
+	/* the raw tracepoint first; the per-syscall ones if it is refused */
+	if (opts->hooks != SONDE_EBPF_HOOKS_TRACEPOINTS) {
+		err = load_attach(p, opts, events, true, why, whylen);
+		if (!err || err == -EPERM || opts->hooks == SONDE_EBPF_HOOKS_RAW)
+			goto loaded;
+		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
+			  "raw syscall tracepoint refused (%s): using the per-syscall tracepoints",
+			  why);
+		sonde_bpf__destroy(p->skel);
+		p->skel = NULL;
+		p->features = 0;
 	}
-	p->skel->rodata->self_tgid = opts->self_tgid;
-	p->skel->rodata->capture_bytes = opts->capture_bytes > SONDE_EBPF_CAPTURE_MAX ?
-						 SONDE_EBPF_CAPTURE_MAX :
-						 opts->capture_bytes;
-	p->skel->rodata->filter_pids = opts->n_pids > 0;
-	p->skel->rodata->filter_ports = opts->n_ports > 0;
-	p->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
-	if (opts->ring_bytes)
-		bpf_map__set_max_entries(p->skel->maps.events,
-					 ring_size(opts->ring_bytes));
-	if (tracepoint_exists(events, "sock", "inet_sock_set_state"))
-		p->features |= SONDE_EBPF_HAS_SOCK_STATE;
-	else
-		bpf_program__set_autoload(p->skel->progs.inet_sock_set_state, false);
-	if (tracepoint_exists(events, "tcp", "tcp_retransmit_skb"))
-		p->features |= SONDE_EBPF_HAS_RETRANS;
-	else
-		bpf_program__set_autoload(p->skel->progs.tcp_retransmit_skb, false);
-
-	err = sonde_bpf__load(p->skel);
-	if (err) {
-		err = err < 0 ? err : -errno;
-		if (err == -EPERM)
-			snprintf(why, whylen, "not allowed to load BPF programs (needs root or CAP_BPF+CAP_PERFMON): %s",
-				 strerror(-err));
-		else
-			snprintf(why, whylen, "the kernel refused the BPF programs (verifier or missing kernel feature): %s",
-				 strerror(-err));
+	err = load_attach(p, opts, events, false, why, whylen);
+loaded:
+	if (err)
 		goto err;
-	}
-	err = fill_filters(p->skel, opts);
-	if (err) {
-		snprintf(why, whylen, "cannot write the pid/port filters: %s", strerror(-err));
-		goto err;
-	}
-	err = sonde_bpf__attach(p->skel);
-	if (err) {
-		err = err < 0 ? err : -errno;
-		snprintf(why, whylen, "cannot attach to the syscall tracepoints: %s",
-			 strerror(-err));
-		goto err;
-	}
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
 				 (ring_buffer_sample_fn)fn, userdata, NULL);
 	if (!p->rb) {

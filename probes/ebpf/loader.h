@@ -28,6 +28,11 @@ struct sonde_ebpf_probe_opts {
 	unsigned n_pids;         /* 0: every process */
 	uint16_t ports[SONDE_EBPF_FILTER_MAX];
 	unsigned n_ports;        /* 0: every port (local or peer) */
+	enum {
+		SONDE_EBPF_HOOKS_AUTO = 0, /* raw, and tracepoints if refused */
+		SONDE_EBPF_HOOKS_RAW,
+		SONDE_EBPF_HOOKS_TRACEPOINTS,
+	} hooks;
 	/* NULL: "/sys". Tests point it at a fixture tree (tracefs is then
 	 * never mounted there). */
 	const char *sys_root;
@@ -64,6 +69,8 @@ int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_i
 /* Which optional hooks attached (connection life, retransmits). */
 #define SONDE_EBPF_HAS_SOCK_STATE 0x1
 #define SONDE_EBPF_HAS_RETRANS 0x2
+/* Syscalls hooked through one BTF raw tracepoint (else per-syscall ones). */
+#define SONDE_EBPF_HAS_RAW_SYSCALLS 0x4
 unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe);
 
 #endif

@@ -38,7 +38,10 @@ struct ebpf_cfg {
 	unsigned n_pids;
 	char ports[EBPF_LIST_MAX][8];
 	unsigned n_ports;
+	char syscall_hooks[16];
 };
+
+static const char *const hook_kinds[] = { "auto", "raw", "tracepoints", NULL };
 
 static const struct sonde_cfg_field ebpf_fields[] = {
 	{ .name = "enabled", .type = SONDE_CFG_BOOL,
@@ -80,6 +83,11 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .offset = offsetof(struct ebpf_cfg, ports), .size = 8,
 	  .max_items = EBPF_LIST_MAX, .count_offset = offsetof(struct ebpf_cfg, n_ports),
 	  .help = "only connections with this local or peer port (empty: all)" },
+	{ .name = "syscall_hooks", .type = SONDE_CFG_ENUM,
+	  .offset = offsetof(struct ebpf_cfg, syscall_hooks),
+	  .size = sizeof(((struct ebpf_cfg *)0)->syscall_hooks), .def = "auto",
+	  .enum_values = hook_kinds,
+	  .help = "raw: one BTF raw tracepoint on syscall exit (cheapest); tracepoints: one tracepoint per syscall; auto: raw, else tracepoints" },
 	SONDE_CFG_END,
 };
 
@@ -615,6 +623,10 @@ static int ebpf_start(void *state)
 	po.capture_bytes = (uint32_t)st->cfg.capture_bytes_pipelined;
 	po.ring_bytes = (uint32_t)st->cfg.ring_buffer_size;
 	po.wakeup_bytes = (uint32_t)st->cfg.wakeup_bytes;
+	po.hooks = strcmp(st->cfg.syscall_hooks, "raw") == 0 ? SONDE_EBPF_HOOKS_RAW :
+		   strcmp(st->cfg.syscall_hooks, "tracepoints") == 0 ?
+						       SONDE_EBPF_HOOKS_TRACEPOINTS :
+						       SONDE_EBPF_HOOKS_AUTO;
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {
@@ -623,6 +635,10 @@ static int ebpf_start(void *state)
 			  "eBPF tracing disabled: %s", why);
 		return 0;
 	}
+	sonde_log(SONDE_LOG_INFO, "probe", "ebpf", "syscalls hooked through %s",
+		  sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_RAW_SYSCALLS ?
+			  "the raw tracepoint sys_exit (tp_btf)" :
+			  "one tracepoint per syscall");
 	if (!(sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE))
 		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
 			  "tracepoint sock:inet_sock_set_state missing: no TCP connect latency, failures or active connections");

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""eBPF smoke test: the probe attaches (sonde_ebpf_up 1), a tiny python HTTP
+"""eBPF smoke test, with each kind of syscall hook (ebpf.syscall_hooks: the
+raw tracepoint and the per-syscall tracepoints): the probe attaches (sonde_ebpf_up 1), a tiny python HTTP
 server and client on loopback doing N requests show up as exactly N in both
 http_server_request_duration_seconds_count and
 http_client_request_duration_seconds_count with the right method and status,
@@ -76,15 +77,19 @@ def count(m, fam, method, status):
                  http_response_status_code=status)
 
 
-def traced(port):
+def traced(port, hooks):
     srv = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], start_new_session=True)
     try:
         wait_until(lambda: port_open("127.0.0.1", port), timeout=15, what="http server",
                    proc=srv)
-        with Agent(ebpf.config(ports=[port])) as agent:
+        with Agent(ebpf.config(ports=[port], syscall_hooks=hooks)) as agent:
             m0 = agent.wait_for(lambda m: m.value("sonde_ebpf_up", default=0) == 1,
                                 timeout=10, what="sonde_ebpf_up 1")
             check.equal(m0.value("sonde_ebpf_up", default=0), 1, "sonde_ebpf_up")
+            # the hook in use is named in the log; auto prefers the raw one
+            want = "one tracepoint per syscall" if hooks == "tracepoints" else "tp_btf"
+            check(want in agent.log(), "syscall_hooks %s: log names %r" % (hooks, want),
+                  agent.log())
             workload(port)
             ok = N_KEEPALIVE + N_FRESH
 
@@ -197,7 +202,9 @@ def unprivileged():
 
 
 def main():
-    traced(free_port())
+    # the default (raw tracepoint) and the per-syscall fallback count alike
+    traced(free_port(), "auto")
+    traced(free_port(), "tracepoints")
     refused()
     unprivileged()
     return check.exit()
