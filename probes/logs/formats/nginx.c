@@ -342,31 +342,37 @@ static int time_local(struct ngx_state *st, const char *s, size_t len,
 	return 0;
 }
 
+/* The span of a variable's first use, or NULL when the format lacks it. */
+static inline const struct ngx_span *span_of(const struct ngx_prog *p,
+					     const struct ngx_span *spans,
+					     enum ngx_var v)
+{
+	return p->var_tok[v] == NGX_NO_TOKEN ? NULL : &spans[p->var_tok[v]];
+}
+
 /* Fills txn from matched spans; -EINVAL when a key field is malformed. */
 static int apply(struct ngx_state *st, const struct ngx_prog *p,
 		 const char *line, const struct ngx_span *spans,
 		 struct sonde_txn *txn)
 {
-	const struct ngx_span *sp_var[V__COUNT];
 	char buf[SONDE_TXN_PATH_LEN * 2];
 	uint64_t v, end_ns = 0, dur = 0;
 	bool have_dur = false;
 
-	for (unsigned i = 0; i < V__COUNT; i++)
-		sp_var[i] = p->var_tok[i] == NGX_NO_TOKEN ? NULL : &spans[p->var_tok[i]];
+#define sp_var(x) span_of(p, spans, (x))
 
-#define VAL(x) (line + sp_var[x]->off), (sp_var[x]->len)
+#define VAL(x) (line + sp_var(x)->off), (sp_var(x)->len)
 	txn->kind = SONDE_TXN_HTTP_SERVER;
 	txn->proto = SONDE_PROTO_HTTP1;
-	if (sp_var[V_STATUS]) {
-		if (sp_var[V_STATUS]->len != 3 ||
+	if (sp_var(V_STATUS)) {
+		if (sp_var(V_STATUS)->len != 3 ||
 		    sonde_logfmt_uint(VAL(V_STATUS), &v) < 0)
 			return -EINVAL;
 		txn->status = (int)v;
 	}
-	if (sp_var[V_REQUEST]) {
-		if (memchr(line + sp_var[V_REQUEST]->off, '\\',
-			   sp_var[V_REQUEST]->len)) {
+	if (sp_var(V_REQUEST)) {
+		if (memchr(line + sp_var(V_REQUEST)->off, '\\',
+			   sp_var(V_REQUEST)->len)) {
 			size_t n = unescape(VAL(V_REQUEST), buf, sizeof(buf));
 
 			sonde_logfmt_request_line(buf, n, txn);
@@ -374,62 +380,63 @@ static int apply(struct ngx_state *st, const struct ngx_prog *p,
 			sonde_logfmt_request_line(VAL(V_REQUEST), txn);
 		}
 	}
-	if (sp_var[V_REQUEST_METHOD])
+	if (sp_var(V_REQUEST_METHOD))
 		sonde_logfmt_set_method(txn, VAL(V_REQUEST_METHOD));
-	if (sp_var[V_REQUEST_URI] || (sp_var[V_URI] && !txn->path[0])) {
-		enum ngx_var pv = sp_var[V_REQUEST_URI] ? V_REQUEST_URI : V_URI;
+	if (sp_var(V_REQUEST_URI) || (sp_var(V_URI) && !txn->path[0])) {
+		enum ngx_var pv = sp_var(V_REQUEST_URI) ? V_REQUEST_URI : V_URI;
 		size_t n = unescape(VAL(pv), buf, sizeof(buf));
 
 		SONDE_TXN_SET(txn->path, buf, n);
 	}
-	if (sp_var[V_REQUEST_TIME] && !is_dash(VAL(V_REQUEST_TIME))) {
+	if (sp_var(V_REQUEST_TIME) && !is_dash(VAL(V_REQUEST_TIME))) {
 		if (sonde_logfmt_decimal_scaled(VAL(V_REQUEST_TIME), 9, &dur) < 0)
 			return -EINVAL;
 		have_dur = true;
 	}
-	if (!have_dur && sp_var[V_APACHE_USEC] &&
+	if (!have_dur && sp_var(V_APACHE_USEC) &&
 	    sonde_logfmt_decimal_scaled(VAL(V_APACHE_USEC), 3, &dur) == 0)
 		have_dur = true;
-	if (!have_dur && sp_var[V_APACHE_MSEC] &&
+	if (!have_dur && sp_var(V_APACHE_MSEC) &&
 	    sonde_logfmt_decimal_scaled(VAL(V_APACHE_MSEC), 6, &dur) == 0)
 		have_dur = true;
 	txn->duration_ns = dur;
-	if (sp_var[V_UPSTREAM_CACHE_STATUS])
+	if (sp_var(V_UPSTREAM_CACHE_STATUS))
 		sonde_logfmt_cache_status(txn, VAL(V_UPSTREAM_CACHE_STATUS));
-	if (sp_var[V_BYTES_SENT] &&
+	if (sp_var(V_BYTES_SENT) &&
 	    sonde_logfmt_uint(VAL(V_BYTES_SENT), &v) == 0)
 		txn->response_bytes = v;
-	else if (sp_var[V_BODY_BYTES_SENT] &&
+	else if (sp_var(V_BODY_BYTES_SENT) &&
 		 sonde_logfmt_uint(VAL(V_BODY_BYTES_SENT), &v) == 0)
 		txn->response_bytes = v;
-	if (sp_var[V_REQUEST_LENGTH] &&
+	if (sp_var(V_REQUEST_LENGTH) &&
 	    sonde_logfmt_uint(VAL(V_REQUEST_LENGTH), &v) == 0)
 		txn->request_bytes = v;
-	if (sp_var[V_HOST] && !is_dash(VAL(V_HOST)))
+	if (sp_var(V_HOST) && !is_dash(VAL(V_HOST)))
 		sonde_logfmt_set_host(txn, VAL(V_HOST));
-	else if (sp_var[V_HTTP_HOST] && !is_dash(VAL(V_HTTP_HOST)))
+	else if (sp_var(V_HTTP_HOST) && !is_dash(VAL(V_HTTP_HOST)))
 		sonde_logfmt_set_host(txn, VAL(V_HTTP_HOST));
-	else if (sp_var[V_SERVER_NAME] && !is_dash(VAL(V_SERVER_NAME)))
+	else if (sp_var(V_SERVER_NAME) && !is_dash(VAL(V_SERVER_NAME)))
 		sonde_logfmt_set_host(txn, VAL(V_SERVER_NAME));
-	if (sp_var[V_SERVER_PORT] &&
+	if (sp_var(V_SERVER_PORT) &&
 	    sonde_logfmt_uint(VAL(V_SERVER_PORT), &v) == 0 && v <= 65535)
 		txn->server_port = (uint16_t)v;
-	if (sp_var[V_REMOTE_ADDR])
+	if (sp_var(V_REMOTE_ADDR))
 		sonde_logfmt_set_addr(&txn->peer, VAL(V_REMOTE_ADDR));
-	if (sp_var[V_REMOTE_PORT] &&
+	if (sp_var(V_REMOTE_PORT) &&
 	    sonde_logfmt_uint(VAL(V_REMOTE_PORT), &v) == 0 && v <= 65535)
 		txn->peer.port = (uint16_t)v;
 	/* nginx stamps the log at the end of the request. */
-	if (sp_var[V_MSEC])
+	if (sp_var(V_MSEC))
 		(void)sonde_logfmt_decimal_scaled(VAL(V_MSEC), 9, &end_ns);
-	if (!end_ns && sp_var[V_TIME_ISO8601])
+	if (!end_ns && sp_var(V_TIME_ISO8601))
 		(void)sonde_logfmt_time_iso(VAL(V_TIME_ISO8601), &end_ns);
-	if (!end_ns && sp_var[V_TIME_LOCAL] &&
+	if (!end_ns && sp_var(V_TIME_LOCAL) &&
 	    time_local(st, VAL(V_TIME_LOCAL), &end_ns) < 0)
 		return -EINVAL;
 	if (end_ns >= dur)
 		txn->start_ns = end_ns - dur;
 #undef VAL
+#undef sp_var
 	return 0;
 }
 
