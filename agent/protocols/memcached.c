@@ -13,7 +13,18 @@
 #include "protocols/framing.h"
 #include "protocols/protocol.h"
 
-#define MC_PENDING_MAX 64
+/*
+ * Pipelined requests awaiting their response. Clients pipeline hundreds
+ * (a bulk of quiet `mg k v q` ... `mn`, single gets fanned out by a
+ * client library): entries are 12 bytes, so the queue is 6 KiB and the
+ * whole state block 7,048 bytes per connection on x86-64, allocated when
+ * the connection is detected as memcached (test_state_bounded prints it;
+ * the connection table's cap multiplies it). 64 entries of 32 bytes made
+ * 2,864 bytes before; a smaller record would need lossy key hashes.
+ */
+#define MC_PENDING_MAX 512
+/* Runs of requests dropped while the queue was full (see drop_request). */
+#define MC_SKIPS_MAX 8
 #define MC_REQ_LINE_MAX 320 /* a 250-byte key and its meta flags */
 #define MC_RESP_LINE_MAX 320
 
@@ -42,23 +53,53 @@ enum mc_resp {
 enum {
 	MF_QUIET = 1 << 0,
 	MF_TOUCH = 1 << 1, /* mg with T: memcached counts a hit as a touch */
-	MF_NOREPLY = 1 << 2,
-	MF_OPAQUE = 1 << 3,
-	MF_WANT_K = 1 << 4, /* k flag: the response echoes the key */
+	MF_WANT_K = 1 << 2, /* k flag: the response echoes the key */
+	MF_OPAQUE = 1 << 3, /* O flag: the response echoes the opaque */
+	MF_SKIP = 1 << 4, /* dropped requests follow: a run in skips[] */
+	MF_STORED = 0x1f, /* the flags a pending entry keeps */
+	MF_NOREPLY = 1 << 7, /* no response will come: never queued */
 };
 
 enum { MQ_LINE = 0, MQ_DATA, MQ_RESYNC, MQ_DEAD };
 enum { MS_LINE = 0, MS_DATA, MS_RESYNC };
 
-struct mc_pending {
+/* A request at full width: being parsed, or being emitted. */
+struct mc_req {
 	uint64_t start_ns;
 	uint64_t req_bytes;
 	uint32_t nkeys;
-	uint32_t key_hash;
-	uint32_t opaque_hash;
-	uint16_t skip_after;
+	uint32_t echo; /* meta: hash of the k/O echo its response carries */
 	uint8_t op;
 	uint8_t flags;
+};
+
+/*
+ * A pending request, compact (12 bytes): its start relative to
+ * st->pend_base (see dts_encode), request bytes exact below 2 MiB (see
+ * bytes_encode), the key count or the echo hash, op and flags.
+ */
+struct mc_pending {
+	uint32_t dts;
+	uint32_t aux;  /* get/gets/gat/gats: keys; meta: the echo hash */
+	uint32_t info; /* op: bits 0-4, flags: 5-9, request bytes: 10-31 */
+};
+
+#define PI_FLAGS_SHIFT 5
+#define PI_BYTES_SHIFT 10
+
+_Static_assert(OP_COUNT_ <= 32, "op must fit 5 bits");
+_Static_assert(sizeof(struct mc_pending) == 12, "pending entries stay compact");
+
+/*
+ * Requests dropped after one queued entry (marked MF_SKIP): their
+ * responses are skipped. `mn` are dropped mn commands: every response up
+ * to that many MN belongs to the run. `tail` counts the requests dropped
+ * after the last of them; quiet ones among them may never answer, so an
+ * MN ends the tail early (it cannot belong to the tail).
+ */
+struct mc_skip {
+	uint32_t mn;
+	uint32_t tail;
 };
 
 struct mc_state {
@@ -69,7 +110,7 @@ struct mc_state {
 	uint64_t data_left;
 	uint64_t req_start_ns;
 	uint64_t req_bytes;
-	struct mc_pending cur; /* the request whose data block is being read */
+	struct mc_req cur; /* the request whose data block is being read */
 	struct sonde_tokcount scan;
 	struct sonde_linebuf req_lb;
 	/* response flow */
@@ -78,13 +119,18 @@ struct mc_state {
 	bool owner;      /* the front request owns the response being read */
 	bool va;         /* the data block belongs to a meta VA */
 	bool resp_error;
-	uint16_t skip_resp;
 	uint8_t resp_kind;
 	uint32_t hits;
+	struct mc_skip skip_resp; /* responses of dropped requests still to skip */
 	uint64_t resp_left;
 	uint64_t resp_bytes;
 	struct sonde_linebuf resp_lb;
+	/* the pending queue */
 	struct sonde_fifo fifo;
+	uint64_t pend_base;      /* pending starts are relative to this */
+	struct sonde_fifo skipq; /* the runs of the MF_SKIP entries, in order */
+	bool skip_blocked;       /* skipq full: every new request is dropped */
+	struct mc_skip skips[MC_SKIPS_MAX];
 	struct mc_pending pending[MC_PENDING_MAX];
 	char req_line[MC_REQ_LINE_MAX];
 	char resp_line[MC_RESP_LINE_MAX];
@@ -125,9 +171,10 @@ static const struct sonde_proto_stats *mc_stats(const void *state)
 	return &st->stats;
 }
 
-static uint32_t fnv1a(const char *s, size_t n)
+#define FNV_BASIS 2166136261u
+
+static uint32_t fnv1a(uint32_t h, const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -135,6 +182,221 @@ static uint32_t fnv1a(const char *s, size_t n)
 		h *= 16777619u;
 	}
 	return h;
+}
+
+/*
+ * What a meta response echoes: its k<key> and O<opaque> tokens (NULL when
+ * absent), hashed together. A request stores the hash of the echo its
+ * response will carry; the presence of each is compared separately.
+ */
+static uint32_t echo_hash(const char *key, size_t klen, const char *opaque,
+			  size_t olen)
+{
+	uint32_t h = FNV_BASIS;
+
+	if (key)
+		h = fnv1a(h, key, klen);
+	h = fnv1a(h, " ", 1); /* never inside a token */
+	if (opaque)
+		h = fnv1a(h, opaque, olen);
+	return h;
+}
+
+static bool is_meta(uint8_t op)
+{
+	return op == OP_MG || op == OP_MS || op == OP_MD || op == OP_MA ||
+	       op == OP_ME;
+}
+
+/* ---- the pending queue ---- */
+
+/*
+ * Start times: ns after pend_base below 2^31 (2.1 s); beyond, the top bit
+ * set and units of 1024 ns (up to 36 min; later saturates). The base is
+ * the start of the first request queued into an empty queue, and moves to
+ * the front's start when that one is more than 2^30 ns past it.
+ */
+#define DTS_COARSE 0x80000000u
+
+static uint32_t dts_encode(uint64_t delta)
+{
+	if (delta < DTS_COARSE)
+		return (uint32_t)delta;
+	delta >>= 10;
+	return DTS_COARSE | (uint32_t)(delta < DTS_COARSE ? delta : DTS_COARSE - 1);
+}
+
+static uint64_t dts_decode(uint32_t v)
+{
+	return (v & DTS_COARSE) ? (uint64_t)(v & ~DTS_COARSE) << 10 : v;
+}
+
+/*
+ * Request bytes in 22 bits: exact below 2 MiB (memcached's default item
+ * size limit is 1 MiB); beyond, bit 21 set and units of 1 KiB (up to
+ * 2 GiB; later saturates).
+ */
+#define BYTES_COARSE (1u << 21)
+
+static uint32_t bytes_encode(uint64_t n)
+{
+	if (n < BYTES_COARSE)
+		return (uint32_t)n;
+	n >>= 10;
+	return BYTES_COARSE | (uint32_t)(n < BYTES_COARSE ? n : BYTES_COARSE - 1);
+}
+
+static uint64_t bytes_decode(uint32_t v)
+{
+	return (v & BYTES_COARSE) ? (uint64_t)(v & ~BYTES_COARSE) << 10 : v;
+}
+
+static uint8_t pd_op(const struct mc_pending *pd)
+{
+	return (uint8_t)(pd->info & 0x1f);
+}
+
+static uint8_t pd_flags(const struct mc_pending *pd)
+{
+	return (uint8_t)((pd->info >> PI_FLAGS_SHIFT) & MF_STORED);
+}
+
+static void pd_pack(const struct mc_state *st, struct mc_pending *pd,
+		    const struct mc_req *rq)
+{
+	pd->dts = dts_encode(rq->start_ns > st->pend_base ?
+			     rq->start_ns - st->pend_base : 0);
+	pd->aux = is_meta(rq->op) ? rq->echo : rq->nkeys;
+	pd->info = (uint32_t)(rq->op & 0x1f) |
+		   (uint32_t)(rq->flags & (MF_STORED & ~MF_SKIP)) << PI_FLAGS_SHIFT |
+		   bytes_encode(rq->req_bytes) << PI_BYTES_SHIFT;
+}
+
+static void pd_unpack(const struct mc_state *st, const struct mc_pending *pd,
+		      struct mc_req *rq)
+{
+	uint8_t op = pd_op(pd);
+
+	rq->start_ns = st->pend_base + dts_decode(pd->dts);
+	rq->req_bytes = bytes_decode(pd->info >> PI_BYTES_SHIFT);
+	rq->nkeys = is_meta(op) ? (op == OP_MG) : pd->aux;
+	rq->echo = is_meta(op) ? pd->aux : 0;
+	rq->op = op;
+	rq->flags = pd_flags(pd);
+}
+
+static struct mc_pending *front(struct mc_state *st)
+{
+	int slot = sonde_fifo_front(&st->fifo, MC_PENDING_MAX);
+
+	return slot < 0 ? NULL : &st->pending[slot];
+}
+
+static void pending_reset(struct mc_state *st)
+{
+	sonde_fifo_reset(&st->fifo);
+	sonde_fifo_reset(&st->skipq);
+	st->skip_blocked = false;
+	memset(&st->skip_resp, 0, sizeof(st->skip_resp));
+}
+
+/*
+ * Pops the front. When it leads a run of dropped requests, their
+ * responses are the next ones to skip.
+ */
+static void pending_pop(struct mc_state *st)
+{
+	struct mc_pending *pd = front(st);
+	uint64_t shift;
+	unsigned i;
+
+	if (!pd)
+		return;
+	memset(&st->skip_resp, 0, sizeof(st->skip_resp));
+	if (pd_flags(pd) & MF_SKIP) {
+		int s = sonde_fifo_front(&st->skipq, MC_SKIPS_MAX);
+
+		/* s >= 0: every MF_SKIP entry owns the oldest run left */
+		if (s >= 0)
+			st->skip_resp = st->skips[s];
+		sonde_fifo_pop(&st->skipq, MC_SKIPS_MAX);
+		st->skip_blocked = false;
+	}
+	sonde_fifo_pop(&st->fifo, MC_PENDING_MAX);
+	pd = front(st);
+	if (!pd)
+		return;
+	shift = dts_decode(pd->dts);
+	if (shift < (1ull << 30))
+		return;
+	/* Rebase: a queue that never drains keeps its deltas small. */
+	for (i = 0; i < st->fifo.count; i++) {
+		struct mc_pending *e =
+			&st->pending[(st->fifo.head + i) % MC_PENDING_MAX];
+		uint64_t d = dts_decode(e->dts);
+
+		e->dts = dts_encode(d > shift ? d - shift : 0);
+	}
+	st->pend_base += shift;
+}
+
+/*
+ * The queue is full: the request is dropped and its response skipped. The
+ * run of requests dropped after the newest queued entry rides in skips[];
+ * when skips[] is full, requests are dropped until its oldest run is
+ * consumed, so that every run follows an entry marked MF_SKIP.
+ */
+static void drop_request(struct mc_state *st, const struct mc_req *rq)
+{
+	int back = sonde_fifo_back(&st->fifo, MC_PENDING_MAX);
+	struct mc_pending *pd;
+	struct mc_skip *run;
+	int slot;
+
+	st->stats.dropped++;
+	if (back < 0)
+		return; /* not reached: drops need a full queue or runs in it */
+	pd = &st->pending[back];
+	if (pd_flags(pd) & MF_SKIP) {
+		run = &st->skips[sonde_fifo_back(&st->skipq, MC_SKIPS_MAX)];
+	} else {
+		slot = sonde_fifo_push(&st->skipq, MC_SKIPS_MAX);
+		if (slot < 0)
+			return; /* not reached: skip_blocked stops pushes first */
+		run = &st->skips[slot];
+		memset(run, 0, sizeof(*run));
+		pd->info |= (uint32_t)MF_SKIP << PI_FLAGS_SHIFT;
+		if (st->skipq.count == MC_SKIPS_MAX)
+			st->skip_blocked = true;
+	}
+	if (rq->op == OP_MN) {
+		if (run->mn < UINT32_MAX)
+			run->mn++;
+		run->tail = 0;
+	} else if (run->tail < UINT32_MAX) {
+		run->tail++;
+	}
+}
+
+/* Does this response answer a dropped request? Then it is consumed. */
+static bool skip_dropped(struct mc_state *st, enum mc_resp kind)
+{
+	struct mc_skip *sk = &st->skip_resp;
+
+	if (sk->mn > 0) {
+		if (kind == R_MN)
+			sk->mn--;
+		return true;
+	}
+	if (sk->tail == 0)
+		return false;
+	if (kind == R_MN) {
+		/* The tail holds no mn: its quiet requests were silent. */
+		sk->tail = 0;
+		return false;
+	}
+	sk->tail--;
+	return true;
 }
 
 static void resp_reset(struct mc_state *st, uint8_t phase)
@@ -154,88 +416,82 @@ static void mc_desync(struct mc_state *st, bool gap)
 	if (gap)
 		st->stats.desyncs++;
 	st->stats.dropped += st->fifo.count;
-	sonde_fifo_reset(&st->fifo);
-	st->skip_resp = 0;
+	pending_reset(st);
 	st->rq = MQ_RESYNC;
 	sonde_line_reset(&st->req_lb);
 	sonde_tokcount_reset(&st->scan);
 	resp_reset(st, MS_RESYNC);
 }
 
-static struct mc_pending *front(struct mc_state *st)
-{
-	int slot = sonde_fifo_front(&st->fifo, MC_PENDING_MAX);
-
-	return slot < 0 ? NULL : &st->pending[slot];
-}
-
-static void fill_txn(struct sonde_txn *txn, const struct mc_pending *pd,
-		     uint64_t ts)
+static void fill_txn(struct sonde_txn *txn, const struct mc_req *rq, uint64_t ts)
 {
 	memset(txn, 0, sizeof(*txn));
 	txn->kind = SONDE_TXN_CACHE;
 	txn->proto = SONDE_PROTO_MEMCACHED;
-	txn->start_ns = pd->start_ns;
-	txn->duration_ns = ts > pd->start_ns ? ts - pd->start_ns : 0;
-	txn->request_bytes = pd->req_bytes;
-	SONDE_TXN_SET(txn->operation, mc_op_names[pd->op], SONDE_TXN_OP_LEN);
+	txn->start_ns = rq->start_ns;
+	txn->duration_ns = ts > rq->start_ns ? ts - rq->start_ns : 0;
+	txn->request_bytes = rq->req_bytes;
+	SONDE_TXN_SET(txn->operation, mc_op_names[rq->op], SONDE_TXN_OP_LEN);
 }
 
 /* ---- request flow ---- */
 
-static void request_done(struct mc_state *st, struct mc_pending *tmpl,
+static void request_done(struct mc_state *st, struct mc_req *rq,
 			 sonde_txn_emit_fn emit, void *userdata)
 {
-	struct mc_pending *pd;
 	int slot;
 
 	st->seen_request = true;
-	tmpl->start_ns = st->req_start_ns;
-	tmpl->req_bytes = st->req_bytes;
-	if (tmpl->flags & MF_NOREPLY) {
+	rq->start_ns = st->req_start_ns;
+	rq->req_bytes = st->req_bytes;
+	if (rq->flags & MF_NOREPLY) {
 		/* No response will come: count the command, duration unknown. */
 		struct sonde_txn txn;
 
-		fill_txn(&txn, tmpl, tmpl->start_ns);
+		fill_txn(&txn, rq, rq->start_ns);
 		emit(&txn, userdata);
 		return;
 	}
-	slot = sonde_fifo_push(&st->fifo, MC_PENDING_MAX);
+	if (sonde_fifo_empty(&st->fifo))
+		st->pend_base = rq->start_ns;
+	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, MC_PENDING_MAX);
 	if (slot < 0) {
-		st->stats.dropped++;
-		st->pending[sonde_fifo_back(&st->fifo, MC_PENDING_MAX)].skip_after++;
+		drop_request(st, rq);
 		return;
 	}
-	pd = &st->pending[slot];
-	*pd = *tmpl;
+	pd_pack(st, &st->pending[slot], rq);
 }
 
-/* Meta flags after the key: q, T, O<opaque>. */
-static void meta_flags(struct mc_pending *pd, const char *p, const char *end)
+/* Meta flags after the key: q, k, T, O<opaque>; the O token if any. */
+static void meta_flags(struct mc_req *rq, const char *p, const char *end,
+		       const char **ret_opaque, size_t *ret_olen)
 {
 	const char *tok;
 	size_t len;
 
+	*ret_opaque = NULL;
+	*ret_olen = 0;
 	while (sonde_token_next(&p, end, &tok, &len)) {
 		if (tok[0] == 'q')
-			pd->flags |= MF_QUIET;
+			rq->flags |= MF_QUIET;
 		else if (tok[0] == 'k' && len == 1)
-			pd->flags |= MF_WANT_K;
+			rq->flags |= MF_WANT_K;
 		else if (tok[0] == 'T')
-			pd->flags |= MF_TOUCH;
+			rq->flags |= MF_TOUCH;
 		else if (tok[0] == 'O') {
-			pd->flags |= MF_OPAQUE;
-			pd->opaque_hash = fnv1a(tok + 1, len - 1);
+			rq->flags |= MF_OPAQUE;
+			*ret_opaque = tok + 1;
+			*ret_olen = len - 1;
 		}
 	}
 }
 
 /* Returns the data block length that follows (0: none), -1 on a bad line. */
 static int64_t parse_command(struct mc_state *st, const struct sonde_line *l,
-			     struct mc_pending *pd)
+			     struct mc_req *rq)
 {
-	const char *p = l->ptr, *end = l->ptr + l->len, *tok[6];
-	size_t len[6];
+	const char *p = l->ptr, *end = l->ptr + l->len, *tok[6], *opaque;
+	size_t len[6], olen;
 	unsigned n = 0;
 	uint64_t bytes = 0;
 	int op;
@@ -250,19 +506,19 @@ static int64_t parse_command(struct mc_state *st, const struct sonde_line *l,
 			return -1;
 		op = OP_OTHER;
 	}
-	pd->op = (uint8_t)op;
+	rq->op = (uint8_t)op;
 	if ((st->scan.last_len == 7 && memcmp(st->scan.last, "noreply", 7) == 0 &&
 	     op != OP_MG && op != OP_MS && op != OP_MD && op != OP_MA) ||
 	    op == OP_QUIT)
-		pd->flags |= MF_NOREPLY;
+		rq->flags |= MF_NOREPLY;
 	switch (op) {
 	case OP_GET:
 	case OP_GETS:
-		pd->nkeys = st->scan.ntok - 1;
+		rq->nkeys = st->scan.ntok - 1;
 		break;
 	case OP_GAT:
 	case OP_GATS:
-		pd->nkeys = st->scan.ntok > 2 ? st->scan.ntok - 2 : 0;
+		rq->nkeys = st->scan.ntok > 2 ? st->scan.ntok - 2 : 0;
 		break;
 	case OP_SET:
 	case OP_ADD:
@@ -281,17 +537,18 @@ static int64_t parse_command(struct mc_state *st, const struct sonde_line *l,
 	case OP_MS:
 		if (n < 2)
 			return -1;
-		pd->key_hash = fnv1a(tok[1], len[1]);
-		pd->nkeys = op == OP_MG ? 1 : 0;
+		rq->nkeys = op == OP_MG ? 1 : 0;
 		if (op == OP_MS) {
 			if (n < 3 || !sonde_parse_u64(tok[2], len[2], &bytes) ||
 			    bytes > (1ull << 32))
 				return -1;
-			meta_flags(pd, tok[2] + len[2], end);
-			return (int64_t)bytes + 2;
+			meta_flags(rq, tok[2] + len[2], end, &opaque, &olen);
+		} else {
+			meta_flags(rq, tok[1] + len[1], end, &opaque, &olen);
 		}
-		meta_flags(pd, tok[1] + len[1], end);
-		break;
+		rq->echo = echo_hash((rq->flags & MF_WANT_K) ? tok[1] : NULL, len[1],
+				     opaque, olen);
+		return op == OP_MS ? (int64_t)bytes + 2 : 0;
 	default:
 		break;
 	}
@@ -390,14 +647,14 @@ static enum mc_resp classify(const char *tok, size_t len)
 	return R_OTHER;
 }
 
-/* Could this response come from pd, given what quiet mode suppresses? */
-static bool can_answer(const struct mc_pending *pd, enum mc_resp kind)
+/* Could this response come from a request, given what quiet mode suppresses? */
+static bool can_answer(uint8_t op, uint8_t flags, enum mc_resp kind)
 {
-	if (!(pd->flags & MF_QUIET))
+	if (!(flags & MF_QUIET))
 		return true;
 	if (kind == R_ERROR)
 		return true;
-	switch (pd->op) {
+	switch (op) {
 	case OP_MG:
 		return kind == R_VA || kind == R_HD;
 	case OP_MS:
@@ -411,21 +668,21 @@ static bool can_answer(const struct mc_pending *pd, enum mc_resp kind)
 }
 
 /* Cache counts as memcached's get_hits/get_misses see them. */
-static void cache_counts(struct sonde_txn *txn, const struct mc_pending *pd,
+static void cache_counts(struct sonde_txn *txn, const struct mc_req *rq,
 			 enum mc_resp kind, uint32_t hits, bool error)
 {
 	if (error)
 		return;
-	switch (pd->op) {
+	switch (rq->op) {
 	case OP_GET:
 	case OP_GETS:
-		txn->cache_lookups = pd->nkeys;
-		txn->cache_hits = hits < pd->nkeys ? hits : pd->nkeys;
+		txn->cache_lookups = rq->nkeys;
+		txn->cache_hits = hits < rq->nkeys ? hits : rq->nkeys;
 		break;
 	case OP_MG:
 		if (kind == R_EN) {
 			txn->cache_lookups = 1;
-		} else if ((kind == R_VA || kind == R_HD) && !(pd->flags & MF_TOUCH)) {
+		} else if ((kind == R_VA || kind == R_HD) && !(rq->flags & MF_TOUCH)) {
 			txn->cache_lookups = 1;
 			txn->cache_hits = 1;
 		}
@@ -435,20 +692,24 @@ static void cache_counts(struct sonde_txn *txn, const struct mc_pending *pd,
 	}
 }
 
-static void emit_pending(struct mc_state *st, struct mc_pending *pd,
-			 enum mc_resp kind, uint32_t hits, const char *err,
-			 uint64_t resp_bytes, uint64_t ts, sonde_txn_emit_fn emit,
-			 void *userdata)
+/* Emits the front request with this outcome and pops it. */
+static void emit_front(struct mc_state *st, enum mc_resp kind, uint32_t hits,
+		       const char *err, uint64_t resp_bytes, uint64_t ts,
+		       sonde_txn_emit_fn emit, void *userdata)
 {
+	struct mc_pending *pd = front(st);
 	struct sonde_txn txn;
+	struct mc_req rq;
 
-	st->skip_resp = pd->skip_after;
-	fill_txn(&txn, pd, ts);
+	if (!pd)
+		return;
+	pd_unpack(st, pd, &rq);
+	fill_txn(&txn, &rq, ts);
 	txn.response_bytes = resp_bytes;
 	if (err)
 		SONDE_TXN_SET(txn.error, err, SONDE_TXN_ERROR_LEN);
-	cache_counts(&txn, pd, kind, hits, err != NULL);
-	sonde_fifo_pop(&st->fifo, MC_PENDING_MAX);
+	cache_counts(&txn, &rq, kind, hits, err != NULL);
+	pending_pop(st);
 	emit(&txn, userdata);
 }
 
@@ -456,33 +717,29 @@ static void emit_pending(struct mc_state *st, struct mc_pending *pd,
  * A response starts: quiet requests ahead of its owner got no response;
  * resolve them as their silent outcome (mg: a miss, ms/md/ma: success).
  */
-static void find_owner(struct mc_state *st, enum mc_resp kind, uint32_t khash,
-		       bool has_k, uint32_t ohash, bool has_o, uint64_t ts,
+static void find_owner(struct mc_state *st, enum mc_resp kind, uint32_t echo,
+		       bool has_k, bool has_o, uint64_t ts,
 		       sonde_txn_emit_fn emit, void *userdata)
 {
 	struct mc_pending *pd;
 
 	st->owner = false;
-	if (st->skip_resp > 0) {
-		st->skip_resp--;
+	if (skip_dropped(st, kind))
 		return;
-	}
 	while ((pd = front(st)) != NULL) {
+		uint8_t op = pd_op(pd), flags = pd_flags(pd);
 		/* Meta responses echo k and O exactly when the request asked. */
 		bool meta = kind >= R_VA && kind <= R_EX;
 		bool mismatch = meta &&
-			(has_k != !!(pd->flags & MF_WANT_K) ||
-			 (has_k && pd->key_hash != khash) ||
-			 has_o != !!(pd->flags & MF_OPAQUE) ||
-			 (has_o && pd->opaque_hash != ohash));
+			(has_k != !!(flags & MF_WANT_K) ||
+			 has_o != !!(flags & MF_OPAQUE) ||
+			 ((has_k || has_o) && pd->aux != echo));
 
-		if ((pd->flags & MF_QUIET) && (mismatch || !can_answer(pd, kind))) {
-			emit_pending(st, pd, pd->op == OP_MG ? R_EN : R_HD, 0, NULL,
-				     0, ts, emit, userdata);
-			if (st->skip_resp > 0) {
-				st->skip_resp--;
+		if ((flags & MF_QUIET) && (mismatch || !can_answer(op, flags, kind))) {
+			emit_front(st, op == OP_MG ? R_EN : R_HD, 0, NULL, 0, ts,
+				   emit, userdata);
+			if (skip_dropped(st, kind))
 				return;
-			}
 			continue;
 		}
 		st->owner = true;
@@ -494,12 +751,9 @@ static void find_owner(struct mc_state *st, enum mc_resp kind, uint32_t khash,
 static void finish(struct mc_state *st, enum mc_resp kind, uint64_t ts,
 		   sonde_txn_emit_fn emit, void *userdata)
 {
-	struct mc_pending *pd = front(st);
-
-	if (st->owner && pd)
-		emit_pending(st, pd, kind, st->hits,
-			     st->resp_error ? st->err : NULL, st->resp_bytes, ts,
-			     emit, userdata);
+	if (st->owner)
+		emit_front(st, kind, st->hits, st->resp_error ? st->err : NULL,
+			   st->resp_bytes, ts, emit, userdata);
 	st->owner = false;
 	st->multi_line = false;
 	st->va = false;
@@ -511,9 +765,9 @@ static void finish(struct mc_state *st, enum mc_resp kind, uint64_t ts,
 static bool multi_line_op(struct mc_state *st)
 {
 	const struct mc_pending *pd = st->owner ? front(st) : NULL;
+	uint8_t op = pd ? pd_op(pd) : OP_OTHER;
 
-	return pd && (pd->op == OP_STATS || pd->op == OP_LRU_CRAWLER ||
-		      pd->op == OP_WATCH);
+	return op == OP_STATS || op == OP_LRU_CRAWLER || op == OP_WATCH;
 }
 
 /* One response line; false when it cannot be memcached. */
@@ -561,23 +815,22 @@ static bool response_line(struct mc_state *st, const struct sonde_line *l,
 
 	/* First line of a response: who asked? */
 	{
-		const char *q = tok[0] + len[0], *t;
-		size_t tl;
-		uint32_t kh = 0, oh = 0;
-		bool hk = false, ho = false;
+		const char *q = tok[0] + len[0], *t, *key = NULL, *opaque = NULL;
+		size_t tl, klen = 0, olen = 0;
 
 		if (kind >= R_VA && kind <= R_ME) {
 			while (sonde_token_next(&q, end, &t, &tl)) {
 				if (t[0] == 'k') {
-					hk = true;
-					kh = fnv1a(t + 1, tl - 1);
+					key = t + 1;
+					klen = tl - 1;
 				} else if (t[0] == 'O') {
-					ho = true;
-					oh = fnv1a(t + 1, tl - 1);
+					opaque = t + 1;
+					olen = tl - 1;
 				}
 			}
 		}
-		find_owner(st, kind, kh, hk, oh, ho, ts, emit, userdata);
+		find_owner(st, kind, echo_hash(key, klen, opaque, olen), key != NULL,
+			   opaque != NULL, ts, emit, userdata);
 	}
 	switch (kind) {
 	case R_VALUE:

@@ -49,3 +49,23 @@ for proto in ('http1', 'redis', 'memcached'):
                 out += piece
         with open(os.path.join(here, 'corpus', proto, name[:-4]), 'wb') as f:
             f.write(out)
+
+# Synthetic memcached seeds past the pending queue (512): too long to keep
+# as fixtures, replayed by the harness as they are.
+def encode(convo):
+    out = bytearray()
+    for flow, data in convo:
+        while data:
+            piece, data = data[:64], data[64:]
+            out += bytes([flow | ((len(piece) - 1) << 1)]) + piece
+    return bytes(out)
+
+gets = b''.join(b'get k%d\r\n' % i for i in range(600))
+ends = b''.join(b'VALUE k%d 0 1\r\nx\r\nEND\r\n' % i if i % 3 else b'END\r\n'
+                for i in range(600))
+quiet = b''.join(b'mg k%d v q k\r\n' % i for i in range(1000)) + b'mn\r\n'
+hits = b''.join(b'VA 1 kk%d\r\nx\r\n' % i for i in range(1000) if i % 3) + b'MN\r\n'
+for name, convo in (('deep_pipeline', [(0, gets), (1, ends), (0, b'get a\r\n'), (1, b'END\r\n')]),
+                    ('quiet_overflow', [(0, quiet), (1, hits), (0, b'mg a v\r\n'), (1, b'EN\r\n')])):
+    with open(os.path.join(here, 'corpus', 'memcached', name), 'wb') as f:
+        f.write(encode(convo))

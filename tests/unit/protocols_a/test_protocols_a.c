@@ -452,6 +452,377 @@ static void test_redis_pending_times(void **s)
 }
 
 /*
+ * Memcached pipelines far beyond 64 requests: hundreds of gets or quiet
+ * meta gets in one write all pair, exactly; past the queue (512), the
+ * surplus is counted as dropped and later requests still pair.
+ */
+struct mc_log {
+	unsigned n, cap;
+	unsigned lookups, hits;
+	struct {
+		char op[SONDE_TXN_OP_LEN];
+		unsigned lookups, hits;
+		uint64_t start, dur;
+	} *t;
+};
+
+static void mc_emit(const struct sonde_txn *txn, void *userdata)
+{
+	struct mc_log *l = userdata;
+
+	assert_true(l->n < l->cap);
+	snprintf(l->t[l->n].op, sizeof(l->t[l->n].op), "%s", txn->operation);
+	l->t[l->n].lookups = txn->cache_lookups;
+	l->t[l->n].hits = txn->cache_hits;
+	l->t[l->n].start = txn->start_ns;
+	l->t[l->n].dur = txn->duration_ns;
+	l->lookups += txn->cache_lookups;
+	l->hits += txn->cache_hits;
+	l->n++;
+}
+
+static void mc_log_init(struct mc_log *l, unsigned cap)
+{
+	memset(l, 0, sizeof(*l));
+	l->cap = cap;
+	l->t = calloc(cap, sizeof(*l->t));
+	assert_non_null(l->t);
+}
+
+/* A growing byte string for building conversations. */
+struct mc_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void mc_add(struct mc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0,
+			      fmt, ap);
+		va_end(ap);
+		assert_true(n >= 0);
+		if (b->p && b->len + (size_t)n < b->cap)
+			break;
+		b->cap = (b->cap + (size_t)n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	b->len += (size_t)n;
+}
+
+/*
+ * Feeds [s, s+len) as chunks: whole when step is 0, else in pieces of
+ * 1..step bytes drawn from seed.
+ */
+static void mc_feed(void *st, enum sonde_flow f, const char *s, size_t len,
+		    uint64_t ts, unsigned step, uint64_t *seed, struct mc_log *l)
+{
+	size_t off = 0;
+
+	do {
+		size_t n = step ? 1 + xorshift(seed) % step : len - off;
+
+		if (n > len - off)
+			n = len - off;
+		assert_int_equal(sonde_proto_memcached.feed(st, f, (const uint8_t *)s + off,
+							    n, n, ts, mc_emit, l), 0);
+		off += n;
+	} while (off < len);
+}
+
+static const struct sonde_proto_stats *mc_st(void *st)
+{
+	return sonde_proto_memcached.stats(st);
+}
+
+/* Key i of the deep pipelines is present when this says so. */
+static bool mc_hit(unsigned i)
+{
+	return i % 3 != 0 && i % 7 != 5;
+}
+
+/* (1) 300 gets in one write, then 300 responses. */
+static void test_memcached_deep_pipeline(void **s)
+{
+	static const unsigned steps[] = { 0, 1, 7, 97 };
+	struct mc_buf req = { 0 }, resp = { 0 };
+	unsigned i, k, want_hits = 0;
+	uint64_t seed = 0xfeedu;
+
+	(void)s;
+	for (i = 0; i < 300; i++) {
+		mc_add(&req, "get k%u\r\n", i);
+		if (mc_hit(i)) {
+			mc_add(&resp, "VALUE k%u 0 %u\r\n%0*u\r\n", i, 1 + i % 10, 1 + i % 10, 0);
+			want_hits++;
+		}
+		mc_add(&resp, "END\r\n");
+	}
+	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		void *st = calloc(1, sonde_proto_memcached.state_size);
+		struct mc_log l;
+
+		mc_log_init(&l, 1024);
+		sonde_proto_memcached.init(st);
+		mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 1000, steps[k], &seed, &l);
+		assert_int_equal(l.n, 0);
+		mc_feed(st, SONDE_FLOW_RESPONSE, resp.p, resp.len, 5000, steps[k], &seed, &l);
+		assert_int_equal(l.n, 300);
+		assert_int_equal(l.lookups, 300);
+		assert_int_equal(l.hits, want_hits);
+		for (i = 0; i < 300; i++) {
+			assert_string_equal(l.t[i].op, "get");
+			assert_int_equal(l.t[i].hits, mc_hit(i));
+			assert_true(l.t[i].start == 1000);
+			assert_true(l.t[i].dur == 4000);
+		}
+		assert_int_equal(mc_st(st)->dropped, 0);
+		assert_int_equal(mc_st(st)->parse_errors, 0);
+		free(l.t);
+		free(st);
+	}
+	free(req.p);
+	free(resp.p);
+}
+
+/*
+ * (2) 500 quiet mg + mn: only hits answer, then MN. With k the response
+ * names its key, so each mg is resolved exactly; without it the totals
+ * still are.
+ */
+static void test_memcached_quiet_batch(void **s)
+{
+	unsigned i, k, want_hits = 0;
+	uint64_t seed = 0xbeefu;
+
+	(void)s;
+	for (i = 0; i < 500; i++)
+		want_hits += mc_hit(i);
+	for (k = 0; k < 4; k++) {
+		bool with_k = k & 1;
+		unsigned step = k < 2 ? 0 : 13;
+		struct mc_buf req = { 0 }, resp = { 0 };
+		void *st = calloc(1, sonde_proto_memcached.state_size);
+		struct mc_log l;
+
+		for (i = 0; i < 500; i++) {
+			mc_add(&req, "mg k%u v q%s\r\n", i, with_k ? " k" : "");
+			if (mc_hit(i)) {
+				if (with_k)
+					mc_add(&resp, "VA 2 kk%u\r\nxy\r\n", i);
+				else
+					mc_add(&resp, "VA 2\r\nxy\r\n");
+			}
+		}
+		mc_add(&req, "mn\r\n");
+		mc_add(&resp, "MN\r\n");
+		mc_log_init(&l, 1024);
+		sonde_proto_memcached.init(st);
+		mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 1000, step, &seed, &l);
+		mc_feed(st, SONDE_FLOW_RESPONSE, resp.p, resp.len, 2000, step, &seed, &l);
+		assert_int_equal(l.n, 501);
+		assert_int_equal(l.lookups, 500);
+		assert_int_equal(l.hits, want_hits);
+		assert_string_equal(l.t[500].op, "mn");
+		for (i = 0; i < 500; i++) {
+			assert_string_equal(l.t[i].op, "mg");
+			if (with_k)
+				assert_int_equal(l.t[i].hits, mc_hit(i));
+		}
+		assert_int_equal(mc_st(st)->dropped, 0);
+		free(l.t);
+		free(st);
+		free(req.p);
+		free(resp.p);
+	}
+}
+
+/* A get of a missing key pairs with its own END, a present one with VALUE. */
+static void mc_check_aligned(void *st, struct mc_log *l, uint64_t ts)
+{
+	const char *miss = "get nokey\r\n", *hit = "get k\r\n";
+	unsigned n = l->n;
+	uint64_t seed = 1;
+
+	mc_feed(st, SONDE_FLOW_REQUEST, miss, strlen(miss), ts, 0, &seed, l);
+	mc_feed(st, SONDE_FLOW_RESPONSE, "END\r\n", 5, ts + 1, 0, &seed, l);
+	mc_feed(st, SONDE_FLOW_REQUEST, hit, strlen(hit), ts + 2, 0, &seed, l);
+	mc_feed(st, SONDE_FLOW_RESPONSE, "VALUE k 0 1\r\nx\r\nEND\r\n", 21, ts + 3, 0,
+		&seed, l);
+	assert_int_equal(l->n, n + 2);
+	assert_int_equal(l->t[n].lookups, 1);
+	assert_int_equal(l->t[n].hits, 0);
+	assert_int_equal(l->t[n].dur, 1);
+	assert_int_equal(l->t[n + 1].lookups, 1);
+	assert_int_equal(l->t[n + 1].hits, 1);
+}
+
+/* (3) Beyond the queue: the surplus is dropped, counted, and skipped. */
+static void test_memcached_queue_overflow(void **s)
+{
+	struct mc_buf req = { 0 }, resp = { 0 };
+	uint64_t seed = 7, dropped;
+	unsigned i, sent = 0;
+	struct mc_log l;
+	void *st;
+
+	(void)s;
+	assert_true(sonde_proto_memcached.state_size <= 8192);
+
+	/* 600 gets: 512 pair, 88 dropped, their responses skipped. */
+	st = calloc(1, sonde_proto_memcached.state_size);
+	sonde_proto_memcached.init(st);
+	mc_log_init(&l, 4096);
+	for (i = 0; i < 600; i++) {
+		mc_add(&req, "get k%u\r\n", i);
+		mc_add(&resp, i % 2 ? "END\r\n" : "VALUE k 0 1\r\nx\r\nEND\r\n");
+	}
+	mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 1000, 0, &seed, &l);
+	assert_int_equal(mc_st(st)->dropped, 88);
+	mc_feed(st, SONDE_FLOW_RESPONSE, resp.p, resp.len, 2000, 0, &seed, &l);
+	assert_int_equal(l.n, 512);
+	assert_int_equal(l.hits, 256);
+	for (i = 0; i < 512; i++)
+		assert_int_equal(l.t[i].hits, i % 2 ? 0 : 1);
+	assert_int_equal(mc_st(st)->dropped, 88);
+	mc_check_aligned(st, &l, 3000);
+	free(l.t);
+	free(st);
+
+	/*
+	 * A quiet batch past the queue, mn dropped too: the queued mg are
+	 * resolved by their keys, the rest of the batch up to its MN skipped.
+	 */
+	st = calloc(1, sonde_proto_memcached.state_size);
+	sonde_proto_memcached.init(st);
+	mc_log_init(&l, 4096);
+	req.len = resp.len = 0;
+	for (i = 0; i < 1000; i++) {
+		mc_add(&req, "mg k%u v q k\r\n", i);
+		if (mc_hit(i))
+			mc_add(&resp, "VA 1 kk%u\r\nx\r\n", i);
+	}
+	mc_add(&req, "mn\r\n");
+	mc_add(&resp, "MN\r\n");
+	mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 1000, 0, &seed, &l);
+	mc_feed(st, SONDE_FLOW_RESPONSE, resp.p, resp.len, 2000, 0, &seed, &l);
+	assert_int_equal(mc_st(st)->dropped, 1001 - 512);
+	assert_int_equal(l.n, 512);
+	for (i = 0; i < 512; i++)
+		assert_int_equal(l.t[i].hits, mc_hit(i));
+	mc_check_aligned(st, &l, 3000);
+	free(l.t);
+	free(st);
+
+	/*
+	 * Dropped quiet requests with no mn among them, then an mn queued
+	 * once there is room: the MN cuts the skip short (the quiet ones
+	 * that did not answer were misses).
+	 */
+	st = calloc(1, sonde_proto_memcached.state_size);
+	sonde_proto_memcached.init(st);
+	mc_log_init(&l, 4096);
+	req.len = resp.len = 0;
+	for (i = 0; i < 512; i++) {
+		mc_add(&req, "get k%u\r\n", i);
+		mc_add(&resp, "END\r\n");
+	}
+	mc_add(&req, "mg a v q\r\nmg b v q\r\nmg c v q\r\n");
+	mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 1000, 0, &seed, &l);
+	assert_int_equal(mc_st(st)->dropped, 3);
+	mc_feed(st, SONDE_FLOW_RESPONSE, resp.p, resp.len, 2000, 0, &seed, &l);
+	assert_int_equal(l.n, 512);
+	mc_feed(st, SONDE_FLOW_REQUEST, "mn\r\n", 4, 2100, 0, &seed, &l);
+	mc_feed(st, SONDE_FLOW_RESPONSE, "VA 1\r\nx\r\nMN\r\n", 13, 2200, 0, &seed, &l);
+	assert_int_equal(l.n, 513);
+	assert_string_equal(l.t[512].op, "mn");
+	assert_int_equal(l.t[512].dur, 100);
+	mc_check_aligned(st, &l, 3000);
+	assert_int_equal(mc_st(st)->dropped, 3);
+	free(l.t);
+	free(st);
+
+	/*
+	 * Many separate runs of drops (more than the parser keeps apart):
+	 * one response, two requests, twenty times; then a flood of 100,000
+	 * requests with no response at all. Every request is either emitted
+	 * or counted as dropped, and the state never grows.
+	 */
+	st = calloc(1, sonde_proto_memcached.state_size);
+	sonde_proto_memcached.init(st);
+	mc_log_init(&l, 4096);
+	req.len = resp.len = 0;
+	for (i = 0; i < 520; i++)
+		mc_add(&req, "get k%u\r\n", i);
+	mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 1000, 0, &seed, &l);
+	sent = 520;
+	for (i = 0; i < 20; i++) {
+		mc_feed(st, SONDE_FLOW_RESPONSE, "END\r\n", 5, 2000 + i, 0, &seed, &l);
+		mc_feed(st, SONDE_FLOW_REQUEST, "get a\r\nget b\r\n", 14, 2000 + i, 0,
+			&seed, &l);
+		sent += 2;
+	}
+	dropped = mc_st(st)->dropped;
+	assert_true(dropped >= 520 - 512);
+	resp.len = 0;
+	for (i = 0; i < sent - 20; i++)
+		mc_add(&resp, "END\r\n");
+	mc_feed(st, SONDE_FLOW_RESPONSE, resp.p, resp.len, 3000, 0, &seed, &l);
+	assert_int_equal(l.n + dropped, sent);
+	assert_int_equal(mc_st(st)->dropped, dropped);
+	mc_check_aligned(st, &l, 4000);
+
+	req.len = 0;
+	for (i = 0; i < 1000; i++)
+		mc_add(&req, "mg k%u v q\r\n", i);
+	for (i = 0; i < 100; i++)
+		mc_feed(st, SONDE_FLOW_REQUEST, req.p, req.len, 5000 + i, 0, &seed, &l);
+	assert_int_equal(mc_st(st)->dropped, dropped + 100000 - 512);
+	assert_int_equal(mc_st(st)->parse_errors, 0);
+	free(l.t);
+	free(st);
+	free(req.p);
+	free(resp.p);
+}
+
+/* Pending start times survive long waits (compact relative storage). */
+static void test_memcached_pending_times(void **s)
+{
+	const uint64_t t0 = 1000000000000ull;
+	void *st = calloc(1, sonde_proto_memcached.state_size);
+	uint64_t seed = 3;
+	struct mc_log l;
+
+	(void)s;
+	sonde_proto_memcached.init(st);
+	mc_log_init(&l, 16);
+	mc_feed(st, SONDE_FLOW_REQUEST, "get a\r\n", 7, t0, 0, &seed, &l);
+	mc_feed(st, SONDE_FLOW_REQUEST, "get b\r\n", 7, t0 + 1234567, 0, &seed, &l);
+	/* 10 s later: beyond the fine range, kept to 1024 ns */
+	mc_feed(st, SONDE_FLOW_REQUEST, "get c\r\n", 7, t0 + 10000000000ull, 0, &seed, &l);
+	mc_feed(st, SONDE_FLOW_RESPONSE, "END\r\n", 5, t0 + 20000000000ull, 0, &seed, &l);
+	/* coarse too; popping the third request rebases the rest */
+	mc_feed(st, SONDE_FLOW_REQUEST, "get d\r\n", 7, t0 + 10000000777ull, 0, &seed, &l);
+	mc_feed(st, SONDE_FLOW_RESPONSE, "END\r\nEND\r\nEND\r\n", 15, t0 + 20000000000ull, 0,
+		&seed, &l);
+	assert_int_equal(l.n, 4);
+	assert_true(l.t[0].start == t0);
+	assert_true(l.t[1].start == t0 + 1234567);
+	assert_true(l.t[2].start <= t0 + 10000000000ull &&
+		    l.t[2].start + 1024 > t0 + 10000000000ull);
+	assert_true(l.t[3].start <= t0 + 10000000777ull &&
+		    l.t[3].start + 1024 > t0 + 10000000777ull);
+	assert_true(l.t[0].dur == 20000000000ull);
+	free(l.t);
+	free(st);
+}
+
+/*
  * The connection table feeds every parser an empty response chunk (len ==
  * total == 0) when a connection ends: with a request pending, a reply cut
  * short, or twice, no parser emits anything or fails; HTTP completes a
@@ -611,6 +982,10 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_redis_deep_pipeline),
 		cmocka_unit_test(test_redis_pending_times),
+		cmocka_unit_test(test_memcached_deep_pipeline),
+		cmocka_unit_test(test_memcached_quiet_batch),
+		cmocka_unit_test(test_memcached_queue_overflow),
+		cmocka_unit_test(test_memcached_pending_times),
 		cmocka_unit_test(test_speed),
 	};
 

@@ -320,6 +320,19 @@ def mc_workload(rng, r):
     def key():
         return 'k%d' % rng.randrange(20)
 
+    def batch(cmds):
+        """Sends the commands and an mn (in random pieces), reads to its MN."""
+        cmds.append('mn\r\n')
+        data = ''.join(cmds).encode()
+        while data:
+            n = rng.randint(1, len(data)) if rng.random() < 0.2 else len(data)
+            r.send(data[:n])
+            data = data[n:]
+        while not (r.buf.endswith(b'MN\r\n') and (len(r.buf) == 4 or r.buf[-6:-4] == b'\r\n')):
+            r.more()
+        r.buf = b''
+        return len(cmds)
+
     for _ in range(200):
         cmds = []
         for _ in range(rng.randint(1, 8)):
@@ -350,16 +363,16 @@ def mc_workload(rng, r):
                 cmds.append('md %s q\r\n' % key())
             else:
                 cmds.append('touch %s 0\r\n' % key())
-        cmds.append('mn\r\n')
-        data = ''.join(cmds).encode()
-        while data:
-            n = rng.randint(1, len(data)) if rng.random() < 0.2 else len(data)
-            r.send(data[:n])
-            data = data[n:]
-        while not (r.buf.endswith(b'MN\r\n') and (len(r.buf) == 4 or r.buf[-6:-4] == b'\r\n')):
-            r.more()
-        r.buf = b''
-        sent += len(cmds)
+        sent += batch(cmds)
+
+    # Deep pipelines, every request pending at once (the parser queues 512):
+    # single gets, quiet meta gets with and without k, a mixed bulk.
+    mixed = ['get %s\r\n', 'mg %s v q k\r\n', 'mg %s v\r\n', 'mg %s T0 q k\r\n', 'md %s q\r\n']
+    for cmds in (['get %s\r\n' % key() for _ in range(300)],
+                 ['mg %s v q\r\n' % key() for _ in range(500)],
+                 ['mg %s v q k\r\n' % key() for _ in range(500)],
+                 [rng.choice(mixed) % key() for _ in range(480)]):
+        sent += batch(cmds)
     return sent
 
 
