@@ -223,3 +223,106 @@ bool sonde_hdr_fill(struct sonde_hdrbuf *h, size_t need, const uint8_t **pos,
 	*pos += take;
 	return h->have >= need;
 }
+
+/* The body is complete: the stream is between frames again. */
+static int frame_done(struct sonde_frame *f, const struct sonde_frame_ops *ops,
+		      void *ctx, const uint8_t *buf)
+{
+	f->st = SONDE_FRAME_HDR;
+	return ops->frame(ctx, buf, f->have);
+}
+
+int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
+		     void *ctx, bool resume, uint8_t *buf, size_t cap,
+		     const uint8_t *data, size_t len, size_t total, uint64_t ts)
+{
+	uint64_t gap = total > len ? total - len : 0, n;
+	const uint8_t *p, *end, *hdr;
+	int r;
+
+	if (!data) {
+		data = (const uint8_t *)"";
+		len = 0;
+	}
+	p = data;
+	end = data + len;
+	if (f->st == SONDE_FRAME_RESYNC) {
+		if (!resume)
+			return 0;
+		memset(f, 0, sizeof(*f));
+		if (ops->reset)
+			ops->reset(ctx);
+	}
+	while (p < end) {
+		if (f->st == SONDE_FRAME_RESYNC)
+			return 0;
+		if (f->st == SONDE_FRAME_HDR) {
+			if (f->hdr.have == 0) {
+				f->msg_ts = ts;
+				r = ops->hdr_len;
+				if (ops->begin) {
+					r = ops->begin(ctx, *p);
+					if (r < 0)
+						return r;
+					if (r == 0) {
+						p++;
+						continue;
+					}
+				}
+				f->need = r < SONDE_HDR_MAX ? (uint8_t)r : SONDE_HDR_MAX;
+			}
+			if (f->hdr.have == 0 && (size_t)(end - p) >= f->need) {
+				hdr = p; /* whole in the chunk: read it in place */
+				p += f->need;
+			} else if (sonde_hdr_fill(&f->hdr, f->need, &p, end)) {
+				hdr = f->hdr.buf;
+			} else {
+				break;
+			}
+			r = ops->length(ctx, hdr, &n);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				f->st = SONDE_FRAME_RESYNC;
+				return 0;
+			}
+			sonde_hdr_reset(&f->hdr);
+			f->remaining = n;
+			f->have = 0;
+			f->truncated = false;
+			f->st = SONDE_FRAME_BODY;
+		}
+		if (f->st == SONDE_FRAME_BODY) {
+			size_t avail = (size_t)(end - p), keep;
+
+			if (avail > f->remaining)
+				avail = (size_t)f->remaining;
+			keep = cap - f->have < avail ? cap - f->have : avail;
+			memcpy(buf + f->have, p, keep);
+			f->have += (uint32_t)keep;
+			p += avail;
+			f->remaining -= avail;
+			if (f->remaining == 0) {
+				r = frame_done(f, ops, ctx, buf);
+				if (r < 0)
+					return r;
+			}
+		}
+	}
+	if (gap == 0 || f->st == SONDE_FRAME_RESYNC)
+		return 0;
+	if (f->st == SONDE_FRAME_BODY) {
+		gap = sonde_skip_gap(&f->remaining, gap);
+		f->truncated = true;
+		if (f->remaining == 0) {
+			r = frame_done(f, ops, ctx, buf);
+			if (r < 0)
+				return r;
+		}
+		if (gap == 0)
+			return 0;
+	}
+	f->st = SONDE_FRAME_RESYNC;
+	ops->lost(ctx);
+	return 0;
+}

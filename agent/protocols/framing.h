@@ -10,8 +10,8 @@
 /*
  * Framing helpers shared by the wire parsers: CRLF lines split across
  * chunks, decimal/hex lengths from hostile bytes, tokens, fixed-size binary
- * headers split across chunks, body skipping with capture gaps, and an
- * index FIFO for pipelined requests. Nothing here allocates or logs; every
+ * headers split across chunks, body skipping with capture gaps, a driver
+ * for length-prefixed frames, and an index FIFO for pipelined requests. Nothing here allocates or logs; every
  * function is bounded by pointer+length.
  */
 
@@ -185,6 +185,77 @@ static inline uint64_t sonde_skip_gap(uint64_t *remaining, uint64_t gap)
 	*remaining = 0;
 	return gap;
 }
+
+/* ---- length-prefixed frames: a header, then a body kept up to a prefix ---- */
+
+enum sonde_frame_st {
+	SONDE_FRAME_HDR = 0, /* between frames, or part of a header held */
+	SONDE_FRAME_BODY,    /* inside a body */
+	SONDE_FRAME_RESYNC,  /* framing lost: chunks are ignored until resumed */
+};
+
+/* Per-stream state; zeroed is between frames. */
+struct sonde_frame {
+	struct sonde_hdrbuf hdr;
+	uint8_t st;         /* enum sonde_frame_st */
+	uint8_t need;       /* size of the header being read */
+	bool truncated;     /* part of the body fell into a capture gap */
+	uint32_t have;      /* body bytes kept in the caller's prefix buffer */
+	uint64_t remaining; /* body bytes still to come */
+	uint64_t msg_ts;    /* ts of the chunk that held the header's first byte */
+};
+
+/* True when part of a frame has been taken (not while resyncing). */
+static inline bool sonde_frame_partial(const struct sonde_frame *f)
+{
+	return f->st == SONDE_FRAME_BODY ||
+	       (f->st == SONDE_FRAME_HDR && f->hdr.have > 0);
+}
+
+/* How a parser's frames look; ctx is the caller's, passed through. */
+struct sonde_frame_ops {
+	uint8_t hdr_len; /* header size (<= SONDE_HDR_MAX) when begin is NULL */
+	/*
+	 * Optional. At the first byte c of a header, not yet taken: the
+	 * header's size (1..SONDE_HDR_MAX); 0 when the parser took c itself
+	 * (it belongs to no frame); or a negative errno to return.
+	 */
+	int (*begin)(void *ctx, uint8_t c);
+	/*
+	 * The header is whole at hdr (in the chunk or the frame's hdr.buf:
+	 * valid during the call only): 0 with the body length in *ret_len;
+	 * > 0 when the parser rejected it (counted, resynced: the stream goes
+	 * to RESYNC and the rest of the chunk is ignored); or a negative
+	 * errno to return.
+	 */
+	int (*length)(void *ctx, const uint8_t *hdr, uint64_t *ret_len);
+	/*
+	 * A body is complete: its first `have` bytes are in body (the frame's
+	 * `truncated` is set when some fell into a gap). The stream is between
+	 * frames again unless the parser sets RESYNC. A negative errno is
+	 * returned; any other result goes on.
+	 */
+	int (*frame)(void *ctx, const uint8_t *body, size_t have);
+	/*
+	 * Bytes were lost where a header was due: the stream is now in RESYNC;
+	 * the parser counts it and settles what was pending.
+	 */
+	void (*lost)(void *ctx);
+	/* Optional: the stream starts over after RESYNC (the frame is zeroed). */
+	void (*reset)(void *ctx);
+};
+
+/*
+ * Feeds one chunk (the first `len` of `total` bytes moved; data may be NULL)
+ * to a stream of length-prefixed frames. A stream in RESYNC ignores the
+ * chunk unless `resume`, and then starts over at it. Headers are gathered
+ * across chunks; the first `cap` bytes of each body are kept in buf and the
+ * rest skipped, capture gaps included. Returns 0, or a callback's negative
+ * errno.
+ */
+int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
+		     void *ctx, bool resume, uint8_t *buf, size_t cap,
+		     const uint8_t *data, size_t len, size_t total, uint64_t ts);
 
 /* ---- a FIFO of slot indexes for pipelined requests ---- */
 

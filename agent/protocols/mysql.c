@@ -52,23 +52,12 @@ enum my_cmd {
 	MY_COM_STMT_BULK_EXECUTE = 0xfa,
 };
 
-enum my_sst {
-	MY_S_HDR = 0,
-	MY_S_BODY,
-	MY_S_RESYNC,
-};
-
 struct my_stream {
-	struct sonde_hdrbuf hdr;
-	uint8_t st;
+	struct sonde_frame f;
 	uint8_t seq;
 	bool cont;      /* this packet continues a 0xffffff-byte one */
 	bool next_cont;
-	bool truncated;
 	uint32_t len;
-	uint32_t have;
-	uint64_t remaining;
-	uint64_t msg_ts;
 };
 
 /* What a pending command's response looks like. */
@@ -133,6 +122,14 @@ struct my_out {
 	sonde_txn_emit_fn emit;
 	void *userdata;
 	uint64_t ts;
+};
+
+/* One direction of a chunk, as the frame driver's callbacks see it. */
+struct my_dir {
+	struct my_state *s;
+	struct my_stream *st;
+	const struct my_out *o;
+	bool req;
 };
 
 static bool my_known_cmd(uint8_t c)
@@ -349,10 +346,9 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 	 * packets: when it is not, it was framed on bytes from before the
 	 * capture started (or misframed); restart it with this answer.
 	 */
-	if (sonde_fifo_empty(&s->fifo) && s->resp.st != MY_S_RESYNC &&
-	    (s->resp.st == MY_S_BODY || s->resp.hdr.have > 0)) {
+	if (sonde_fifo_empty(&s->fifo) && sonde_frame_partial(&s->resp.f)) {
 		s->stats.desyncs++;
-		s->resp.st = MY_S_RESYNC;
+		s->resp.f.st = SONDE_FRAME_RESYNC;
 	}
 	i = sonde_fifo_push(&s->fifo, MY_PENDING);
 	if (i < 0) {
@@ -363,7 +359,7 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 	memset(p, 0, sizeof(*p));
 	p->expect = expect;
 	p->txn = txn;
-	p->start_ns = st->msg_ts;
+	p->start_ns = st->f.msg_ts;
 	if (cmd == MY_COM_QUERY || cmd == MY_COM_STMT_PREPARE) {
 		my_summarize(b + 1, have - 1, &p->sum);
 		if (cmd == MY_COM_STMT_PREPARE)
@@ -644,19 +640,18 @@ static void my_resp_desync(struct my_state *s, const struct my_out *o)
 	s->rst = MY_R_FIRST;
 	s->defs_left = 0;
 	s->eat_eof = false;
-	s->resp.st = MY_S_RESYNC;
+	s->resp.f.st = SONDE_FRAME_RESYNC;
 	s->resp_armed = false;
 }
 
-static int my_dispatch(struct my_state *s, bool req, const struct my_out *o)
+static int my_frame(void *ctx, const uint8_t *b, size_t have)
 {
-	struct my_stream *st = req ? &s->req : &s->resp;
-	const uint8_t *b = req ? s->req_buf : s->resp_buf;
+	const struct my_dir *d = ctx;
+	struct my_state *s = d->s;
 	int r;
 
-	st->st = MY_S_HDR;
-	r = req ? my_on_request(s, st, b, st->have)
-		: my_on_response(s, st, b, st->have, o);
+	r = d->req ? my_on_request(s, d->st, b, have)
+		   : my_on_response(s, d->st, b, have, d->o);
 	if (s->dead)
 		return -EPROTO;
 	if (r < 0) {
@@ -665,95 +660,56 @@ static int my_dispatch(struct my_state *s, bool req, const struct my_out *o)
 			return -EPROTO;
 		}
 		s->stats.parse_errors++;
-		if (req) {
+		if (d->req) {
 			s->stats.desyncs++;
-			st->st = MY_S_RESYNC;
+			d->st->f.st = SONDE_FRAME_RESYNC;
 		} else {
 			my_drop_pending(s);
 		}
 		return 0;
 	}
-	if (req && st->seq == 0 && !st->cont)
+	if (d->req && d->st->seq == 0 && !d->st->cont)
 		s->valid = true;
 	return 0;
 }
 
-static void my_header(struct my_stream *st)
+static int my_length(void *ctx, const uint8_t *hdr, uint64_t *ret_len)
 {
-	st->len = sonde_le24(st->hdr.buf);
-	st->seq = st->hdr.buf[3];
+	struct my_stream *st = ((const struct my_dir *)ctx)->st;
+
+	st->len = sonde_le24(hdr);
+	st->seq = hdr[3];
 	st->cont = st->next_cont;
 	st->next_cont = st->len == MY_MAX_PAYLOAD;
-	sonde_hdr_reset(&st->hdr);
-	st->remaining = st->len;
-	st->have = 0;
-	st->truncated = false;
-	st->st = MY_S_BODY;
-}
-
-static int my_run(struct my_state *s, bool req, const uint8_t *p,
-		  const uint8_t *end, uint64_t gap, const struct my_out *o)
-{
-	struct my_stream *st = req ? &s->req : &s->resp;
-	uint8_t *buf = req ? s->req_buf : s->resp_buf;
-	size_t cap = req ? sizeof(s->req_buf) : sizeof(s->resp_buf);
-	int r;
-
-	if (req)
-		s->resp_armed = true;
-	if (st->st == MY_S_RESYNC) {
-		if (!req && !s->resp_armed)
-			return 0;
-		memset(st, 0, sizeof(*st));
-	}
-	while (p < end) {
-		if (st->st == MY_S_RESYNC)
-			return 0;
-		if (st->st == MY_S_HDR) {
-			if (st->hdr.have == 0)
-				st->msg_ts = o->ts;
-			if (!sonde_hdr_fill(&st->hdr, 4, &p, end))
-				break;
-			my_header(st);
-		}
-		if (st->st == MY_S_BODY) {
-			size_t avail = (size_t)(end - p), keep;
-
-			if (avail > st->remaining)
-				avail = (size_t)st->remaining;
-			keep = cap - st->have < avail ? cap - st->have : avail;
-			memcpy(buf + st->have, p, keep);
-			st->have += (uint32_t)keep;
-			p += avail;
-			st->remaining -= avail;
-			if (st->remaining == 0) {
-				r = my_dispatch(s, req, o);
-				if (r < 0)
-					return r;
-			}
-		}
-	}
-	if (gap == 0 || st->st == MY_S_RESYNC)
-		return 0;
-	if (st->st == MY_S_BODY) {
-		gap = sonde_skip_gap(&st->remaining, gap);
-		st->truncated = true;
-		if (st->remaining == 0) {
-			r = my_dispatch(s, req, o);
-			if (r < 0)
-				return r;
-		}
-		if (gap == 0)
-			return 0;
-	}
-	if (req) {
-		s->stats.desyncs++;
-		st->st = MY_S_RESYNC;
-	} else {
-		my_resp_desync(s, o);
-	}
+	*ret_len = st->len;
 	return 0;
 }
+
+static void my_lost(void *ctx)
+{
+	const struct my_dir *d = ctx;
+
+	if (d->req)
+		d->s->stats.desyncs++;
+	else
+		my_resp_desync(d->s, d->o);
+}
+
+/* A resynced stream forgets that a 0xffffff-byte packet was continuing. */
+static void my_reset(void *ctx)
+{
+	struct my_stream *st = ((const struct my_dir *)ctx)->st;
+
+	memset(st, 0, sizeof(*st));
+}
+
+static const struct sonde_frame_ops my_framing = {
+	.hdr_len = 4,
+	.length = my_length,
+	.frame = my_frame,
+	.lost = my_lost,
+	.reset = my_reset,
+};
 
 static int my_feed(void *state, enum sonde_flow flow, const uint8_t *data,
 		   size_t len, size_t total, uint64_t ts_ns,
@@ -761,15 +717,17 @@ static int my_feed(void *state, enum sonde_flow flow, const uint8_t *data,
 {
 	struct my_state *s = state;
 	struct my_out o = { .emit = emit, .userdata = userdata, .ts = ts_ns };
-	uint64_t gap = total > len ? total - len : 0;
+	bool req = flow == SONDE_FLOW_REQUEST;
+	struct my_dir d = { s, req ? &s->req : &s->resp, &o, req };
 
 	if (s->dead)
 		return -EPROTO;
-	if (!data) {
-		data = (const uint8_t *)"";
-		len = 0;
-	}
-	return my_run(s, flow == SONDE_FLOW_REQUEST, data, data + len, gap, &o);
+	if (req)
+		s->resp_armed = true;
+	return sonde_frame_feed(&d.st->f, &my_framing, &d, s->resp_armed,
+				req ? s->req_buf : s->resp_buf,
+				req ? sizeof(s->req_buf) : sizeof(s->resp_buf),
+				data, len, total, ts_ns);
 }
 
 const struct sonde_proto_ops sonde_proto_mysql = {

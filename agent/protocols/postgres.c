@@ -34,21 +34,10 @@
 #define PG_CODE_SSL 80877103u
 #define PG_CODE_GSSENC 80877104u
 
-enum pg_sst {
-	PG_S_HDR = 0,
-	PG_S_BODY,
-	PG_S_RESYNC,
-};
-
 struct pg_stream {
-	struct sonde_hdrbuf hdr;
-	uint8_t st;
+	struct sonde_frame f;
 	uint8_t type; /* 0 for the untyped startup-phase messages */
 	bool untyped;
-	bool truncated; /* part of the body fell into a capture gap */
-	uint32_t have;  /* body bytes kept in the prefix buffer */
-	uint64_t remaining;
-	uint64_t msg_ts;
 };
 
 struct pg_sum {
@@ -100,6 +89,14 @@ struct pg_out {
 	sonde_txn_emit_fn emit;
 	void *userdata;
 	uint64_t ts;
+};
+
+/* The frame driver's view of one chunk: which stream, and where txns go. */
+struct pg_dir {
+	struct pg_state *s;
+	struct pg_stream *st;
+	const struct pg_out *o;
+	bool req;
 };
 
 static bool pg_is_req_type(uint8_t t)
@@ -251,10 +248,9 @@ static struct pg_pending *pg_push(struct pg_state *s, uint8_t kind,
 	 * messages: when it is not, it was framed on bytes from before the
 	 * capture started (or misframed); restart it with this answer.
 	 */
-	if (sonde_fifo_empty(&s->fifo) && s->resp.st != PG_S_RESYNC &&
-	    (s->resp.st == PG_S_BODY || s->resp.hdr.have > 0)) {
+	if (sonde_fifo_empty(&s->fifo) && sonde_frame_partial(&s->resp.f)) {
 		s->stats.desyncs++;
-		s->resp.st = PG_S_RESYNC;
+		s->resp.f.st = SONDE_FRAME_RESYNC;
 	}
 	i = sonde_fifo_push(&s->fifo, PG_PENDING);
 
@@ -385,7 +381,7 @@ static int pg_on_request(struct pg_state *s, const struct pg_stream *st,
 	switch (st->type) {
 	case 'Q':
 		s->batch_ts = 0;
-		p = pg_push(s, PG_P_QUERY, st->msg_ts);
+		p = pg_push(s, PG_P_QUERY, st->f.msg_ts);
 		if (p) {
 			pg_cstr(b, have, &off, &sql, &n);
 			pg_summarize(sql, n, &p->sum);
@@ -395,25 +391,25 @@ static int pg_on_request(struct pg_state *s, const struct pg_stream *st,
 	case 'B':
 	case 'D':
 		if (!s->batch_ts)
-			s->batch_ts = st->msg_ts;
+			s->batch_ts = st->f.msg_ts;
 		if (st->type == 'P')
 			pg_on_parse(s, b, have);
 		else if (st->type == 'B')
 			pg_on_bind(s, b, have);
 		break;
 	case 'E':
-		pg_on_execute(s, b, have, st->msg_ts);
+		pg_on_execute(s, b, have, st->f.msg_ts);
 		break;
 	case 'S':
 		s->batch_ts = 0;
-		pg_push(s, PG_P_SYNC, st->msg_ts);
+		pg_push(s, PG_P_SYNC, st->f.msg_ts);
 		break;
 	case 'H':
 		/* Flush: the client waits for what it sent so far. */
 		s->batch_ts = 0;
 		break;
 	case 'F':
-		pg_push(s, PG_P_FUNC, st->msg_ts);
+		pg_push(s, PG_P_FUNC, st->f.msg_ts);
 		break;
 	case 'C':
 		pg_on_close(s, b, have);
@@ -526,11 +522,6 @@ static int pg_on_response(struct pg_state *s, const struct pg_stream *st,
 
 /* ---- framing ---- */
 
-static void pg_stream_reset(struct pg_stream *st)
-{
-	memset(st, 0, sizeof(*st));
-}
-
 static void pg_drop_pending(struct pg_state *s)
 {
 	struct pg_pending *p;
@@ -551,7 +542,7 @@ static void pg_req_desync(struct pg_state *s)
 {
 	s->stats.desyncs++;
 	s->batch_ts = 0;
-	s->req.st = PG_S_RESYNC;
+	s->req.f.st = SONDE_FRAME_RESYNC;
 }
 
 /*
@@ -571,7 +562,7 @@ static void pg_resp_desync(struct pg_state *s, const struct pg_out *o)
 			pg_emit(p, o);
 		sonde_fifo_pop(&s->fifo, PG_PENDING);
 	}
-	s->resp.st = PG_S_RESYNC;
+	s->resp.f.st = SONDE_FRAME_RESYNC;
 	s->resp_armed = false;
 	s->ssl_answer = false;
 }
@@ -589,26 +580,24 @@ static int pg_bad(struct pg_state *s, bool req)
 	} else {
 		pg_drop_pending(s);
 		s->stats.desyncs++;
-		s->resp.st = PG_S_RESYNC;
+		s->resp.f.st = SONDE_FRAME_RESYNC;
 		s->resp_armed = false;
 		s->ssl_answer = false;
 	}
 	return 1;
 }
 
-static int pg_dispatch(struct pg_state *s, bool req, const struct pg_out *o)
+static int pg_frame(void *ctx, const uint8_t *b, size_t have)
 {
-	struct pg_stream *st = req ? &s->req : &s->resp;
-	const uint8_t *b = req ? s->req_buf : s->resp_buf;
+	const struct pg_dir *d = ctx;
 	int r;
 
-	st->st = PG_S_HDR;
-	r = req ? pg_on_request(s, st, b, st->have)
-		: pg_on_response(s, st, b, st->have, o);
+	r = d->req ? pg_on_request(d->s, d->st, b, have)
+		   : pg_on_response(d->s, d->st, b, have, d->o);
 	if (r < 0)
-		return pg_bad(s, req);
-	if (req)
-		s->valid = true;
+		return pg_bad(d->s, d->req);
+	if (d->req)
+		d->s->valid = true;
 	return 0;
 }
 
@@ -625,106 +614,60 @@ static int pg_ssl_answer(struct pg_state *s, uint8_t c)
 	return 1; /* not an answer: an ErrorResponse from an old server */
 }
 
-static int pg_header(struct pg_state *s, struct pg_stream *st, bool req)
+/* A message starts with c: an SSL answer, or a 4/5-byte header. */
+static int pg_begin(void *ctx, uint8_t c)
 {
+	const struct pg_dir *d = ctx;
+	int r;
+
+	if (!d->req && d->s->ssl_answer) {
+		r = pg_ssl_answer(d->s, c);
+		if (r <= 0)
+			return r;
+	}
+	d->st->untyped = d->req && d->s->startup && c == 0;
+	return d->st->untyped ? 4 : 5;
+}
+
+static int pg_length(void *ctx, const uint8_t *hdr, uint64_t *ret_len)
+{
+	const struct pg_dir *d = ctx;
+	struct pg_stream *st = d->st;
 	uint32_t n;
 
 	if (st->untyped) {
-		n = sonde_be32(st->hdr.buf);
+		n = sonde_be32(hdr);
 		if (n < 8 || n > PG_MAX_STARTUP)
-			return pg_bad(s, req);
+			return pg_bad(d->s, d->req);
 		st->type = 0;
 	} else {
-		st->type = st->hdr.buf[0];
-		n = sonde_be32(st->hdr.buf + 1);
-		if (!(req ? pg_is_req_type(st->type) : pg_is_resp_type(st->type)) ||
+		st->type = hdr[0];
+		n = sonde_be32(hdr + 1);
+		if (!(d->req ? pg_is_req_type(st->type)
+			     : pg_is_resp_type(st->type)) ||
 		    n < 4 || n > PG_MAX_MSG)
-			return pg_bad(s, req);
+			return pg_bad(d->s, d->req);
 	}
-	sonde_hdr_reset(&st->hdr);
-	st->remaining = n - 4;
-	st->have = 0;
-	st->truncated = false;
-	st->st = PG_S_BODY;
+	*ret_len = n - 4;
 	return 0;
 }
 
-static int pg_run(struct pg_state *s, bool req, const uint8_t *p,
-		  const uint8_t *end, uint64_t gap, const struct pg_out *o)
+static void pg_lost(void *ctx)
 {
-	struct pg_stream *st = req ? &s->req : &s->resp;
-	uint8_t *buf = req ? s->req_buf : s->resp_buf;
-	size_t cap = req ? sizeof(s->req_buf) : sizeof(s->resp_buf);
-	int r;
+	const struct pg_dir *d = ctx;
 
-	if (req)
-		s->resp_armed = true;
-	if (st->st == PG_S_RESYNC) {
-		if (!req && !s->resp_armed)
-			return 0;
-		pg_stream_reset(st);
-	}
-	while (p < end) {
-		if (st->st == PG_S_RESYNC)
-			return 0;
-		if (st->st == PG_S_HDR) {
-			if (st->hdr.have == 0) {
-				st->msg_ts = o->ts;
-				if (!req && s->ssl_answer) {
-					r = pg_ssl_answer(s, *p);
-					if (r < 0)
-						return r;
-					if (r == 0) {
-						p++;
-						continue;
-					}
-				}
-				st->untyped = req && s->startup && *p == 0;
-			}
-			if (!sonde_hdr_fill(&st->hdr, st->untyped ? 4 : 5, &p, end))
-				break;
-			r = pg_header(s, st, req);
-			if (r < 0)
-				return r;
-			if (r > 0)
-				return 0;
-		}
-		if (st->st == PG_S_BODY) {
-			size_t avail = (size_t)(end - p), keep;
-
-			if (avail > st->remaining)
-				avail = (size_t)st->remaining;
-			keep = cap - st->have < avail ? cap - st->have : avail;
-			memcpy(buf + st->have, p, keep);
-			st->have += (uint32_t)keep;
-			p += avail;
-			st->remaining -= avail;
-			if (st->remaining == 0) {
-				r = pg_dispatch(s, req, o);
-				if (r < 0)
-					return r;
-			}
-		}
-	}
-	if (gap == 0 || st->st == PG_S_RESYNC)
-		return 0;
-	if (st->st == PG_S_BODY) {
-		gap = sonde_skip_gap(&st->remaining, gap);
-		st->truncated = true;
-		if (st->remaining == 0) {
-			r = pg_dispatch(s, req, o);
-			if (r < 0)
-				return r;
-		}
-		if (gap == 0)
-			return 0;
-	}
-	if (req)
-		pg_req_desync(s);
+	if (d->req)
+		pg_req_desync(d->s);
 	else
-		pg_resp_desync(s, o);
-	return 0;
+		pg_resp_desync(d->s, d->o);
 }
+
+static const struct sonde_frame_ops pg_framing = {
+	.begin = pg_begin,
+	.length = pg_length,
+	.frame = pg_frame,
+	.lost = pg_lost,
+};
 
 static int pg_feed(void *state, enum sonde_flow flow, const uint8_t *data,
 		   size_t len, size_t total, uint64_t ts_ns,
@@ -732,15 +675,17 @@ static int pg_feed(void *state, enum sonde_flow flow, const uint8_t *data,
 {
 	struct pg_state *s = state;
 	struct pg_out o = { .emit = emit, .userdata = userdata, .ts = ts_ns };
-	uint64_t gap = total > len ? total - len : 0;
+	bool req = flow == SONDE_FLOW_REQUEST;
+	struct pg_dir d = { s, req ? &s->req : &s->resp, &o, req };
 
 	if (s->dead)
 		return -EPROTO;
-	if (!data) {
-		data = (const uint8_t *)"";
-		len = 0;
-	}
-	return pg_run(s, flow == SONDE_FLOW_REQUEST, data, data + len, gap, &o);
+	if (req)
+		s->resp_armed = true;
+	return sonde_frame_feed(&d.st->f, &pg_framing, &d, s->resp_armed,
+				req ? s->req_buf : s->resp_buf,
+				req ? sizeof(s->req_buf) : sizeof(s->resp_buf),
+				data, len, total, ts_ns);
 }
 
 const struct sonde_proto_ops sonde_proto_postgres = {
