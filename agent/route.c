@@ -204,19 +204,31 @@ static bool is_uuid(const char *s, size_t len)
 	return true;
 }
 
+/* Character classes for looks_like_id, one table load per byte. */
+enum { C_DIGIT = 1, C_HEX = 2, C_UPPER = 4, C_LOWER = 8 };
+#define C_RANGE(a, b, v) [a ... b] = (v)
+static const unsigned char char_class[256] = {
+	C_RANGE('0', '9', C_DIGIT | C_HEX),
+	C_RANGE('A', 'F', C_UPPER | C_HEX),
+	C_RANGE('G', 'Z', C_UPPER),
+	C_RANGE('a', 'f', C_LOWER | C_HEX),
+	C_RANGE('g', 'z', C_LOWER),
+};
+#undef C_RANGE
+
 static bool looks_like_id(const char *s, size_t len)
 {
-	size_t i, digits = 0, hex = 0, upper = 0, lower = 0;
+	size_t i, digits = 0, hex = 0;
+	unsigned seen = 0;
 
 	if (len > ROUTE_LONG_SEG || is_uuid(s, len))
 		return true;
 	for (i = 0; i < len; i++) {
-		char c = s[i];
+		unsigned c = char_class[(unsigned char)s[i]];
 
-		digits += c >= '0' && c <= '9';
-		hex += is_hex(c);
-		upper += c >= 'A' && c <= 'Z';
-		lower += c >= 'a' && c <= 'z';
+		digits += c & C_DIGIT;
+		hex += (c & C_HEX) >> 1;
+		seen |= c;
 	}
 	if (digits == len)
 		return true;
@@ -227,7 +239,7 @@ static bool looks_like_id(const char *s, size_t len)
 	if (digits >= 3 && digits * 10 >= len * 3)
 		return true;
 	/* tokens: long, mixed case and digits (base64-ish) */
-	if (len >= 20 && digits && upper && lower)
+	if (len >= 20 && digits && (seen & C_UPPER) && (seen & C_LOWER))
 		return true;
 	return false;
 }
@@ -296,7 +308,7 @@ void sonde_route_resolve(const struct sonde_route_table *table,
 			break;
 	len = k;
 	/* absolute-form request target: http://host/path */
-	for (k = 0; k + 2 < len && k < 8; k++) {
+	for (k = 0; k + 2 < len && k < 8 && path[0] != '/'; k++) {
 		if (path[k] == ':' && path[k + 1] == '/' && path[k + 2] == '/') {
 			const char *slash = memchr(path + k + 3, '/', len - k - 3);
 

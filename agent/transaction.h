@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * The one record every source converges on: one HTTP request, one SQL
@@ -74,7 +75,8 @@ struct sonde_txn {
 	 * resolves the route (agent/route.h) before any label is made.
 	 */
 	char target[SONDE_TXN_TARGET_LEN];
-	/* Raw HTTP path (query string included or not); never exported. */
+	/* Raw HTTP path (query string included or not: log parsers drop it,
+	 * the route never looks past it); never exported. */
 	char path[SONDE_TXN_PATH_LEN];
 	/* HTTP status code, 0 when none. */
 	int status;
@@ -111,15 +113,18 @@ struct sonde_txn {
 static inline void sonde_txn_setn(char *dst, unsigned cap, const char *src,
 				  unsigned long n)
 {
-	unsigned long i;
+	const char *nul;
 
 	if (cap == 0)
 		return;
 	if (n > cap - 1)
 		n = cap - 1;
-	for (i = 0; i < n && src[i]; i++)
-		dst[i] = src[i];
-	dst[i] = '\0';
+	/* a NUL in the source ends the value, as it would a C string */
+	nul = memchr(src, '\0', n);
+	if (nul)
+		n = (unsigned long)(nul - src);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 #define SONDE_TXN_SET(field, src, n) \
 	sonde_txn_setn((field), sizeof(field), (src), (n))

@@ -2,6 +2,7 @@
 #ifndef SONDE_LOGFMT_INTERNAL_H
 #define SONDE_LOGFMT_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +45,21 @@ extern const struct sonde_logfmt_ops sonde_logfmt_mysql_slow;
 int sonde_logfmt_decimal_scaled(const char *s, size_t len, int scale_exp,
 				uint64_t *ret_val);
 /* Plain unsigned integer, digits only. */
-int sonde_logfmt_uint(const char *s, size_t len, uint64_t *ret_val);
+/* Decimal digits only, at most 19 of them; inline, as every line has two. */
+static inline int sonde_logfmt_uint(const char *s, size_t len, uint64_t *ret_val)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 19)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*ret_val = v;
+	return 0;
+}
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t sonde_logfmt_days_from_civil(int64_t y, unsigned m, unsigned d);
@@ -66,6 +81,8 @@ bool sonde_logfmt_starts(const char *s, size_t len, const char *prefix);
 const char *sonde_logfmt_skip_ws(const char *s, const char *end);
 
 /* HTTP request line "GET /p HTTP/1.1" -> method and path into txn. */
+/* The request path, without its query string (routes never use it). */
+void sonde_logfmt_set_path(struct sonde_txn *txn, const char *s, size_t len);
 void sonde_logfmt_request_line(const char *s, size_t len,
 			       struct sonde_txn *txn);
 /* Method token check: letters only, 1..20 chars; else "_OTHER". */

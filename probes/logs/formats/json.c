@@ -301,7 +301,7 @@ end:
 	}
 	if (have[F_PATH] && vals[F_PATH].type == J_STRING) {
 		n = value_text(&vals[F_PATH], buf, sizeof(buf), &t);
-		SONDE_TXN_SET(txn->path, t, n);
+		sonde_logfmt_set_path(txn, t, n);
 	}
 	if (have[F_STATUS] && vals[F_STATUS].type != J_LITERAL) {
 		n = value_text(&vals[F_STATUS], buf, sizeof(buf), &t);

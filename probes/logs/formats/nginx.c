@@ -35,7 +35,6 @@ static inline bool same(const char *a, const char *b, size_t n)
 	return true;
 }
 
-
 /*
  * First unescaped occurrence of the literal at or after from. memchr finds
  * candidates for the literal's first byte; when escapes matter (esc), a
@@ -112,7 +111,7 @@ static size_t scan_number(const char *s, size_t len)
 }
 
 /* Where a variable with a known shape ends, or false. */
-static bool typed_end(enum ngx_var v, const char *s, size_t len,
+static inline __attribute__((always_inline)) bool typed_end(enum ngx_var v, const char *s, size_t len,
 		      size_t *ret_len)
 {
 	switch (v) {
@@ -386,7 +385,7 @@ static int apply(struct ngx_state *st, const struct ngx_prog *p,
 		enum ngx_var pv = sp_var(V_REQUEST_URI) ? V_REQUEST_URI : V_URI;
 		size_t n = unescape(VAL(pv), buf, sizeof(buf));
 
-		SONDE_TXN_SET(txn->path, buf, n);
+		sonde_logfmt_set_path(txn, buf, n);
 	}
 	if (sp_var(V_REQUEST_TIME) && !is_dash(VAL(V_REQUEST_TIME))) {
 		if (sonde_logfmt_decimal_scaled(VAL(V_REQUEST_TIME), 9, &dur) < 0)

@@ -97,21 +97,6 @@ int sonde_logfmt_decimal_scaled(const char *s, size_t len, int scale_exp,
 	return 0;
 }
 
-int sonde_logfmt_uint(const char *s, size_t len, uint64_t *ret_val)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 19)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*ret_val = v;
-	return 0;
-}
 
 int64_t sonde_logfmt_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -290,6 +275,14 @@ void sonde_logfmt_set_method(struct sonde_txn *txn, const char *s, size_t len)
 	SONDE_TXN_SET(txn->operation, "_OTHER", 6);
 }
 
+void sonde_logfmt_set_path(struct sonde_txn *txn, const char *s, size_t len)
+{
+	/* the route never looks past the query string: no need to copy it */
+	const char *q = memchr(s, '?', len);
+
+	SONDE_TXN_SET(txn->path, s, q ? (size_t)(q - s) : len);
+}
+
 void sonde_logfmt_request_line(const char *s, size_t len,
 			       struct sonde_txn *txn)
 {
@@ -305,7 +298,7 @@ void sonde_logfmt_request_line(const char *s, size_t len,
 	end = memchr(path, ' ', len - (size_t)(path - s));
 	if (!end)
 		end = s + len;
-	SONDE_TXN_SET(txn->path, path, (size_t)(end - path));
+	sonde_logfmt_set_path(txn, path, (size_t)(end - path));
 }
 
 void sonde_logfmt_cache_status(struct sonde_txn *txn, const char *s, size_t len)
