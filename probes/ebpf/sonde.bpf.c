@@ -135,18 +135,29 @@ static __always_inline bool ports_wanted(const struct sock_info *si)
 	       bpf_map_lookup_elem(&port_filter, &pp);
 }
 
-static __always_inline __u64 ringbuf_flags(void)
+/*
+ * Wake user space when this record carries the queued bytes across a
+ * multiple of wakeup_bytes: one wakeup per wakeup_bytes queued, however far
+ * behind the reader is. (Forcing one on every record while the backlog is
+ * above the mark cost a self-IPI, a VM exit under a hypervisor, per record:
+ * measured -30% nginx throughput, docs/BENCHMARKS.md.) Two producers racing
+ * over the same mark may both skip it; the reader's poll timer bounds that.
+ */
+static __always_inline __u64 ringbuf_flags(__u64 size)
 {
+	__u64 avail;
+
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return avail / wakeup_bytes != (avail + size) / wakeup_bytes ?
 		       BPF_RB_FORCE_WAKEUP :
 		       BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit(void *ev, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, ev, size, ringbuf_flags()))
+	if (bpf_ringbuf_output(&events, ev, size, ringbuf_flags(size)))
 		stat_inc(SONDE_EBPF_STAT_LOST);
 	else
 		stat_inc(SONDE_EBPF_STAT_SUBMITTED);
