@@ -151,33 +151,7 @@ static void addr_string(const struct sonde_addr *a, char *out, size_t len)
 		inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->addr, out, (socklen_t)len);
 }
 
-static void server_of(const struct sonde_txn *t, char *addr, size_t alen, char *port, size_t plen)
-{
-	unsigned p = t->server_port;
-
-	if (t->server_address[0])
-		snprintf(addr, alen, "%s", t->server_address);
-	else
-		addr_string(&t->peer, addr, alen);
-	if (!p && !t->server_address[0])
-		p = t->peer.port;
-	if (p)
-		snprintf(port, plen, "%u", p);
-	else
-		port[0] = '\0';
-}
-
-static const char *source_name(enum sonde_txn_source s)
-{
-	switch (s) {
-	case SONDE_SRC_EBPF: return "ebpf";
-	case SONDE_SRC_PCAP: return "pcap";
-	default: return "log";
-	}
-}
-
-/* The decimal text of a status code (snprintf is a tenth of a log line). */
-static void status_string(int status, char out[12])
+static void status_string(int status, char *out) /* room for 12 */
 {
 	char tmp[12];
 	unsigned v = status < 0 ? 0u - (unsigned)status : (unsigned)status;
@@ -193,6 +167,34 @@ static void status_string(int status, char out[12])
 		out[o++] = tmp[--n];
 	out[o] = '\0';
 }
+
+static void server_of(const struct sonde_txn *t, char *addr, size_t alen, char *port, size_t plen)
+{
+	unsigned p = t->server_port;
+
+	if (t->server_address[0])
+		sonde_txn_setn(addr, (unsigned)alen, t->server_address,
+			       sizeof(t->server_address));
+	else
+		addr_string(&t->peer, addr, alen);
+	if (!p && !t->server_address[0])
+		p = t->peer.port;
+	if (p && plen >= 6)
+		status_string((int)p, port); /* per transaction: no snprintf */
+	else
+		port[0] = '\0';
+}
+
+static const char *source_name(enum sonde_txn_source s)
+{
+	switch (s) {
+	case SONDE_SRC_EBPF: return "ebpf";
+	case SONDE_SRC_PCAP: return "pcap";
+	default: return "log";
+	}
+}
+
+/* The decimal text of a status code (snprintf is a tenth of a log line). */
 
 static void submit_http(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
 {
