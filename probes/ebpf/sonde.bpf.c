@@ -108,6 +108,14 @@ struct {
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
 
+/* Bytes this CPU queued since it last woke the reader (ringbuf_flags). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} queued SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -136,23 +144,29 @@ static __always_inline bool ports_wanted(const struct sock_info *si)
 }
 
 /*
- * Wake user space when this record carries the queued bytes across a
- * multiple of wakeup_bytes: one wakeup per wakeup_bytes queued, however far
- * behind the reader is. (Forcing one on every record while the backlog is
- * above the mark cost a self-IPI, a VM exit under a hypervisor, per record:
- * measured -30% nginx throughput, docs/BENCHMARKS.md.) Two producers racing
- * over the same mark may both skip it; the reader's poll timer bounds that.
+ * Wake user space once this CPU has queued wakeup_bytes since its last
+ * wakeup: a per-CPU count, so no producer reads the ring's shared
+ * positions (bpf_ringbuf_query) on every record. (Forcing a wakeup on every
+ * record while the backlog stayed above the mark cost a self-IPI, a VM exit
+ * under a hypervisor, per record: measured -30% nginx throughput,
+ * docs/BENCHMARKS.md.) The reader's poll timer drains what is queued below
+ * the mark.
  */
 static __always_inline __u64 ringbuf_flags(__u64 size)
 {
-	__u64 avail;
+	__u32 zero = 0;
+	__u64 *pending;
 
 	if (!wakeup_bytes)
 		return 0;
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	return avail / wakeup_bytes != (avail + size) / wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP :
-		       BPF_RB_NO_WAKEUP;
+	pending = bpf_map_lookup_elem(&queued, &zero);
+	if (!pending)
+		return 0;
+	*pending += size;
+	if (*pending < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	*pending = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void submit(void *ev, __u64 size)
