@@ -148,28 +148,6 @@ bool sonde_token_next(const char **pos, const char *end, const char **ret_tok,
 	return true;
 }
 
-bool sonde_token_eq(const char *tok, size_t len, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return n == len && memcmp(tok, lit, n) == 0;
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
-bool sonde_token_caseeq(const char *tok, size_t len, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (lit[i] == '\0' || lower(tok[i]) != lower(lit[i]))
-			return false;
-	return lit[len] == '\0';
-}
-
 void sonde_token_trim(const char **s, size_t *n)
 {
 	const char *p = *s;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * Framing helpers shared by the wire parsers: CRLF lines split across
@@ -75,9 +76,35 @@ bool sonde_parse_hex_u64(const char *s, size_t n, uint64_t *ret_v);
  */
 bool sonde_token_next(const char **pos, const char *end, const char **ret_tok,
 		      size_t *ret_len);
-/* Exact and ASCII case-insensitive comparison of a token with a C string. */
-bool sonde_token_eq(const char *tok, size_t len, const char *lit);
-bool sonde_token_caseeq(const char *tok, size_t len, const char *lit);
+/*
+ * Exact and ASCII case-insensitive comparison of a token with a C string.
+ * Inline: called with literals, whose strlen folds to a constant, so most
+ * mismatches cost one compare of lengths (every header line of every
+ * HTTP message goes through a few of these).
+ */
+static inline bool sonde_token_eq(const char *tok, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return n == len && memcmp(tok, lit, n) == 0;
+}
+
+static inline bool sonde_token_caseeq(const char *tok, size_t len, const char *lit)
+{
+	if (strlen(lit) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char a = tok[i], b = lit[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a + 32);
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b + 32);
+		if (a != b)
+			return false;
+	}
+	return true;
+}
 /* Strips leading and trailing spaces and tabs from [*s, *s + *n). */
 void sonde_token_trim(const char **s, size_t *n);
 

@@ -119,6 +119,8 @@ struct ebpf_state {
 	uint64_t decode_errors;
 	/* the record being handled: names gone processes (NULL outside one) */
 	const char *cur_comm;
+	/* counted per record, added to the registry once per drain */
+	uint64_t n_events, n_decode_err, n_txns;
 	uint32_t cur_tgid;
 	int64_t estab_base;
 	unsigned n_protos;
@@ -284,7 +286,7 @@ static void on_txn(struct sonde_txn *txn, const struct sonde_conn *conn,
 	memcpy(txn->service, si->service, sizeof(txn->service));
 	if (txn->start_ns)
 		txn->start_ns = (uint64_t)((int64_t)txn->start_ns + st->wall_offset_ns);
-	sonde_counter_inc(st->txns);
+	st->n_txns++;
 	if (st->agent->pipeline)
 		sonde_pipeline_submit(st->agent->pipeline, txn);
 }
@@ -367,9 +369,9 @@ static int on_record(void *userdata, void *data, size_t size)
 	struct sonde_ebpf_record r;
 	struct sonde_addr local, peer;
 
-	sonde_counter_inc(st->events);
+	st->n_events++;
 	if (sonde_ebpf_decode(data, size, &r)) {
-		sonde_counter_inc(st->decode_err);
+		st->n_decode_err++;
 		return 0;
 	}
 	if (r.hdr->ts_ns > st->now_mono_ns)
@@ -431,6 +433,14 @@ static void drain(struct ebpf_state *st)
 {
 	st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	sonde_ebpf_probe_consume(st->probe);
+	/* one atomic add per batch, not per record */
+	if (st->n_events)
+		sonde_counter_add(st->events, (double)st->n_events);
+	if (st->n_decode_err)
+		sonde_counter_add(st->decode_err, (double)st->n_decode_err);
+	if (st->n_txns)
+		sonde_counter_add(st->txns, (double)st->n_txns);
+	st->n_events = st->n_decode_err = st->n_txns = 0;
 }
 
 static void on_fd(int fd, uint32_t events, void *userdata)
