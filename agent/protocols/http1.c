@@ -800,7 +800,11 @@ static void feed_response(struct http_state *st, const uint8_t *p,
 					     &p, end, &l))
 				break;
 			if (l.len > 0 || l.truncated) {
-				if (header_split(&l, &name, &nlen, &val, &vlen) &&
+				/* only Content-Length and Transfer-Encoding matter here */
+				char c0 = l.len ? (char)(l.ptr[0] | 0x20) : 0;
+
+				if ((c0 == 'c' || c0 == 't') &&
+				    header_split(&l, &name, &nlen, &val, &vlen) &&
 				    !framing_header(s, name, nlen, val, vlen)) {
 					st->stats.parse_errors++;
 					http_desync(st, false);

@@ -102,11 +102,17 @@ class Result:
         return statistics.median(self.agent) / statistics.median(self.base)
 
 
-def run_workload(res, ports, measure, seconds, rounds, counter):
-    """counter(metrics) -> transactions the agent observed for this workload."""
+def tree_pids(pid):
+    return [pid] + [p for c in children(pid) for p in tree_pids(c)]
+
+
+def run_workload(res, ports, measure, seconds, rounds, counter, pids=None):
+    """counter(metrics) -> transactions the agent observed for this workload.
+    pids: trace only these processes (the server), not the load generator."""
+    section = {"pids": [str(p) for p in pids]} if pids else {}
     for i in range(rounds):
         res.base.append(measure(seconds))
-        with Agent(ebpf.config(ports=ports)) as agent:
+        with Agent(ebpf.config(ports=ports, **section)) as agent:
             time.sleep(0.5)
             m0 = agent.scrape()
             c0 = cpu_seconds(agent.proc.pid)
@@ -139,6 +145,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", help="also write the markdown table here")
     ap.add_argument("--only", help="comma list of nginx,redis,postgres")
+    ap.add_argument("--server-only", action="store_true",
+                    help="trace the server's processes only (ebpf.pids), as when the "
+                         "clients are on other hosts; PostgreSQL forks a backend per "
+                         "connection after start, so it is left out")
     a = ap.parse_args()
     ebpf.require()
     if os.cpu_count() < 2:
@@ -152,7 +162,8 @@ def main():
         with Nginx(server_conf='location / { return 200 "ok\\n"; }') as ng:
             pin_tree(ng.proc.pid, SERVER_CPU)
             run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
-                         a.rounds, http_count)
+                         a.rounds, http_count,
+                         tree_pids(ng.proc.pid) if a.server_only else None)
         results.append(res)
     if "redis" in only:
         res = Result("redis-benchmark GET -c8, no pipelining (req/s)", 0.95)
@@ -161,9 +172,9 @@ def main():
             with r.client() as c:
                 c.call("SET", "key:__rand_int__", "x")
             run_workload(res, [r.port], lambda s: redis_rps(r, s), a.seconds, a.rounds,
-                         cache_count)
+                         cache_count, tree_pids(r.proc.pid) if a.server_only else None)
         results.append(res)
-    if "postgres" in only:
+    if "postgres" in only and not a.server_only:
         res = Result("pgbench -S -c4 (tps)", 0.97)
         with Postgres(stat_statements=False) as pg:
             subprocess.run(["pgbench", "-i", "-q", "-s", "1", "-h", pg.dir, "-p", str(pg.port),
@@ -184,8 +195,10 @@ def main():
     print(table)
     # The 1-minute load average says how much else ran on the machine.
     print("\n(%d rounds of %d s each side, medians; server on CPU %s, load on CPU %s; "
-          "load average %.1f before, %.1f after; %s)" % (
-              a.rounds, a.seconds, SERVER_CPU, LOAD_CPU, load0, os.getloadavg()[0],
+          "traced: %s; load average %.1f before, %.1f after; %s)" % (
+              a.rounds, a.seconds, SERVER_CPU, LOAD_CPU,
+              "the server's processes only" if a.server_only else "both ends",
+              load0, os.getloadavg()[0],
               time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
     if a.out:
         with open(a.out, "w") as f:
