@@ -154,6 +154,7 @@ static int load_attach(struct sonde_ebpf_probe *p,
 						 opts->capture_bytes;
 	p->skel->rodata->filter_pids = opts->n_pids > 0;
 	p->skel->rodata->filter_ports = opts->n_ports > 0;
+	p->skel->rodata->filter_cgroups = opts->filter_cgroups;
 	p->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
 	if (opts->ring_bytes)
 		bpf_map__set_max_entries(p->skel->maps.events,
@@ -311,6 +312,16 @@ int sonde_ebpf_probe_stats(const struct sonde_ebpf_probe *probe,
 			sum[k] += vals[c];
 	}
 	memcpy(ret_stats, sum, sizeof(sum));
+	return 0;
+}
+
+int sonde_ebpf_probe_add_cgroup(struct sonde_ebpf_probe *probe, uint64_t id)
+{
+	uint8_t one = 1;
+
+	if (bpf_map__update_elem(probe->skel->maps.cgroup_filter, &id, sizeof(id), &one,
+				 sizeof(one), BPF_ANY))
+		return -errno;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef SONDE_EBPF_LOADER_H
 #define SONDE_EBPF_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,8 @@ struct sonde_ebpf_probe_opts {
 	unsigned n_pids;         /* 0: every process */
 	uint16_t ports[SONDE_EBPF_FILTER_MAX];
 	unsigned n_ports;        /* 0: every port (local or peer) */
+	/* only tasks in the cgroups given by sonde_ebpf_probe_add_cgroup */
+	bool filter_cgroups;
 	enum {
 		SONDE_EBPF_HOOKS_AUTO = 0, /* raw, and tracepoints if refused */
 		SONDE_EBPF_HOOKS_RAW,
@@ -65,6 +68,9 @@ int sonde_ebpf_probe_stats(const struct sonde_ebpf_probe *probe,
  */
 int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_id,
 				 uint32_t bytes);
+
+/* Lets tasks of cgroup v2 id `id` through (opts.filter_cgroups). */
+int sonde_ebpf_probe_add_cgroup(struct sonde_ebpf_probe *probe, uint64_t id);
 
 /* Which optional hooks attached (connection life, retransmits). */
 #define SONDE_EBPF_HAS_SOCK_STATE 0x1

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "conntab.h"
 #include "decode.h"
 #include "loader.h"
@@ -38,8 +39,14 @@ struct ebpf_cfg {
 	unsigned n_pids;
 	char ports[EBPF_LIST_MAX][8];
 	unsigned n_ports;
+	char cgroups[EBPF_LIST_MAX][256];
+	unsigned n_cgroups;
+	char cgroupfs[128];
 	char syscall_hooks[16];
 };
+
+/* New cgroups below the configured ones are looked for this often. */
+#define CGROUP_RESCAN_NS (5 * 1000000000ull)
 
 static const char *const hook_kinds[] = { "auto", "raw", "tracepoints", NULL };
 
@@ -83,6 +90,14 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .offset = offsetof(struct ebpf_cfg, ports), .size = 8,
 	  .max_items = EBPF_LIST_MAX, .count_offset = offsetof(struct ebpf_cfg, n_ports),
 	  .help = "only connections with this local or peer port (empty: all)" },
+	{ .name = "cgroups", .type = SONDE_CFG_STRLIST,
+	  .offset = offsetof(struct ebpf_cfg, cgroups), .size = 256,
+	  .max_items = EBPF_LIST_MAX, .count_offset = offsetof(struct ebpf_cfg, n_cgroups),
+	  .help = "only processes in these cgroup v2 paths or below, e.g. system.slice/nginx.service (empty: all)" },
+	{ .name = "cgroupfs", .type = SONDE_CFG_STRING,
+	  .offset = offsetof(struct ebpf_cfg, cgroupfs),
+	  .size = sizeof(((struct ebpf_cfg *)0)->cgroupfs), .def = "/sys/fs/cgroup",
+	  .help = "cgroup mount point holding the v2 hierarchy (itself, or unified/ in hybrid mode)" },
 	{ .name = "syscall_hooks", .type = SONDE_CFG_ENUM,
 	  .offset = offsetof(struct ebpf_cfg, syscall_hooks),
 	  .size = sizeof(((struct ebpf_cfg *)0)->syscall_hooks), .def = "auto",
@@ -133,6 +148,12 @@ struct ebpf_state {
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_family *f_sent, *f_recv, *f_connect, *f_fail;
+
+	/* ebpf.cgroups: NULL when not filtering by cgroup */
+	struct sonde_cgroup_filter *cgf;
+	uint64_t last_cg_scan_ns;
+	uint64_t cg_dropped_logged;
+	struct sonde_series *cg_ids, *cg_dropped;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -399,6 +420,32 @@ static int on_record(void *userdata, void *data, size_t size)
 	return 0;
 }
 
+static int add_cgroup(void *userdata, uint64_t id)
+{
+	struct ebpf_state *st = userdata;
+
+	return sonde_ebpf_probe_add_cgroup(st->probe, id);
+}
+
+/* Hands cgroups that appeared below the configured ones to the kernel. */
+static void scan_cgroups(struct ebpf_state *st)
+{
+	struct sonde_cgroup_filter_stats cs;
+
+	if (!st->cgf || !st->probe)
+		return;
+	sonde_cgroup_filter_scan(st->cgf, add_cgroup, st);
+	st->last_cg_scan_ns = st->now_mono_ns;
+	sonde_cgroup_filter_stats(st->cgf, &cs);
+	sonde_gauge_set(st->cg_ids, cs.ids);
+	sonde_gauge_set(st->cg_dropped, (double)cs.dropped);
+	if (cs.dropped && cs.dropped != st->cg_dropped_logged)
+		sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
+			  "%llu cgroups below ebpf.cgroups are not traced (filter full at %d)",
+			  (unsigned long long)cs.dropped, SONDE_CGROUP_FILTER_MAX);
+	st->cg_dropped_logged = cs.dropped;
+}
+
 static void refresh_metrics(struct ebpf_state *st)
 {
 	const struct sonde_conntab_stats *cs = sonde_conntab_stats(st->tab);
@@ -459,6 +506,8 @@ static void on_tick(void *userdata)
 		sonde_conntab_expire(st->tab, st->now_mono_ns);
 		st->last_expire_ns = st->now_mono_ns;
 	}
+	if (st->cgf && st->now_mono_ns - st->last_cg_scan_ns >= CGROUP_RESCAN_NS)
+		scan_cgroups(st);
 	refresh_metrics(st);
 }
 
@@ -530,6 +579,7 @@ static void ebpf_free(void *state)
 	sonde_ebpf_probe_free(st->probe);
 	sonde_conntab_free(st->tab);
 	sonde_service_cache_free(st->svc);
+	sonde_cgroup_filter_free(st->cgf);
 	free(st);
 }
 
@@ -596,6 +646,28 @@ static int ebpf_init(struct sonde_agent *agent, const void *section,
 	err = register_metrics(st);
 	if (err)
 		goto err;
+	if (cfg->n_cgroups) {
+		const char *paths[EBPF_LIST_MAX];
+		char why[320] = "";
+
+		for (unsigned i = 0; i < cfg->n_cgroups; i++)
+			paths[i] = cfg->cgroups[i];
+		err = sonde_cgroup_filter_new(cfg->cgroupfs, paths, cfg->n_cgroups, &st->cgf,
+					      why, sizeof(why));
+		if (err) {
+			sonde_log(SONDE_LOG_ERR, "probe", "ebpf", "%s", why);
+			goto err;
+		}
+		err = solo(st->agent->registry, "sonde_ebpf_cgroups",
+			   "cgroups whose processes are traced (ebpf.cgroups and below)",
+			   SONDE_GAUGE, &st->cg_ids);
+		if (!err)
+			err = solo(st->agent->registry, "sonde_ebpf_cgroups_untraced",
+				   "cgroups below ebpf.cgroups left untraced: the filter is full",
+				   SONDE_GAUGE, &st->cg_dropped);
+		if (err)
+			goto err;
+	}
 	sonde_gauge_set(st->up, 0);
 	*ret_state = st;
 	return 0;
@@ -633,6 +705,7 @@ static int ebpf_start(void *state)
 	po.capture_bytes = (uint32_t)st->cfg.capture_bytes_pipelined;
 	po.ring_bytes = (uint32_t)st->cfg.ring_buffer_size;
 	po.wakeup_bytes = (uint32_t)st->cfg.wakeup_bytes;
+	po.filter_cgroups = st->cgf != NULL;
 	po.hooks = strcmp(st->cfg.syscall_hooks, "raw") == 0 ? SONDE_EBPF_HOOKS_RAW :
 		   strcmp(st->cfg.syscall_hooks, "tracepoints") == 0 ?
 						       SONDE_EBPF_HOOKS_TRACEPOINTS :
@@ -649,6 +722,17 @@ static int ebpf_start(void *state)
 		  sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_RAW_SYSCALLS ?
 			  "the raw tracepoint sys_exit (tp_btf)" :
 			  "one tracepoint per syscall");
+	if (st->cgf) {
+		struct sonde_cgroup_filter_stats cs;
+
+		st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
+		scan_cgroups(st);
+		sonde_cgroup_filter_stats(st->cgf, &cs);
+		sonde_log(cs.missing ? SONDE_LOG_WARNING : SONDE_LOG_INFO, "probe", "ebpf",
+			  "tracing only %u cgroups below %u ebpf.cgroups paths in %s%s",
+			  cs.ids, st->cfg.n_cgroups, sonde_cgroup_filter_root(st->cgf),
+			  cs.missing ? " (some paths do not exist yet: looked for again every 5 s)" : "");
+	}
 	if (!(sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE))
 		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
 			  "tracepoint sock:inet_sock_set_state missing: no TCP connect latency, failures or active connections");

@@ -31,6 +31,7 @@ const volatile __u32 self_tgid = 0;
 const volatile __u32 capture_bytes = 8192;
 const volatile __u8 filter_pids = 0;
 const volatile __u8 filter_ports = 0;
+const volatile __u8 filter_cgroups = 0;
 /* Wake user space only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
 
@@ -94,6 +95,14 @@ struct {
 	__type(value, __u8);
 } port_filter SEC(".maps");
 
+/* cgroup v2 ids (ebpf.cgroups and their descendants), filled by the agent */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SONDE_EBPF_STAT_N);
@@ -130,6 +139,13 @@ static __always_inline bool pid_wanted(__u32 tgid)
 		return false;
 	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
 		return false;
+	if (filter_cgroups) {
+		/* every caller runs in the task's own context */
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&cgroup_filter, &cg))
+			return false;
+	}
 	return true;
 }
 

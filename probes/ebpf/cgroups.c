@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/* The ebpf.cgroups filter: cgroup paths -> the ids the kernel reports. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroups.h"
+
+#define SLOTS (2 * SONDE_CGROUP_FILTER_MAX) /* open addressing, power of two */
+
+struct sonde_cgroup_filter {
+	char root[256];
+	char (*paths)[512];
+	unsigned n_paths;
+	uint64_t seen[SLOTS]; /* 0: empty (no cgroup has id 0) */
+	struct sonde_cgroup_filter_stats st;
+	unsigned overflow_scan; /* ids over the cap in the scan under way */
+};
+
+/* out = a + sep + b; false when it does not fit. */
+static bool join(char *out, size_t cap, const char *a, const char *sep, const char *b)
+{
+	size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
+
+	if (la + ls + lb >= cap)
+		return false;
+	memcpy(out, a, la);
+	memcpy(out + la, sep, ls);
+	memcpy(out + la + ls, b, lb + 1);
+	return true;
+}
+
+static bool is_v2(const char *dir)
+{
+	char p[sizeof(((struct sonde_cgroup_filter *)0)->root) + 32];
+
+	return join(p, sizeof(p), dir, "/", "cgroup.controllers") && access(p, F_OK) == 0;
+}
+
+int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
+			    unsigned n, struct sonde_cgroup_filter **ret_filter,
+			    char *errbuf, size_t errlen)
+{
+	struct sonde_cgroup_filter *f;
+	char unified[sizeof(f->root)];
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->paths = calloc(n ? n : 1, sizeof(*f->paths));
+	if (!f->paths) {
+		free(f);
+		return -ENOMEM;
+	}
+	if (join(f->root, sizeof(f->root), cgroupfs, "", "") && is_v2(f->root)) {
+		/* the unified layout: cgroupfs is the v2 hierarchy */
+	} else if (join(unified, sizeof(unified), cgroupfs, "/", "unified") && is_v2(unified)) {
+		memcpy(f->root, unified, sizeof(f->root));
+	} else {
+		snprintf(errbuf, errlen,
+			 "no cgroup v2 hierarchy at %.128s or %.128s/unified (ebpf.cgroups needs one)",
+			 cgroupfs, cgroupfs);
+		sonde_cgroup_filter_free(f);
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const char *p = paths[i];
+		size_t rl = strlen(f->root);
+
+		/* absolute below the hierarchy, or relative to it */
+		if (strncmp(p, f->root, rl) == 0 && (p[rl] == '/' || p[rl] == '\0'))
+			p += rl;
+		while (*p == '/')
+			p++;
+		if (strstr(p, "..") ||
+		    !join(f->paths[i], sizeof(f->paths[i]), f->root, *p ? "/" : "", p)) {
+			snprintf(errbuf, errlen, "ebpf.cgroups: bad path \"%.200s\"", paths[i]);
+			sonde_cgroup_filter_free(f);
+			return -EINVAL;
+		}
+	}
+	f->n_paths = n;
+	*ret_filter = f;
+	return 0;
+}
+
+void sonde_cgroup_filter_free(struct sonde_cgroup_filter *f)
+{
+	if (!f)
+		return;
+	free(f->paths);
+	free(f);
+}
+
+/* True when id was new and is now remembered. */
+static bool remember(struct sonde_cgroup_filter *f, uint64_t id)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ull;
+
+	for (unsigned k = 0; k < SLOTS; k++) {
+		uint64_t *slot = &f->seen[(h + k) & (SLOTS - 1)];
+
+		if (*slot == id)
+			return false;
+		if (*slot == 0) {
+			*slot = id;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool known(const struct sonde_cgroup_filter *f, uint64_t id)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ull;
+
+	for (unsigned k = 0; k < SLOTS; k++) {
+		uint64_t v = f->seen[(h + k) & (SLOTS - 1)];
+
+		if (v == id)
+			return true;
+		if (v == 0)
+			return false;
+	}
+	return false;
+}
+
+static int offer(struct sonde_cgroup_filter *f, uint64_t id, sonde_cgroup_add_fn add,
+		 void *userdata, int *added)
+{
+	if (id == 0 || known(f, id))
+		return 0;
+	if (f->st.ids >= SONDE_CGROUP_FILTER_MAX) {
+		f->overflow_scan++;
+		return 0;
+	}
+	if (add(userdata, id)) {
+		f->overflow_scan++;
+		return 0;
+	}
+	remember(f, id);
+	f->st.ids++;
+	(*added)++;
+	return 0;
+}
+
+/* The directory open as dfd, and what lies below it, depth levels deep. */
+static void walk(struct sonde_cgroup_filter *f, int dfd, unsigned depth,
+		 sonde_cgroup_add_fn add, void *userdata, int *added)
+{
+	struct stat sb;
+	DIR *d;
+	struct dirent *e;
+
+	if (fstat(dfd, &sb) == 0)
+		offer(f, (uint64_t)sb.st_ino, add, userdata, added);
+	if (depth == 0) {
+		close(dfd);
+		return;
+	}
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		int sub;
+
+		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+			continue;
+		sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub >= 0)
+			walk(f, sub, depth - 1, add, userdata, added);
+	}
+	closedir(d);
+}
+
+int sonde_cgroup_filter_scan(struct sonde_cgroup_filter *f, sonde_cgroup_add_fn add,
+			     void *userdata)
+{
+	int added = 0;
+
+	f->st.missing = 0;
+	f->overflow_scan = 0;
+	for (unsigned i = 0; i < f->n_paths; i++) {
+		int dfd = open(f->paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd < 0) {
+			f->st.missing++;
+			continue;
+		}
+		walk(f, dfd, SONDE_CGROUP_DEPTH_MAX, add, userdata, &added);
+	}
+	f->st.dropped = f->overflow_scan;
+	return added;
+}
+
+void sonde_cgroup_filter_stats(const struct sonde_cgroup_filter *f,
+			       struct sonde_cgroup_filter_stats *ret)
+{
+	*ret = f->st;
+}
+
+const char *sonde_cgroup_filter_root(const struct sonde_cgroup_filter *f)
+{
+	return f->root;
+}
