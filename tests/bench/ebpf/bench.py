@@ -106,10 +106,43 @@ def tree_pids(pid):
     return [pid] + [p for c in children(pid) for p in tree_pids(c)]
 
 
-def run_workload(res, ports, measure, seconds, rounds, counter, pids=None):
+class ServerCgroup:
+    """--server-only: the server's processes (and what they fork later, as
+    PostgreSQL backends) moved into a cgroup of their own, which the agent
+    is told to trace (ebpf.cgroups); None when not asked for."""
+
+    def __init__(self, pid, wanted):
+        self.pid, self.wanted, self.dir = pid, wanted, None
+
+    def __enter__(self):
+        if not self.wanted:
+            return None
+        root = next((d for d in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
+                     if os.path.exists(os.path.join(d, "cgroup.controllers"))), None)
+        if not root:
+            raise SystemExit("--server-only needs a cgroup v2 hierarchy")
+        self.root = root
+        self.dir = os.path.join(root, "sonde-bench-%d" % os.getpid())
+        os.mkdir(self.dir)
+        self._move(self.dir)
+        return os.path.relpath(self.dir, root)
+
+    def _move(self, cgdir):
+        for p in tree_pids(self.pid):
+            with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
+                f.write(str(p))
+
+    def __exit__(self, *exc):
+        if self.dir:
+            self._move(self.root)
+            os.rmdir(self.dir)
+
+
+def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None):
     """counter(metrics) -> transactions the agent observed for this workload.
-    pids: trace only these processes (the server), not the load generator."""
-    section = {"pids": [str(p) for p in pids]} if pids else {}
+    cgroup: trace only the processes of this cgroup (the server), not the
+    load generator."""
+    section = {"cgroups": [cgroup]} if cgroup else {}
     for i in range(rounds):
         res.base.append(measure(seconds))
         with Agent(ebpf.config(ports=ports, **section)) as agent:
@@ -146,9 +179,8 @@ def main():
     ap.add_argument("--out", help="also write the markdown table here")
     ap.add_argument("--only", help="comma list of nginx,redis,postgres")
     ap.add_argument("--server-only", action="store_true",
-                    help="trace the server's processes only (ebpf.pids), as when the "
-                         "clients are on other hosts; PostgreSQL forks a backend per "
-                         "connection after start, so it is left out")
+                    help="trace the server's processes only (moved into a cgroup of "
+                         "their own, ebpf.cgroups), as when the clients are on other hosts")
     a = ap.parse_args()
     ebpf.require()
     if os.cpu_count() < 2:
@@ -161,9 +193,9 @@ def main():
         res = Result("nginx + wrk -c8 (req/s)", 0.97)
         with Nginx(server_conf='location / { return 200 "ok\\n"; }') as ng:
             pin_tree(ng.proc.pid, SERVER_CPU)
-            run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
-                         a.rounds, http_count,
-                         tree_pids(ng.proc.pid) if a.server_only else None)
+            with ServerCgroup(ng.proc.pid, a.server_only) as cg:
+                run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
+                             a.rounds, http_count, cg)
         results.append(res)
     if "redis" in only:
         res = Result("redis-benchmark GET -c8, no pipelining (req/s)", 0.95)
@@ -171,18 +203,20 @@ def main():
             pin_tree(r.proc.pid, SERVER_CPU)
             with r.client() as c:
                 c.call("SET", "key:__rand_int__", "x")
-            run_workload(res, [r.port], lambda s: redis_rps(r, s), a.seconds, a.rounds,
-                         cache_count, tree_pids(r.proc.pid) if a.server_only else None)
+            with ServerCgroup(r.proc.pid, a.server_only) as cg:
+                run_workload(res, [r.port], lambda s: redis_rps(r, s), a.seconds, a.rounds,
+                             cache_count, cg)
         results.append(res)
-    if "postgres" in only and not a.server_only:
+    if "postgres" in only:
         res = Result("pgbench -S -c4 (tps)", 0.97)
         with Postgres(stat_statements=False) as pg:
             subprocess.run(["pgbench", "-i", "-q", "-s", "1", "-h", pg.dir, "-p", str(pg.port),
                             "-U", "postgres", "postgres"], check=True, capture_output=True,
                            timeout=300)
             pin_tree(pg.proc.pid, SERVER_CPU)
-            run_workload(res, [pg.port], lambda s: pgbench_tps(pg, s), a.seconds, a.rounds,
-                         db_count)
+            with ServerCgroup(pg.proc.pid, a.server_only) as cg:
+                run_workload(res, [pg.port], lambda s: pgbench_tps(pg, s), a.seconds, a.rounds,
+                             db_count, cg)
         results.append(res)
     lines = ["| workload | without agent | with agent | ratio | goal | agent CPU per observed txn | observed txns | events lost | agent peak RSS |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -197,7 +231,7 @@ def main():
     print("\n(%d rounds of %d s each side, medians; server on CPU %s, load on CPU %s; "
           "traced: %s; load average %.1f before, %.1f after; %s)" % (
               a.rounds, a.seconds, SERVER_CPU, LOAD_CPU,
-              "the server's processes only" if a.server_only else "both ends",
+              "the server's cgroup only" if a.server_only else "both ends",
               load0, os.getloadavg()[0],
               time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
     if a.out:
