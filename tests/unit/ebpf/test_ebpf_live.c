@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +50,7 @@ struct capture {
 
 struct fixture {
 	uint32_t capture;
+	uint32_t wakeup_bytes;
 	struct sonde_ebpf_probe *probe;
 	struct capture cap;
 };
@@ -109,6 +111,7 @@ static void open_probe(struct fixture *f)
 
 	o.capture_bytes = f->capture ? f->capture : 64;
 	o.ring_bytes = 1 << 20;
+	o.wakeup_bytes = f->wakeup_bytes;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
 	memset(&f->cap, 0, sizeof(f->cap));
@@ -141,6 +144,24 @@ static int setup_max(void **state)
 	if (!f)
 		return -1;
 	f->capture = SONDE_EBPF_CAPTURE_MAX;
+	open_probe(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_batched(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	cpu_set_t one;
+
+	if (!f)
+		return -1;
+	/* one CPU: the probe counts queued bytes per CPU */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -1;
+	f->wakeup_bytes = 4096;
 	open_probe(f);
 	*state = f;
 	return 0;
@@ -527,6 +548,51 @@ static void test_stats_and_mute(void **state)
 	assert_true(st[SONDE_EBPF_STAT_ESTAB_UP] >= 2);
 }
 
+/* Readable within timeout_ms: the kernel woke the reader. */
+static bool woken(struct fixture *f, int timeout_ms)
+{
+	struct pollfd p = { .fd = sonde_ebpf_probe_fd(f->probe), .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+/*
+ * With wakeup_bytes, records below the mark wait for the reader's own poll
+ * (nothing wakes it: no interrupt per record), and the reader is woken
+ * once this CPU has queued the mark's worth.
+ */
+static void test_wakeup_batching(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a, i;
+	char b[256];
+	unsigned before;
+
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, "ping", 4), 4);
+	assert_int_equal(read(a, b, 4), 4);
+	/* a few hundred bytes queued: no wakeup, but the records are there */
+	assert_false(woken(f, 200));
+	assert_true(sonde_ebpf_probe_consume(f->probe) >= 3);
+	before = f->cap.n;
+	assert_non_null(find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0));
+	/* well past 4096 bytes of records: woken */
+	memset(b, 'x', sizeof(b));
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(write(c, b, sizeof(b)), (ssize_t)sizeof(b));
+		assert_int_equal(read(a, b, sizeof(b)), (ssize_t)sizeof(b));
+	}
+	assert_true(woken(f, 1000));
+	assert_true(sonde_ebpf_probe_consume(f->probe) > 0);
+	assert_true(f->cap.n >= before + 80);
+	close(c);
+	close(a);
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +603,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_latency_and_refusal, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
