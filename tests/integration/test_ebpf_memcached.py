@@ -6,7 +6,8 @@ Ground truth: `stats` get_hits / get_misses. The agent's
 sonde_cache_lookups_total / sonde_cache_hits_total for
 cache_system="memcached" must move by exactly as much, for: single-key
 get, multi-key get and gets, meta mg (with and without a value, EN miss),
-and many commands in one write.
+many commands in one write, and pipelines deeper than 64 (200 gets; 300
+quiet mg whose misses memcached does not answer).
 """
 
 import os
@@ -90,6 +91,23 @@ def one_write(mc):
         assert hits == 20 + 2, hits
 
 
+def deep_pipeline(mc):
+    """Past the parser's old 64-entry queue: 200 gets in one write, then 300
+    quiet meta gets (misses unanswered) closed by mn."""
+    with mc.client() as c:
+        c.send_raw(b"".join(b"get k%d\r\n" % (i % 20) for i in range(200)))
+        hits = sum(len(c.read_get()) for _ in range(200))
+        assert hits == 100, hits
+        c.send_raw(b"".join(b"mg k%d v q\r\n" % (i % 20) for i in range(300)) + b"mn\r\n")
+        codes = []
+        while True:
+            code = c.read_meta()[0]
+            if code == "MN":
+                break
+            codes.append(code)
+        assert codes == ["VA"] * 150, codes[:5]
+
+
 def main():
     with Memcached() as mc:
         seed(mc)
@@ -99,6 +117,10 @@ def main():
             phase("multi-key get/gets", mc, agent, lambda: multi(mc))
             phase("meta mg (VA/HD/EN)", mc, agent, lambda: meta(mc))
             phase("33 commands in one write", mc, agent, lambda: one_write(mc))
+            d = phase("200 gets, then 300 quiet mg, in one write each", mc, agent,
+                      lambda: deep_pipeline(mc))
+            check.equal(d.sum("sonde_ebpf_parser_dropped_total", protocol="memcached"), 0,
+                        "deep pipelines: nothing dropped by the parser")
             check.equal(ebpf.lost_events(agent.scrape()), 0, "no ring-buffer events lost")
     check.exit()
 
