@@ -11,6 +11,10 @@
 #include "protocols/protocol.h"
 
 #define HTTP_PENDING_MAX 16
+/* Slots held inline: one request in flight is the common case. The queue
+ * moves to a heap array of HTTP_PENDING_MAX the first time a connection
+ * pipelines deeper, keeping an idle keep-alive connection at ~1 KB. */
+#define HTTP_PENDING_INLINE 2
 #define HTTP_PATH_MAX 128
 #define HTTP_HOST_MAX 48
 #define HTTP_REQ_LINE_MAX 320
@@ -82,7 +86,9 @@ struct http_state {
 	uint64_t resp_last_ns; /* ts of the last response chunk */
 	bool req_abandonable; /* the body we skip may never come (417 after Expect) */
 	struct sonde_fifo fifo;
-	struct http_pending pending[HTTP_PENDING_MAX];
+	uint16_t cap;                  /* slots in pending[] */
+	struct http_pending *pending;  /* inline_pending, or a heap array once grown */
+	struct http_pending inline_pending[HTTP_PENDING_INLINE];
 	char req_line[HTTP_REQ_LINE_MAX];
 	char resp_line[HTTP_RESP_LINE_MAX];
 };
@@ -132,7 +138,42 @@ static void http1_init(void *state)
 {
 	struct http_state *st = state;
 
+	/* a queue grown in an earlier life of this block is kept */
+	if (!st->pending || st->pending == st->inline_pending) {
+		st->pending = st->inline_pending;
+		st->cap = HTTP_PENDING_INLINE;
+	}
+	sonde_fifo_reset(&st->fifo);
 	st->cur_slot = -1;
+}
+
+static void http1_fini(void *state)
+{
+	struct http_state *st = state;
+
+	if (st->pending != st->inline_pending)
+		free(st->pending);
+	st->pending = NULL;
+}
+
+/* The inline slots are full: move the queue, in order, to HTTP_PENDING_MAX. */
+static bool grow_pending(struct http_state *st)
+{
+	struct http_pending *n;
+
+	if (st->cap >= HTTP_PENDING_MAX)
+		return false;
+	n = malloc(HTTP_PENDING_MAX * sizeof(*n));
+	if (!n)
+		return false;
+	for (unsigned i = 0; i < st->fifo.count; i++)
+		n[i] = st->pending[(st->fifo.head + i) % st->cap];
+	if (st->cur_slot >= 0)
+		st->cur_slot = (int16_t)((st->cur_slot + st->cap - st->fifo.head) % st->cap);
+	st->fifo.head = 0;
+	st->pending = n;
+	st->cap = HTTP_PENDING_MAX;
+	return true;
 }
 
 static const struct sonde_proto_stats *http1_stats(const void *state)
@@ -361,9 +402,11 @@ static bool parse_request_line(struct http_state *st, const struct sonde_line *l
 		return false; /* HTTP/0.9 is not spoken any more */
 	}
 
-	slot = sonde_fifo_push(&st->fifo, HTTP_PENDING_MAX);
+	slot = sonde_fifo_push(&st->fifo, st->cap);
+	if (slot < 0 && grow_pending(st))
+		slot = sonde_fifo_push(&st->fifo, st->cap);
 	if (slot < 0) {
-		int back = sonde_fifo_back(&st->fifo, HTTP_PENDING_MAX);
+		int back = sonde_fifo_back(&st->fifo, st->cap);
 
 		st->stats.dropped++;
 		st->pending[back].skip_after++;
@@ -413,7 +456,7 @@ static void request_header(struct http_state *st, const struct sonde_line *l)
 static void emit_front(struct http_state *st, uint64_t ts, sonde_txn_emit_fn emit,
 		       void *userdata)
 {
-	int slot = sonde_fifo_front(&st->fifo, HTTP_PENDING_MAX);
+	int slot = sonde_fifo_front(&st->fifo, st->cap);
 	struct http_pending *pd;
 	struct sonde_txn txn;
 
@@ -445,7 +488,7 @@ static void emit_front(struct http_state *st, uint64_t ts, sonde_txn_emit_fn emi
 		if ((pd->flags & PF_EXPECT) && !st->resp_continue)
 			st->req_abandonable = true;
 	}
-	sonde_fifo_pop(&st->fifo, HTTP_PENDING_MAX);
+	sonde_fifo_pop(&st->fifo, st->cap);
 	emit(&txn, userdata);
 }
 
@@ -675,7 +718,7 @@ static bool parse_status_line(struct http_state *st, const struct sonde_line *l)
 
 static bool front_flag(const struct http_state *st, uint8_t flag)
 {
-	int slot = sonde_fifo_front(&st->fifo, HTTP_PENDING_MAX);
+	int slot = sonde_fifo_front(&st->fifo, st->cap);
 
 	return slot >= 0 && (st->pending[slot].flags & flag);
 }
@@ -906,6 +949,7 @@ const struct sonde_proto_ops sonde_proto_http1 = {
 	.state_size = sizeof(struct http_state),
 	.detect = http1_detect,
 	.init = http1_init,
+	.fini = http1_fini,
 	.feed = http1_feed,
 	.stats = http1_stats,
 };

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "transaction.h"
 
@@ -64,7 +65,21 @@ struct sonde_proto_ops {
 		    size_t len, size_t total, uint64_t ts_ns,
 		    sonde_txn_emit_fn emit, void *userdata);
 	const struct sonde_proto_stats *(*stats)(const void *state);
+	/*
+	 * Optional: frees what the parser allocated beyond its state block
+	 * (queues grown on demand). The block itself is the caller's. After
+	 * fini the block may be freed, or zeroed and init'ed again.
+	 */
+	void (*fini)(void *state);
 };
+
+/* Frees a state block the way every owner must: the parser's part first. */
+static inline void sonde_proto_state_free(const struct sonde_proto_ops *ops, void *state)
+{
+	if (state && ops->fini)
+		ops->fini(state);
+	free(state);
+}
 
 extern const struct sonde_proto_ops sonde_proto_http1;
 extern const struct sonde_proto_ops sonde_proto_redis;

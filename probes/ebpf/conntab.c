@@ -96,7 +96,10 @@ static void lru_append(struct sonde_conntab *tab, struct sonde_conn *c)
 
 static void drop_parser(struct sonde_conn *c)
 {
-	free(c->pstate);
+	if (c->proto)
+		sonde_proto_state_free(c->proto, c->pstate);
+	else
+		free(c->pstate);
 	c->pstate = NULL;
 	c->proto = NULL;
 }

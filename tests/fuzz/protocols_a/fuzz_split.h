@@ -58,7 +58,7 @@ static inline int fuzz_conversation(const struct sonde_proto_ops *ops,
 		ts += 1000;
 	}
 	ops->stats(state);
-	free(state);
+	sonde_proto_state_free(ops, state);
 	return 0;
 }
 

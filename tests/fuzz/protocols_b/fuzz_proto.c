@@ -57,6 +57,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		i += n;
 	}
-	free(st);
+	sonde_proto_state_free(ops, st);
 	return 0;
 }

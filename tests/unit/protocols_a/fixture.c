@@ -371,7 +371,7 @@ static bool replay(const struct fx *fx, const struct piece *pieces, size_t n,
 	}
 	ok = true;
 out:
-	free(state);
+	sonde_proto_state_free(fx->ops, state);
 	free(c);
 	return ok;
 }

@@ -95,6 +95,6 @@ out:
 	if (f)
 		fclose(f);
 	free(buf);
-	free(state);
+	sonde_proto_state_free(ops, state);
 	return rc;
 }

@@ -123,7 +123,7 @@ static inline void fx_hostile(const struct sonde_proto_ops *ops,
 			}
 		}
 	}
-	free(st);
+	sonde_proto_state_free(ops, st);
 }
 
 #endif

@@ -184,7 +184,7 @@ int replay_run(const struct sonde_proto_ops *ops, const struct fixture *fx,
 	}
 	out->rc = rc;
 	out->stats = *ops->stats(st);
-	free(st);
+	sonde_proto_state_free(ops, st);
 	return 0;
 }
 
