@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocols/framing.h"
@@ -303,4 +304,32 @@ int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
 	f->st = SONDE_FRAME_RESYNC;
 	ops->lost(ctx);
 	return 0;
+}
+
+bool sonde_fifo_grow(struct sonde_fifo *f, void **arr, uint16_t *cap, size_t elem,
+		     unsigned new_cap, const void *inline_arr)
+{
+	uint8_t *n, *old = *arr;
+
+	if (new_cap <= *cap || new_cap > UINT16_MAX)
+		return false;
+	n = malloc(new_cap * elem);
+	if (!n)
+		return false;
+	for (unsigned i = 0; i < f->count; i++)
+		memcpy(n + i * elem, old + ((f->head + i) % *cap) * elem, elem);
+	if (old != inline_arr)
+		free(old);
+	f->head = 0;
+	*arr = n;
+	*cap = (uint16_t)new_cap;
+	return true;
+}
+
+void sonde_fifo_release(void **arr, uint16_t *cap, void *inline_arr, unsigned inline_cap)
+{
+	if (*arr && *arr != inline_arr)
+		free(*arr);
+	*arr = inline_arr;
+	*cap = (uint16_t)inline_cap;
 }

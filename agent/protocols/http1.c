@@ -150,29 +150,24 @@ static void http1_init(void *state)
 static void http1_fini(void *state)
 {
 	struct http_state *st = state;
+	void *arr = st->pending;
 
-	if (st->pending != st->inline_pending)
-		free(st->pending);
-	st->pending = NULL;
+	sonde_fifo_release(&arr, &st->cap, st->inline_pending, HTTP_PENDING_INLINE);
+	st->pending = arr;
 }
 
 /* The inline slots are full: move the queue, in order, to HTTP_PENDING_MAX. */
 static bool grow_pending(struct http_state *st)
 {
-	struct http_pending *n;
+	unsigned head = st->fifo.head, cap = st->cap;
+	void *arr = st->pending;
 
-	if (st->cap >= HTTP_PENDING_MAX)
+	if (!sonde_fifo_grow(&st->fifo, &arr, &st->cap, sizeof(*st->pending),
+			     HTTP_PENDING_MAX, st->inline_pending))
 		return false;
-	n = malloc(HTTP_PENDING_MAX * sizeof(*n));
-	if (!n)
-		return false;
-	for (unsigned i = 0; i < st->fifo.count; i++)
-		n[i] = st->pending[(st->fifo.head + i) % st->cap];
+	st->pending = arr;
 	if (st->cur_slot >= 0)
-		st->cur_slot = (int16_t)((st->cur_slot + st->cap - st->fifo.head) % st->cap);
-	st->fifo.head = 0;
-	st->pending = n;
-	st->cap = HTTP_PENDING_MAX;
+		st->cur_slot = (int16_t)((st->cur_slot + cap - head) % cap);
 	return true;
 }
 

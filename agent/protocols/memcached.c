@@ -23,6 +23,9 @@
  * 2,864 bytes before; a smaller record would need lossy key hashes.
  */
 #define MC_PENDING_MAX 512
+/* Held inline; the queue moves to a heap array of MC_PENDING_MAX the first
+ * time a connection pipelines deeper (sonde_fifo_grow). */
+#define MC_PENDING_INLINE 16
 /* Runs of requests dropped while the queue was full (see drop_request). */
 #define MC_SKIPS_MAX 8
 #define MC_REQ_LINE_MAX 320 /* a 250-byte key and its meta flags */
@@ -131,7 +134,9 @@ struct mc_state {
 	struct sonde_fifo skipq; /* the runs of the MF_SKIP entries, in order */
 	bool skip_blocked;       /* skipq full: every new request is dropped */
 	struct mc_skip skips[MC_SKIPS_MAX];
-	struct mc_pending pending[MC_PENDING_MAX];
+	uint16_t cap;                /* entries in pending[] */
+	struct mc_pending *pending;  /* inline_pending, or a heap array once grown */
+	struct mc_pending inline_pending[MC_PENDING_INLINE];
 	char req_line[MC_REQ_LINE_MAX];
 	char resp_line[MC_RESP_LINE_MAX];
 	char err[16];
@@ -161,7 +166,22 @@ static bool mc_detect(const uint8_t *data, size_t len)
 
 static void mc_init(void *state)
 {
-	(void)state;
+	struct mc_state *st = state;
+
+	/* a queue grown in an earlier life of this block is kept */
+	if (!st->pending || st->pending == st->inline_pending) {
+		st->pending = st->inline_pending;
+		st->cap = MC_PENDING_INLINE;
+	}
+}
+
+static void mc_fini(void *state)
+{
+	struct mc_state *st = state;
+	void *arr = st->pending;
+
+	sonde_fifo_release(&arr, &st->cap, st->inline_pending, MC_PENDING_INLINE);
+	st->pending = arr;
 }
 
 static const struct sonde_proto_stats *mc_stats(const void *state)
@@ -287,7 +307,7 @@ static void pd_unpack(const struct mc_state *st, const struct mc_pending *pd,
 
 static struct mc_pending *front(struct mc_state *st)
 {
-	int slot = sonde_fifo_front(&st->fifo, MC_PENDING_MAX);
+	int slot = sonde_fifo_front(&st->fifo, st->cap);
 
 	return slot < 0 ? NULL : &st->pending[slot];
 }
@@ -322,7 +342,7 @@ static void pending_pop(struct mc_state *st)
 		sonde_fifo_pop(&st->skipq, MC_SKIPS_MAX);
 		st->skip_blocked = false;
 	}
-	sonde_fifo_pop(&st->fifo, MC_PENDING_MAX);
+	sonde_fifo_pop(&st->fifo, st->cap);
 	pd = front(st);
 	if (!pd)
 		return;
@@ -332,7 +352,7 @@ static void pending_pop(struct mc_state *st)
 	/* Rebase: a queue that never drains keeps its deltas small. */
 	for (i = 0; i < st->fifo.count; i++) {
 		struct mc_pending *e =
-			&st->pending[(st->fifo.head + i) % MC_PENDING_MAX];
+			&st->pending[(st->fifo.head + i) % st->cap];
 		uint64_t d = dts_decode(e->dts);
 
 		e->dts = dts_encode(d > shift ? d - shift : 0);
@@ -348,7 +368,7 @@ static void pending_pop(struct mc_state *st)
  */
 static void drop_request(struct mc_state *st, const struct mc_req *rq)
 {
-	int back = sonde_fifo_back(&st->fifo, MC_PENDING_MAX);
+	int back = sonde_fifo_back(&st->fifo, st->cap);
 	struct mc_pending *pd;
 	struct mc_skip *run;
 	int slot;
@@ -454,7 +474,16 @@ static void request_done(struct mc_state *st, struct mc_req *rq,
 	}
 	if (sonde_fifo_empty(&st->fifo))
 		st->pend_base = rq->start_ns;
-	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, MC_PENDING_MAX);
+	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, st->cap);
+	if (slot < 0 && !st->skip_blocked) {
+		void *arr = st->pending;
+
+		if (sonde_fifo_grow(&st->fifo, &arr, &st->cap, sizeof(*st->pending),
+				    MC_PENDING_MAX, st->inline_pending)) {
+			st->pending = arr;
+			slot = sonde_fifo_push(&st->fifo, st->cap);
+		}
+	}
 	if (slot < 0) {
 		drop_request(st, rq);
 		return;
@@ -971,6 +1000,7 @@ const struct sonde_proto_ops sonde_proto_memcached = {
 	.state_size = sizeof(struct mc_state),
 	.detect = mc_detect,
 	.init = mc_init,
+	.fini = mc_fini,
 	.feed = mc_feed,
 	.stats = mc_stats,
 };

@@ -20,6 +20,9 @@
  * keep the state block under 8 KiB.
  */
 #define REDIS_PENDING_MAX 512
+/* Held inline; the queue moves to a heap array of REDIS_PENDING_MAX the
+ * first time a connection pipelines deeper (sonde_fifo_grow). */
+#define REDIS_PENDING_INLINE 16
 /* Runs of commands dropped while the queue was full (see command_done). */
 #define REDIS_SKIPS_MAX 8
 #define REDIS_QUEUED_MAX 64
@@ -123,7 +126,9 @@ struct redis_state {
 	struct sonde_fifo skipq; /* counts of the RF_SKIP entries, in order */
 	bool skip_blocked;       /* skipq full: every new command is dropped */
 	uint32_t skips[REDIS_SKIPS_MAX];
-	struct redis_pending pending[REDIS_PENDING_MAX];
+	uint16_t cap;                  /* entries in pending[] */
+	struct redis_pending *pending; /* inline_pending, or a heap array once grown */
+	struct redis_pending inline_pending[REDIS_PENDING_INLINE];
 	uint32_t n_queued;
 	struct redis_queued queued[REDIS_QUEUED_MAX];
 };
@@ -152,7 +157,22 @@ static bool redis_detect(const uint8_t *data, size_t len)
 
 static void redis_init(void *state)
 {
-	(void)state;
+	struct redis_state *st = state;
+
+	/* a queue grown in an earlier life of this block is kept */
+	if (!st->pending || st->pending == st->inline_pending) {
+		st->pending = st->inline_pending;
+		st->cap = REDIS_PENDING_INLINE;
+	}
+}
+
+static void redis_fini(void *state)
+{
+	struct redis_state *st = state;
+	void *arr = st->pending;
+
+	sonde_fifo_release(&arr, &st->cap, st->inline_pending, REDIS_PENDING_INLINE);
+	st->pending = arr;
 }
 
 static const struct sonde_proto_stats *redis_stats(const void *state)
@@ -222,8 +242,8 @@ static void pending_pop(struct redis_state *st)
 	unsigned i;
 	int slot;
 
-	sonde_fifo_pop(&st->fifo, REDIS_PENDING_MAX);
-	slot = sonde_fifo_front(&st->fifo, REDIS_PENDING_MAX);
+	sonde_fifo_pop(&st->fifo, st->cap);
+	slot = sonde_fifo_front(&st->fifo, st->cap);
 	if (slot < 0)
 		return;
 	shift = dts_decode(st->pending[slot].dts);
@@ -232,7 +252,7 @@ static void pending_pop(struct redis_state *st)
 	/* Rebase: a stream that never drains keeps its deltas small. */
 	for (i = 0; i < st->fifo.count; i++) {
 		struct redis_pending *pd =
-			&st->pending[(st->fifo.head + i) % REDIS_PENDING_MAX];
+			&st->pending[(st->fifo.head + i) % st->cap];
 		uint64_t d = dts_decode(pd->dts);
 
 		pd->dts = dts_encode(d > shift ? d - shift : 0);
@@ -267,7 +287,16 @@ static void command_done(struct redis_state *st, uint32_t nkeys)
 		return;
 	if (sonde_fifo_empty(&st->fifo))
 		st->pend_base = st->req_start_ns;
-	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, REDIS_PENDING_MAX);
+	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, st->cap);
+	if (slot < 0 && !st->skip_blocked) {
+		void *arr = st->pending;
+
+		if (sonde_fifo_grow(&st->fifo, &arr, &st->cap, sizeof(*st->pending),
+				    REDIS_PENDING_MAX, st->inline_pending)) {
+			st->pending = arr;
+			slot = sonde_fifo_push(&st->fifo, st->cap);
+		}
+	}
 	if (slot < 0) {
 		/*
 		 * Queue full: the command is dropped and the reply that answers
@@ -276,7 +305,7 @@ static void command_done(struct redis_state *st, uint32_t nkeys)
 		 * are dropped until its oldest run is consumed, so that every
 		 * run follows an entry marked RF_SKIP.
 		 */
-		pd = &st->pending[sonde_fifo_back(&st->fifo, REDIS_PENDING_MAX)];
+		pd = &st->pending[sonde_fifo_back(&st->fifo, st->cap)];
 		st->stats.dropped++;
 		if (pd->flags & RF_SKIP) {
 			uint32_t *n = &st->skips[sonde_fifo_back(&st->skipq, REDIS_SKIPS_MAX)];
@@ -595,7 +624,7 @@ static bool is_pubsub(uint8_t cmd)
 
 static struct redis_pending *front(struct redis_state *st)
 {
-	int slot = sonde_fifo_front(&st->fifo, REDIS_PENDING_MAX);
+	int slot = sonde_fifo_front(&st->fifo, st->cap);
 
 	return slot < 0 ? NULL : &st->pending[slot];
 }
@@ -998,6 +1027,7 @@ const struct sonde_proto_ops sonde_proto_redis = {
 	.state_size = sizeof(struct redis_state),
 	.detect = redis_detect,
 	.init = redis_init,
+	.fini = redis_fini,
 	.feed = redis_feed,
 	.stats = redis_stats,
 };
