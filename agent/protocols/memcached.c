@@ -122,7 +122,6 @@ struct mc_state {
 	bool owner;      /* the front request owns the response being read */
 	bool va;         /* the data block belongs to a meta VA */
 	bool resp_error;
-	uint8_t resp_kind;
 	uint32_t hits;
 	struct mc_skip skip_resp; /* responses of dropped requests still to skip */
 	uint64_t resp_left;
@@ -882,7 +881,6 @@ static bool response_line(struct mc_state *st, const struct sonde_line *l,
 		    bytes > (1ull << 32))
 			return false;
 		st->va = true;
-		st->resp_kind = R_VA;
 		st->resp_left = bytes + 2;
 		st->rs = MS_DATA;
 		return true;
