@@ -201,6 +201,12 @@ int sonde_cgroup_filter_scan(struct sonde_cgroup_filter *f, sonde_cgroup_add_fn 
 	return added;
 }
 
+void sonde_cgroup_filter_forget(struct sonde_cgroup_filter *f)
+{
+	memset(f->seen, 0, sizeof(f->seen));
+	memset(&f->st, 0, sizeof(f->st));
+}
+
 void sonde_cgroup_filter_stats(const struct sonde_cgroup_filter *f,
 			       struct sonde_cgroup_filter_stats *ret)
 {

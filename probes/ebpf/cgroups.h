@@ -35,6 +35,9 @@ int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
 			    char *errbuf, size_t errlen);
 void sonde_cgroup_filter_free(struct sonde_cgroup_filter *f);
 
+/* Forgets what was handed out (a new kernel map): the next scan hands all. */
+void sonde_cgroup_filter_forget(struct sonde_cgroup_filter *f);
+
 /* Walks every configured path; returns the number of ids added. */
 int sonde_cgroup_filter_scan(struct sonde_cgroup_filter *f, sonde_cgroup_add_fn add,
 			     void *userdata);

@@ -726,6 +726,7 @@ static int ebpf_start(void *state)
 		struct sonde_cgroup_filter_stats cs;
 
 		st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
+		sonde_cgroup_filter_forget(st->cgf); /* this probe's map is empty */
 		scan_cgroups(st);
 		sonde_cgroup_filter_stats(st->cgf, &cs);
 		sonde_log(cs.missing ? SONDE_LOG_WARNING : SONDE_LOG_INFO, "probe", "ebpf",

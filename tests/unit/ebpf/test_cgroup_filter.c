@@ -120,6 +120,10 @@ static void test_unified_tree(void **state)
 	sonde_cgroup_filter_stats(f, &st);
 	assert_int_equal(st.ids, 4);
 	assert_int_equal(st.missing, 1);
+	/* a new kernel map: forget, and everything is handed out again */
+	sonde_cgroup_filter_forget(f);
+	g.n = 0;
+	assert_int_equal(sonde_cgroup_filter_scan(f, add, &g), 4);
 	sonde_cgroup_filter_free(f);
 	rm_rf(root);
 }
