@@ -94,6 +94,24 @@ static uint32_t ring_size(uint32_t want)
 	return sz;
 }
 
+/*
+ * Each CPU wakes the reader once it has queued its threshold, so all CPUs
+ * together may queue ncpus times that unannounced: keep it within half the
+ * ring, or a many-core host would fill the ring before anyone woke the
+ * reader (the poll timer would be the only drain).
+ */
+static uint32_t wakeup_per_cpu(uint32_t want, uint32_t ring, int ncpus)
+{
+	uint32_t cap;
+
+	if (!want)
+		return 0;
+	cap = ring / 2 / (uint32_t)(ncpus > 0 ? ncpus : 1);
+	if (cap == 0)
+		cap = 1;
+	return want < cap ? want : cap;
+}
+
 static const char *const required_tps[] = {
 	"sys_exit_read", "sys_exit_write", "sys_exit_readv", "sys_exit_writev",
 	"sys_exit_recvfrom", "sys_exit_sendto", "sys_exit_recvmsg",
@@ -155,10 +173,12 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	p->skel->rodata->filter_pids = opts->n_pids > 0;
 	p->skel->rodata->filter_ports = opts->n_ports > 0;
 	p->skel->rodata->filter_cgroups = opts->filter_cgroups;
-	p->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
 	if (opts->ring_bytes)
 		bpf_map__set_max_entries(p->skel->maps.events,
 					 ring_size(opts->ring_bytes));
+	p->skel->rodata->wakeup_bytes =
+		wakeup_per_cpu(opts->wakeup_bytes, bpf_map__max_entries(p->skel->maps.events),
+			       libbpf_num_possible_cpus());
 	if (tracepoint_exists(events, "sock", "inet_sock_set_state"))
 		p->features |= SONDE_EBPF_HAS_SOCK_STATE;
 	else

@@ -75,7 +75,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .min = 65536, .max = 1 << 30,
 	  .help = "kernel->agent ring buffer bytes (rounded up to a power of two)" },
 	{ .name = "wakeup_bytes", .type = SONDE_CFG_INT,
-	  .offset = offsetof(struct ebpf_cfg, wakeup_bytes), .def = "65536",
+	  .offset = offsetof(struct ebpf_cfg, wakeup_bytes), .def = "262144",
 	  .min = 0, .max = 1 << 29,
 	  .help = "wake the agent once this much is queued (0: on every event); it also polls every poll_interval" },
 	{ .name = "poll_interval", .type = SONDE_CFG_DURATION,
