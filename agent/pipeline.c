@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pipeline.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -144,13 +143,6 @@ static const char *service_of(const struct sonde_txn *t)
 	return "unknown";
 }
 
-static void addr_string(const struct sonde_addr *a, char *out, size_t len)
-{
-	out[0] = '\0';
-	if (a->family == AF_INET || a->family == AF_INET6)
-		inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->addr, out, (socklen_t)len);
-}
-
 static void status_string(int status, char *out) /* room for 12 */
 {
 	char tmp[12];
@@ -176,7 +168,7 @@ static void server_of(const struct sonde_txn *t, char *addr, size_t alen, char *
 		sonde_txn_setn(addr, (unsigned)alen, t->server_address,
 			       sizeof(t->server_address));
 	else
-		addr_string(&t->peer, addr, alen);
+		sonde_addr_string(&t->peer, addr, alen);
 	if (!p && !t->server_address[0])
 		p = t->peer.port;
 	if (p && plen >= 6)

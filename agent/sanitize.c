@@ -194,7 +194,7 @@ static bool next_tok(struct lexer *lx, struct tok *t)
 	return true;
 }
 
-static bool word_is(const struct tok *t, const char *w)
+static inline __attribute__((always_inline)) bool word_is(const struct tok *t, const char *w)
 {
 	size_t i, n = strlen(w);
 

@@ -130,6 +130,8 @@ static inline void sonde_txn_setn(char *dst, unsigned cap, const char *src,
 	sonde_txn_setn((field), sizeof(field), (src), (n))
 
 const char *sonde_proto_name(enum sonde_proto p);
+/* "10.0.0.7", "::1"; "" when the family is unknown (len >= 46 fits all). */
+void sonde_addr_string(const struct sonde_addr *a, char *out, size_t len);
 const char *sonde_txn_kind_name(enum sonde_txn_kind k);
 
 #endif

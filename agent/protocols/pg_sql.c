@@ -47,13 +47,25 @@ static size_t skip_dollar(const char *s, size_t n, size_t i)
 	return n;
 }
 
+/* Bytes that can end a statement or start a quote or comment. */
+static const bool special[256] = {
+	[';'] = true, ['\''] = true, ['"'] = true, ['`'] = true, ['-'] = true,
+	['#'] = true, ['/'] = true, ['$'] = true,
+};
+
 size_t sonde_sql_first_statement(const char *s, size_t n, bool backslash)
 {
 	size_t i = 0;
 
 	while (i < n) {
-		char c = s[i];
+		char c;
 
+		/* most of a statement is none of those: one lookup per byte */
+		while (i < n && !special[(unsigned char)s[i]])
+			i++;
+		if (i == n)
+			break;
+		c = s[i];
 		if (c == ';')
 			return i;
 		if (c == '\'' || c == '"' || c == '`') {

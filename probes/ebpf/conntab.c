@@ -296,16 +296,6 @@ bool sonde_addr_is_loopback(const struct sonde_addr *a)
 	return false;
 }
 
-void sonde_addr_format(const struct sonde_addr *a, char *out, size_t outlen)
-{
-	if (!outlen)
-		return;
-	out[0] = '\0';
-	if (a->family == AF_INET || a->family == AF_INET6)
-		if (!inet_ntop(a->family, a->addr, out, (socklen_t)outlen))
-			out[0] = '\0';
-}
-
 static void fold_stats(struct sonde_conntab *tab, struct sonde_conn *c)
 {
 	struct sonde_conntab_proto_stats *ps = &tab->stats.proto[c->proto_idx];
@@ -349,7 +339,7 @@ static void on_txn(const struct sonde_txn *in, void *userdata)
 			c->role == SONDE_CONN_ROLE_CLIENT ? &c->peer : &c->local;
 
 		if (!t.server_address[0])
-			sonde_addr_format(srv, t.server_address,
+			sonde_addr_string(srv, t.server_address,
 					  sizeof(t.server_address));
 		if (!t.server_port)
 			t.server_port = srv->port;

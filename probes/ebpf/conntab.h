@@ -164,7 +164,6 @@ uint8_t sonde_conntab_guess_role(const struct sonde_conntab *tab,
 				 const struct sonde_addr *peer);
 
 bool sonde_addr_is_loopback(const struct sonde_addr *a);
-/* "1.2.3.4" or "::1"; "" for family 0. */
-void sonde_addr_format(const struct sonde_addr *a, char *out, size_t outlen);
+/* Address text: sonde_addr_string (transaction.h). */
 
 #endif

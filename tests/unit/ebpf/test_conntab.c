@@ -611,14 +611,14 @@ static void test_addr_helpers(void **state)
 	assert_false(sonde_addr_is_loopback(&b));
 	inet_pton(AF_INET6, "::1", c.addr);
 	assert_true(sonde_addr_is_loopback(&c));
-	sonde_addr_format(&c, s, sizeof(s));
+	sonde_addr_string(&c, s, sizeof(s));
 	assert_string_equal(s, "::1");
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", c.addr);
 	assert_true(sonde_addr_is_loopback(&c));
 	c.family = 0;
-	sonde_addr_format(&c, s, sizeof(s));
+	sonde_addr_string(&c, s, sizeof(s));
 	assert_string_equal(s, "");
-	sonde_addr_format(&b, s, 4); /* too small: empty, not truncated garbage */
+	sonde_addr_string(&b, s, 4); /* too small: empty, not truncated garbage */
 	assert_string_equal(s, "");
 }
 
