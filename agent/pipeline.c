@@ -216,9 +216,12 @@ static void submit_http(struct sonde_pipeline *pipe, const struct sonde_txn *t, 
 	/* nginx proxy_cache seen through $upstream_cache_status. */
 	if (t->cache_lookups) {
 		const char *v[] = { "nginx", "proxy_cache", service_of(t) };
+		struct sonde_family *f[] = { pipe->cache_lookups, pipe->cache_hits };
+		struct sonde_series *s[2];
 
-		sonde_counter_add(sonde_family_series_memo(pipe->cache_lookups, v), t->cache_lookups);
-		sonde_counter_add(sonde_family_series_memo(pipe->cache_hits, v), t->cache_hits);
+		sonde_family_series_memo_n(f, 2, v, s);
+		sonde_counter_add(s[0], t->cache_lookups);
+		sonde_counter_add(s[1], t->cache_hits);
 	}
 }
 
@@ -246,11 +249,16 @@ static void submit_cache(struct sonde_pipeline *pipe, const struct sonde_txn *t,
 	const char *ops[] = { sys, op, t->error, service_of(t) };
 	const char *v[] = { sys, op, service_of(t) };
 
+	/* the duration histogram and the lookup/hit pair share their labels */
+	struct sonde_family *f[] = { pipe->cache_dur, pipe->cache_lookups, pipe->cache_hits };
+	struct sonde_series *s[3];
+
 	sonde_counter_inc(sonde_family_series_memo(pipe->cache_ops, ops));
-	sonde_histogram_observe(sonde_family_series_memo(pipe->cache_dur, v), secs);
+	sonde_family_series_memo_n(f, t->cache_lookups ? 3 : 1, v, s);
+	sonde_histogram_observe(s[0], secs);
 	if (t->cache_lookups) {
-		sonde_counter_add(sonde_family_series_memo(pipe->cache_lookups, v), t->cache_lookups);
-		sonde_counter_add(sonde_family_series_memo(pipe->cache_hits, v), t->cache_hits);
+		sonde_counter_add(s[1], t->cache_lookups);
+		sonde_counter_add(s[2], t->cache_hits);
 	}
 }
 

@@ -95,6 +95,12 @@ struct sonde_series *sonde_family_series(struct sonde_family *fam,
  */
 struct sonde_series *sonde_family_series_memo(struct sonde_family *fam,
 					      const char *const *values);
+/*
+ * The same for n families that take the same label values (a histogram
+ * and the counters beside it): the values are packed and hashed once.
+ */
+void sonde_family_series_memo_n(struct sonde_family *const *fams, unsigned n,
+				const char *const *values, struct sonde_series **out);
 /* Convenience for families without labels. */
 struct sonde_series *sonde_family_solo(struct sonde_family *fam);
 

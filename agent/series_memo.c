@@ -49,9 +49,9 @@ static size_t pack(const char *const *values, unsigned n, char *key)
 	return len;
 }
 
-static uint64_t hash_key(const char *key, size_t len, const void *fam)
+static uint64_t hash_key(const char *key, size_t len)
 {
-	uint64_t h = (uint64_t)(uintptr_t)fam * 0x9e3779b97f4a7c15ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
 	size_t i = 0;
 
 	for (; i + 8 <= len; i += 8) {
@@ -72,22 +72,22 @@ static uint64_t hash_key(const char *key, size_t len, const void *fam)
 	return h ^ (h >> 29);
 }
 
-struct sonde_series *sonde_family_series_memo(struct sonde_family *fam,
-					      const char *const *values)
+/* The key's hash made the family's own: one key hash serves several. */
+static inline uint64_t fam_hash(uint64_t h, const void *fam)
 {
-	char key[MEMO_KEY_MAX];
-	struct memo_entry *e;
-	struct sonde_series *s;
-	uint64_t h, id = fam->reg->id;
-	size_t len;
+	h ^= (uint64_t)(uintptr_t)fam * 0x9e3779b97f4a7c15ull;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
 
-	if (fam->n_labels == 0 || atomic_load_explicit(&fam->swept, memory_order_relaxed))
-		return sonde_family_series(fam, values);
-	len = pack(values, fam->n_labels, key);
-	if (len == 0)
-		return sonde_family_series(fam, values);
-	h = hash_key(key, len, fam);
-	e = &memo[h & (MEMO_SLOTS - 1)];
+/* The memo's answer for (fam, packed key), or the registry's, stored. */
+static inline struct sonde_series *lookup(struct sonde_family *fam, const char *const *values,
+				   const char *key, size_t len, uint64_t key_hash)
+{
+	uint64_t h = fam_hash(key_hash, fam), id = fam->reg->id;
+	struct memo_entry *e = &memo[h & (MEMO_SLOTS - 1)];
+	struct sonde_series *s;
+
 	if (e->hash == h && e->fam == fam && e->reg_id == id && e->len == len &&
 	    memcmp(e->key, key, len) == 0)
 		return e->series;
@@ -101,4 +101,40 @@ struct sonde_series *sonde_family_series_memo(struct sonde_family *fam,
 		memcpy(e->key, key, len);
 	}
 	return s;
+}
+
+static bool memoisable(const struct sonde_family *fam, unsigned n_labels)
+{
+	return fam->n_labels != 0 && fam->n_labels == n_labels &&
+	       !atomic_load_explicit(&((struct sonde_family *)fam)->swept, memory_order_relaxed);
+}
+
+struct sonde_series *sonde_family_series_memo(struct sonde_family *fam,
+					      const char *const *values)
+{
+	char key[MEMO_KEY_MAX];
+	size_t len;
+
+	if (!memoisable(fam, fam->n_labels) || !(len = pack(values, fam->n_labels, key)))
+		return sonde_family_series(fam, values);
+	return lookup(fam, values, key, len, hash_key(key, len));
+}
+
+void sonde_family_series_memo_n(struct sonde_family *const *fams, unsigned n,
+				const char *const *values, struct sonde_series **out)
+{
+	char key[MEMO_KEY_MAX];
+	size_t len = 0;
+	uint64_t h = 0;
+
+	if (n == 0)
+		return;
+	if (fams[0]->n_labels)
+		len = pack(values, fams[0]->n_labels, key);
+	if (len)
+		h = hash_key(key, len);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = len && memoisable(fams[i], fams[0]->n_labels) ?
+				 lookup(fams[i], values, key, len, h) :
+				 sonde_family_series(fams[i], values);
 }

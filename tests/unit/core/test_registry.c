@@ -260,6 +260,40 @@ static void test_mark_sweep(void **st)
 }
 
 /* The per-thread memo answers what the registry answers, never more. */
+/* Several families, one set of values: each gets its own series. */
+static void test_memo_n(void **st)
+{
+	struct sonde_family_desc d = { .name = "n_total", .help = "h", .type = SONDE_COUNTER,
+				       .labels = { "a", "b" } };
+	struct sonde_registry *reg;
+	struct sonde_family *f[3];
+	struct sonde_series *s[3], *again[3];
+	const char *v[] = { "x", "y" }, *w[] = { "x", "z" };
+
+	(void)st;
+	assert_int_equal(sonde_registry_new(100, &reg), 0);
+	assert_int_equal(sonde_registry_add(reg, &d, &f[0]), 0);
+	d.name = "n2_total";
+	assert_int_equal(sonde_registry_add(reg, &d, &f[1]), 0);
+	d.name = "n3_total";
+	d.labels[1] = NULL; /* one label only: looked up without the memo */
+	assert_int_equal(sonde_registry_add(reg, &d, &f[2]), 0);
+	sonde_family_series_memo_n(f, 2, v, s);
+	assert_ptr_equal(s[0], sonde_family_series(f[0], v));
+	assert_ptr_equal(s[1], sonde_family_series(f[1], v));
+	assert_ptr_not_equal(s[0], s[1]);
+	sonde_family_series_memo_n(f, 3, w, again);
+	assert_ptr_equal(again[0], sonde_family_series(f[0], w));
+	assert_ptr_equal(again[1], sonde_family_series(f[1], w));
+	assert_ptr_equal(again[2], sonde_family_series(f[2], w));
+	assert_ptr_not_equal(again[0], s[0]);
+	/* hits: the same handles again */
+	sonde_family_series_memo_n(f, 2, v, again);
+	assert_ptr_equal(again[0], s[0]);
+	assert_ptr_equal(again[1], s[1]);
+	sonde_registry_free(reg);
+}
+
 static void test_memo(void **st)
 {
 	struct sonde_family_desc d = { .name = "m_total", .help = "h", .type = SONDE_COUNTER,
@@ -330,7 +364,8 @@ int main(void)
 		cmocka_unit_test(test_basic),	     cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_cardinality_cap), cmocka_unit_test(test_label_cleaning),
 		cmocka_unit_test(test_concurrency),   cmocka_unit_test(test_mark_sweep),
-		cmocka_unit_test(test_memo),	     cmocka_unit_test(test_memo_cap_raised),
+		cmocka_unit_test(test_memo),	     cmocka_unit_test(test_memo_n),
+		cmocka_unit_test(test_memo_cap_raised),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
