@@ -3,8 +3,8 @@
  * The ebpf module: config, metrics, and the glue from ring-buffer records
  * to the connection table and the pipeline. Everything runs on the agent's
  * loop thread, so the table needs no lock: the ring buffer's epoll fd wakes
- * the loop, and a timer drains it too (the kernel side only forces a wakeup
- * once wakeup_bytes are queued, which keeps wakeups per request far below
+ * the loop, and a timer drains it too (each CPU forces a wakeup only once
+ * it has queued wakeup_bytes, which keeps wakeups per request far below
  * one under load).
  */
 #include <errno.h>
