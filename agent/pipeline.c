@@ -143,17 +143,19 @@ static const char *service_of(const struct sonde_txn *t)
 	return "unknown";
 }
 
-static void status_string(int status, char *out) /* room for 12 */
+/* The decimal text of a status code or a port, in room for 12 (snprintf
+ * is a tenth of a log line). */
+static void decimal_string(int value, char *out)
 {
 	char tmp[12];
-	unsigned v = status < 0 ? 0u - (unsigned)status : (unsigned)status;
+	unsigned v = value < 0 ? 0u - (unsigned)value : (unsigned)value;
 	size_t n = 0, o = 0;
 
 	do {
 		tmp[n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	if (status < 0)
+	if (value < 0)
 		out[o++] = '-';
 	while (n)
 		out[o++] = tmp[--n];
@@ -172,7 +174,7 @@ static void server_of(const struct sonde_txn *t, char *addr, size_t alen, char *
 	if (!p && !t->server_address[0])
 		p = t->peer.port;
 	if (p && plen >= 6)
-		status_string((int)p, port); /* per transaction: no snprintf */
+		decimal_string((int)p, port);
 	else
 		port[0] = '\0';
 }
@@ -186,14 +188,12 @@ static const char *source_name(enum sonde_txn_source s)
 	}
 }
 
-/* The decimal text of a status code (snprintf is a tenth of a log line). */
-
 static void submit_http(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
 {
 	char status[12], route[SONDE_TXN_TARGET_LEN];
 	const char *method = t->operation[0] ? t->operation : "_OTHER";
 
-	status_string(t->status, status);
+	decimal_string(t->status, status);
 	if (t->kind == SONDE_TXN_HTTP_SERVER) {
 		if (t->target[0]) {
 			SONDE_TXN_SET(route, t->target, sizeof(t->target));

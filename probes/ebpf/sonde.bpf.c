@@ -164,7 +164,7 @@ static __always_inline bool ports_wanted(const struct sock_info *si)
  * wakeup: a per-CPU count, so no producer reads the ring's shared
  * positions (bpf_ringbuf_query) on every record. (Forcing a wakeup on every
  * record while the backlog stayed above the mark cost a self-IPI, a VM exit
- * under a hypervisor, per record: measured -30% nginx throughput,
+ * under a hypervisor, per record: measured ~10 % of nginx's throughput,
  * docs/BENCHMARKS.md.) The reader's poll timer drains what is queued below
  * the mark.
  */
