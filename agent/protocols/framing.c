@@ -306,30 +306,38 @@ int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
 	return 0;
 }
 
-bool sonde_fifo_grow(struct sonde_fifo *f, void **arr, uint16_t *cap, size_t elem,
-		     unsigned new_cap, const void *inline_arr)
+void *sonde_fifo_adopt(void *arr, uint16_t *cap, void *inline_arr, unsigned inline_cap)
 {
-	uint8_t *n, *old = *arr;
-
-	if (new_cap <= *cap || new_cap > UINT16_MAX)
-		return false;
-	n = malloc(new_cap * elem);
-	if (!n)
-		return false;
-	for (unsigned i = 0; i < f->count; i++)
-		memcpy(n + i * elem, old + ((f->head + i) % *cap) * elem, elem);
-	if (old != inline_arr)
-		free(old);
-	f->head = 0;
-	*arr = n;
-	*cap = (uint16_t)new_cap;
-	return true;
+	if (arr && arr != inline_arr)
+		return arr;
+	*cap = (uint16_t)inline_cap;
+	return inline_arr;
 }
 
-void sonde_fifo_release(void **arr, uint16_t *cap, void *inline_arr, unsigned inline_cap)
+void *sonde_fifo_grow(struct sonde_fifo *f, void *arr, uint16_t *cap, size_t elem,
+		      unsigned new_cap, const void *inline_arr)
 {
-	if (*arr && *arr != inline_arr)
-		free(*arr);
-	*arr = inline_arr;
+	const uint8_t *old = arr;
+	uint8_t *n;
+
+	if (new_cap <= *cap || new_cap > UINT16_MAX)
+		return NULL;
+	n = malloc(new_cap * elem);
+	if (!n)
+		return NULL;
+	for (unsigned i = 0; i < f->count; i++)
+		memcpy(n + i * elem, old + ((f->head + i) % *cap) * elem, elem);
+	if (arr != inline_arr)
+		free(arr);
+	f->head = 0;
+	*cap = (uint16_t)new_cap;
+	return n;
+}
+
+void *sonde_fifo_release(void *arr, uint16_t *cap, void *inline_arr, unsigned inline_cap)
+{
+	if (arr && arr != inline_arr)
+		free(arr);
 	*cap = (uint16_t)inline_cap;
+	return inline_arr;
 }

@@ -337,16 +337,21 @@ static inline void sonde_fifo_pop(struct sonde_fifo *f, unsigned cap)
 
 /*
  * A FIFO whose entries start in a small array inside the parser's state
- * and move to the heap when a connection pipelines deeper. Grows *arr
- * (*cap entries of `elem` bytes) to a heap array of new_cap entries,
- * oldest first, head 0; the old array is freed unless it is `inline_arr`.
- * False, with nothing changed, when out of memory or already that big.
- * A slot index taken before the move is at (slot + cap - head) % cap
- * after it (old head and cap).
+ * and move to the heap when a connection pipelines deeper. Each call
+ * returns the array the parser uses from then on.
+ *
+ * sonde_fifo_adopt, at init: arr itself when it is a heap array grown in
+ * an earlier life of the state block, else inline_arr with *cap set.
+ * sonde_fifo_grow: a heap array of new_cap entries of `elem` bytes
+ * holding arr's *cap-entry ring oldest first (head 0; arr freed unless it
+ * is inline_arr), or NULL, nothing changed, when out of memory or already
+ * that big. A slot index taken before the move is at
+ * (slot + cap - head) % cap after it (old head and cap).
+ * sonde_fifo_release, at fini: frees a grown array, returns inline_arr.
  */
-bool sonde_fifo_grow(struct sonde_fifo *f, void **arr, uint16_t *cap, size_t elem,
-		     unsigned new_cap, const void *inline_arr);
-/* Frees a grown array (not the inline one) and points back at inline_arr. */
-void sonde_fifo_release(void **arr, uint16_t *cap, void *inline_arr, unsigned inline_cap);
+void *sonde_fifo_adopt(void *arr, uint16_t *cap, void *inline_arr, unsigned inline_cap);
+void *sonde_fifo_grow(struct sonde_fifo *f, void *arr, uint16_t *cap, size_t elem,
+		      unsigned new_cap, const void *inline_arr);
+void *sonde_fifo_release(void *arr, uint16_t *cap, void *inline_arr, unsigned inline_cap);
 
 #endif

@@ -138,11 +138,8 @@ static void http1_init(void *state)
 {
 	struct http_state *st = state;
 
-	/* a queue grown in an earlier life of this block is kept */
-	if (!st->pending || st->pending == st->inline_pending) {
-		st->pending = st->inline_pending;
-		st->cap = HTTP_PENDING_INLINE;
-	}
+	st->pending = sonde_fifo_adopt(st->pending, &st->cap, st->inline_pending,
+				       HTTP_PENDING_INLINE);
 	sonde_fifo_reset(&st->fifo);
 	st->cur_slot = -1;
 }
@@ -150,22 +147,22 @@ static void http1_init(void *state)
 static void http1_fini(void *state)
 {
 	struct http_state *st = state;
-	void *arr = st->pending;
 
-	sonde_fifo_release(&arr, &st->cap, st->inline_pending, HTTP_PENDING_INLINE);
-	st->pending = arr;
+	st->pending = sonde_fifo_release(st->pending, &st->cap, st->inline_pending,
+					 HTTP_PENDING_INLINE);
 }
 
 /* The inline slots are full: move the queue, in order, to HTTP_PENDING_MAX. */
 static bool grow_pending(struct http_state *st)
 {
 	unsigned head = st->fifo.head, cap = st->cap;
-	void *arr = st->pending;
+	struct http_pending *n = sonde_fifo_grow(&st->fifo, st->pending, &st->cap,
+						 sizeof(*n), HTTP_PENDING_MAX,
+						 st->inline_pending);
 
-	if (!sonde_fifo_grow(&st->fifo, &arr, &st->cap, sizeof(*st->pending),
-			     HTTP_PENDING_MAX, st->inline_pending))
+	if (!n)
 		return false;
-	st->pending = arr;
+	st->pending = n;
 	if (st->cur_slot >= 0)
 		st->cur_slot = (int16_t)((st->cur_slot + cap - head) % cap);
 	return true;

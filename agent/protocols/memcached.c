@@ -167,20 +167,16 @@ static void mc_init(void *state)
 {
 	struct mc_state *st = state;
 
-	/* a queue grown in an earlier life of this block is kept */
-	if (!st->pending || st->pending == st->inline_pending) {
-		st->pending = st->inline_pending;
-		st->cap = MC_PENDING_INLINE;
-	}
+	st->pending = sonde_fifo_adopt(st->pending, &st->cap, st->inline_pending,
+				       MC_PENDING_INLINE);
 }
 
 static void mc_fini(void *state)
 {
 	struct mc_state *st = state;
-	void *arr = st->pending;
 
-	sonde_fifo_release(&arr, &st->cap, st->inline_pending, MC_PENDING_INLINE);
-	st->pending = arr;
+	st->pending = sonde_fifo_release(st->pending, &st->cap, st->inline_pending,
+					 MC_PENDING_INLINE);
 }
 
 static const struct sonde_proto_stats *mc_stats(const void *state)
@@ -475,11 +471,11 @@ static void request_done(struct mc_state *st, struct mc_req *rq,
 		st->pend_base = rq->start_ns;
 	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, st->cap);
 	if (slot < 0 && !st->skip_blocked) {
-		void *arr = st->pending;
+		struct mc_pending *n = sonde_fifo_grow(&st->fifo, st->pending, &st->cap,
+						   sizeof(*n), MC_PENDING_MAX, st->inline_pending);
 
-		if (sonde_fifo_grow(&st->fifo, &arr, &st->cap, sizeof(*st->pending),
-				    MC_PENDING_MAX, st->inline_pending)) {
-			st->pending = arr;
+		if (n) {
+			st->pending = n;
 			slot = sonde_fifo_push(&st->fifo, st->cap);
 		}
 	}

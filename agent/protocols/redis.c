@@ -159,20 +159,16 @@ static void redis_init(void *state)
 {
 	struct redis_state *st = state;
 
-	/* a queue grown in an earlier life of this block is kept */
-	if (!st->pending || st->pending == st->inline_pending) {
-		st->pending = st->inline_pending;
-		st->cap = REDIS_PENDING_INLINE;
-	}
+	st->pending = sonde_fifo_adopt(st->pending, &st->cap, st->inline_pending,
+				       REDIS_PENDING_INLINE);
 }
 
 static void redis_fini(void *state)
 {
 	struct redis_state *st = state;
-	void *arr = st->pending;
 
-	sonde_fifo_release(&arr, &st->cap, st->inline_pending, REDIS_PENDING_INLINE);
-	st->pending = arr;
+	st->pending = sonde_fifo_release(st->pending, &st->cap, st->inline_pending,
+					 REDIS_PENDING_INLINE);
 }
 
 static const struct sonde_proto_stats *redis_stats(const void *state)
@@ -289,11 +285,11 @@ static void command_done(struct redis_state *st, uint32_t nkeys)
 		st->pend_base = st->req_start_ns;
 	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, st->cap);
 	if (slot < 0 && !st->skip_blocked) {
-		void *arr = st->pending;
+		struct redis_pending *n = sonde_fifo_grow(&st->fifo, st->pending, &st->cap,
+						   sizeof(*n), REDIS_PENDING_MAX, st->inline_pending);
 
-		if (sonde_fifo_grow(&st->fifo, &arr, &st->cap, sizeof(*st->pending),
-				    REDIS_PENDING_MAX, st->inline_pending)) {
-			st->pending = arr;
+		if (n) {
+			st->pending = n;
 			slot = sonde_fifo_push(&st->fifo, st->cap);
 		}
 	}

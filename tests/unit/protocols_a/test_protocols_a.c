@@ -165,22 +165,26 @@ static void test_framing_fifo(void **s)
 
 	/* growth: the wrapped ring 1,2,3,0 moves to the heap oldest first */
 	int inl[4] = { 40, 10, 20, 30 }; /* slot 1 is the oldest */
-	void *arr = inl;
+	int *arr = sonde_fifo_adopt(NULL, &(uint16_t){ 0 }, inl, 4), *grown;
 	uint16_t cap = 4;
 
-	assert_false(sonde_fifo_grow(&f, &arr, &cap, sizeof(int), 4, inl)); /* not bigger */
-	assert_true(sonde_fifo_grow(&f, &arr, &cap, sizeof(int), 8, inl));
+	assert_ptr_equal(arr, inl);
+	assert_null(sonde_fifo_grow(&f, arr, &cap, sizeof(int), 4, inl)); /* not bigger */
+	assert_non_null(arr = sonde_fifo_grow(&f, arr, &cap, sizeof(int), 8, inl));
 	assert_int_equal(cap, 8);
 	assert_ptr_not_equal(arr, inl);
 	assert_int_equal(f.head, 0);
 	assert_int_equal(f.count, 4);
 	for (i = 0; i < 4; i++)
-		assert_int_equal(((int *)arr)[i], 10 * (int)(i + 1)); /* 10 20 30 40 */
+		assert_int_equal(arr[i], 10 * (int)(i + 1)); /* 10 20 30 40 */
 	assert_int_equal(sonde_fifo_push(&f, cap), 4);
-	assert_true(sonde_fifo_grow(&f, &arr, &cap, sizeof(int), 16, inl)); /* frees the 8 */
-	assert_int_equal(((int *)arr)[3], 40);
-	sonde_fifo_release(&arr, &cap, inl, 4);
-	assert_ptr_equal(arr, inl);
+	/* a grown array is kept by a later init; a bigger one frees the 8 */
+	assert_ptr_equal(sonde_fifo_adopt(arr, &cap, inl, 4), arr);
+	assert_int_equal(cap, 8);
+	assert_non_null(grown = sonde_fifo_grow(&f, arr, &cap, sizeof(int), 16, inl));
+	arr = grown;
+	assert_int_equal(arr[3], 40);
+	assert_ptr_equal(sonde_fifo_release(arr, &cap, inl, 4), inl);
 	assert_int_equal(cap, 4);
 }
 
