@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cgroups.h"
+#include "path.h"
 
 #define SLOTS (2 * SONDE_CGROUP_FILTER_MAX) /* open addressing, power of two */
 
@@ -23,24 +24,12 @@ struct sonde_cgroup_filter {
 	unsigned overflow_scan; /* ids over the cap in the scan under way */
 };
 
-/* out = a + sep + b; false when it does not fit. */
-static bool join(char *out, size_t cap, const char *a, const char *sep, const char *b)
-{
-	size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
-
-	if (la + ls + lb >= cap)
-		return false;
-	memcpy(out, a, la);
-	memcpy(out + la, sep, ls);
-	memcpy(out + la + ls, b, lb + 1);
-	return true;
-}
-
 static bool is_v2(const char *dir)
 {
 	char p[sizeof(((struct sonde_cgroup_filter *)0)->root) + 32];
 
-	return join(p, sizeof(p), dir, "/", "cgroup.controllers") && access(p, F_OK) == 0;
+	return sonde_path_join(p, sizeof(p), dir, "cgroup.controllers") == 0 &&
+	       access(p, F_OK) == 0;
 }
 
 int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
@@ -58,9 +47,11 @@ int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
 		free(f);
 		return -ENOMEM;
 	}
-	if (join(f->root, sizeof(f->root), cgroupfs, "", "") && is_v2(f->root)) {
+	if (strlen(cgroupfs) < sizeof(f->root) && is_v2(cgroupfs)) {
 		/* the unified layout: cgroupfs is the v2 hierarchy */
-	} else if (join(unified, sizeof(unified), cgroupfs, "/", "unified") && is_v2(unified)) {
+		strcpy(f->root, cgroupfs);
+	} else if (sonde_path_join(unified, sizeof(unified), cgroupfs, "unified") == 0 &&
+		   is_v2(unified)) {
 		memcpy(f->root, unified, sizeof(f->root));
 	} else {
 		snprintf(errbuf, errlen,
@@ -79,7 +70,7 @@ int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
 		while (*p == '/')
 			p++;
 		if (strstr(p, "..") ||
-		    !join(f->paths[i], sizeof(f->paths[i]), f->root, *p ? "/" : "", p)) {
+		    sonde_path_join(f->paths[i], sizeof(f->paths[i]), f->root, p) < 0) {
 			snprintf(errbuf, errlen, "ebpf.cgroups: bad path \"%.200s\"", paths[i]);
 			sonde_cgroup_filter_free(f);
 			return -EINVAL;

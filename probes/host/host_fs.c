@@ -102,7 +102,7 @@ static void one_mount(struct sonde_host *h, const char *dev, const char *mp,
 	double bsize;
 	int err;
 
-	err = sonde_host_path_join(path, sizeof(path), h->cfg.rootfs, mp);
+	err = sonde_path_join(path, sizeof(path), h->cfg.rootfs, mp);
 	if (err == 0)
 		err = sonde_host_statfs(h, mp, path, &st);
 	sonde_gauge_set(sonde_family_series(h->fs[FS_DEVICE_ERROR], lv), err < 0 ? 1 : 0);

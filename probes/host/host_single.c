@@ -43,7 +43,7 @@ static int collect_single(struct sonde_host *h, int collector, unsigned *parse_e
 		if (singles[i].collector != collector)
 			continue;
 		sonde_family_mark(h->single[i]);
-		e = sonde_host_path_join(path, sizeof(path), h->cfg.procfs, singles[i].file);
+		e = sonde_path_join(path, sizeof(path), h->cfg.procfs, singles[i].file);
 		if (e == 0)
 			e = sonde_host_read_u64(&h->buf, path, &v);
 		if (e == 0)

@@ -361,7 +361,7 @@ int sonde_host_collect_time(struct sonde_host *h, unsigned *parse_errors)
 	sonde_family_mark(h->clocksource_avail);
 	sonde_family_mark(h->clocksource_current);
 	/* No clocksource directory (containers, old kernels): nothing to say, no error. */
-	if (sonde_host_path_join(path, sizeof(path), h->cfg.sysfs, "devices/system/clocksource") ==
+	if (sonde_path_join(path, sizeof(path), h->cfg.sysfs, "devices/system/clocksource") ==
 		    0 &&
 	    (d = opendir(path))) {
 		while ((de = readdir(d))) {

@@ -11,22 +11,6 @@
 
 #define BUF_INITIAL 4096
 
-int sonde_host_path_join(char *out, size_t outlen, const char *root, const char *rel)
-{
-	size_t rl = strlen(root);
-	int n;
-
-	/* "/" + "/proc/stat" must not become "//proc/stat" for readability in logs. */
-	while (rl > 0 && root[rl - 1] == '/')
-		rl--;
-	while (*rel == '/')
-		rel++;
-	n = snprintf(out, outlen, "%.*s/%s", (int)rl, root, rel);
-	if (n < 0 || (size_t)n >= outlen)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 static int buf_grow(struct sonde_host_buf *buf)
 {
 	size_t nc = buf->cap ? buf->cap * 2 : BUF_INITIAL;
@@ -80,7 +64,7 @@ out:
 int sonde_host_buf_read(struct sonde_host_buf *buf, const char *root, const char *rel)
 {
 	char path[4096];
-	int err = sonde_host_path_join(path, sizeof(path), root, rel);
+	int err = sonde_path_join(path, sizeof(path), root, rel);
 
 	if (err < 0)
 		return err;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "path.h" /* sonde_path_join */
+
 /*
  * Bounded reading and tokenising of /proc, /sys and cgroup files. Files are
  * read whole into one reusable buffer per collector owner (grown up to
@@ -23,8 +25,6 @@ int sonde_host_buf_read(struct sonde_host_buf *buf, const char *root, const char
 int sonde_host_buf_read_path(struct sonde_host_buf *buf, const char *path);
 void sonde_host_buf_release(struct sonde_host_buf *buf);
 
-/* root + "/" + rel (rel may start with '/'); -ENAMETOOLONG when it does not fit. */
-int sonde_host_path_join(char *out, size_t outlen, const char *root, const char *rel);
 
 /* Next line of [*pos, end) without its '\n'; false at the end. */
 bool sonde_host_line_next(const char **pos, const char *end, const char **ret_line,

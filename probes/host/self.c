@@ -225,7 +225,7 @@ static int count_fds(struct sonde_self *s)
 	DIR *d;
 	int err;
 
-	if ((err = sonde_host_path_join(path, sizeof(path), s->cfg.procfs, "self/fd")) < 0)
+	if ((err = sonde_path_join(path, sizeof(path), s->cfg.procfs, "self/fd")) < 0)
 		return err;
 	d = opendir(path);
 	if (!d)

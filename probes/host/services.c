@@ -184,7 +184,7 @@ static bool exists(const char *dir, const char *file)
 {
 	char path[1024];
 
-	if (sonde_host_path_join(path, sizeof(path), dir, file) < 0)
+	if (sonde_path_join(path, sizeof(path), dir, file) < 0)
 		return false;
 	return access(path, F_OK) == 0;
 }
@@ -194,7 +194,7 @@ static void set_dir(char *out, size_t outlen, const char *root, const char *sub)
 	char path[512];
 
 	out[0] = '\0';
-	if (sonde_host_path_join(path, sizeof(path), root, sub) == 0 && access(path, F_OK) == 0)
+	if (sonde_path_join(path, sizeof(path), root, sub) == 0 && access(path, F_OK) == 0)
 		snprintf(out, outlen, "%s", path);
 }
 
@@ -205,7 +205,7 @@ static void read_controllers(struct sonde_services *s)
 	size_t tl;
 
 	s->v2_cpu = s->v2_memory = s->v2_io = false;
-	if (sonde_host_path_join(path, sizeof(path), s->unified, "cgroup.controllers") < 0 ||
+	if (sonde_path_join(path, sizeof(path), s->unified, "cgroup.controllers") < 0 ||
 	    sonde_host_buf_read_path(&s->buf, path) < 0)
 		return;
 	pos = s->buf.data;
@@ -309,7 +309,7 @@ static void scan(struct sonde_services *s, const char *hier, const char *rel, in
 	struct dirent *de;
 	DIR *d;
 
-	if (!hier[0] || sonde_host_path_join(path, sizeof(path), hier, rel) < 0)
+	if (!hier[0] || sonde_path_join(path, sizeof(path), hier, rel) < 0)
 		return;
 	d = opendir(path);
 	if (!d)

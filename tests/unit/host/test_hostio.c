@@ -140,11 +140,11 @@ static void test_path_join(void **state)
 {
 	char out[16];
 
-	assert_int_equal(sonde_host_path_join(out, sizeof(out), "/", "/proc/stat"), 0);
+	assert_int_equal(sonde_path_join(out, sizeof(out), "/", "/proc/stat"), 0);
 	assert_string_equal(out, "/proc/stat");
-	assert_int_equal(sonde_host_path_join(out, sizeof(out), "/x/", "stat"), 0);
+	assert_int_equal(sonde_path_join(out, sizeof(out), "/x/", "stat"), 0);
 	assert_string_equal(out, "/x/stat");
-	assert_int_equal(sonde_host_path_join(out, sizeof(out), "/a/very/long/root", "stat"),
+	assert_int_equal(sonde_path_join(out, sizeof(out), "/a/very/long/root", "stat"),
 			 -ENAMETOOLONG);
 }
 
