@@ -21,7 +21,6 @@ struct sonde_cgroup_filter {
 	unsigned n_paths;
 	uint64_t seen[SLOTS]; /* 0: empty (no cgroup has id 0) */
 	struct sonde_cgroup_filter_stats st;
-	unsigned overflow_scan; /* ids over the cap in the scan under way */
 };
 
 static bool is_v2(const char *dir)
@@ -89,56 +88,34 @@ void sonde_cgroup_filter_free(struct sonde_cgroup_filter *f)
 	free(f);
 }
 
-/* True when id was new and is now remembered. */
-static bool remember(struct sonde_cgroup_filter *f, uint64_t id)
+/* The slot that holds id, or the empty one where it would go (NULL: full). */
+static uint64_t *slot_of(struct sonde_cgroup_filter *f, uint64_t id)
 {
 	uint64_t h = id * 0x9e3779b97f4a7c15ull;
 
 	for (unsigned k = 0; k < SLOTS; k++) {
 		uint64_t *slot = &f->seen[(h + k) & (SLOTS - 1)];
 
-		if (*slot == id)
-			return false;
-		if (*slot == 0) {
-			*slot = id;
-			return true;
-		}
+		if (*slot == id || *slot == 0)
+			return slot;
 	}
-	return false;
+	return NULL;
 }
 
-static bool known(const struct sonde_cgroup_filter *f, uint64_t id)
+static void offer(struct sonde_cgroup_filter *f, uint64_t id, sonde_cgroup_add_fn add,
+		  void *userdata, int *added)
 {
-	uint64_t h = id * 0x9e3779b97f4a7c15ull;
+	uint64_t *slot = id ? slot_of(f, id) : NULL;
 
-	for (unsigned k = 0; k < SLOTS; k++) {
-		uint64_t v = f->seen[(h + k) & (SLOTS - 1)];
-
-		if (v == id)
-			return true;
-		if (v == 0)
-			return false;
+	if (!slot || *slot == id)
+		return;
+	if (f->st.ids >= SONDE_CGROUP_FILTER_MAX || add(userdata, id)) {
+		f->st.dropped++;
+		return;
 	}
-	return false;
-}
-
-static int offer(struct sonde_cgroup_filter *f, uint64_t id, sonde_cgroup_add_fn add,
-		 void *userdata, int *added)
-{
-	if (id == 0 || known(f, id))
-		return 0;
-	if (f->st.ids >= SONDE_CGROUP_FILTER_MAX) {
-		f->overflow_scan++;
-		return 0;
-	}
-	if (add(userdata, id)) {
-		f->overflow_scan++;
-		return 0;
-	}
-	remember(f, id);
+	*slot = id;
 	f->st.ids++;
 	(*added)++;
-	return 0;
 }
 
 /* The directory open as dfd, and what lies below it, depth levels deep. */
@@ -178,7 +155,7 @@ int sonde_cgroup_filter_scan(struct sonde_cgroup_filter *f, sonde_cgroup_add_fn 
 	int added = 0;
 
 	f->st.missing = 0;
-	f->overflow_scan = 0;
+	f->st.dropped = 0; /* counted afresh by each scan */
 	for (unsigned i = 0; i < f->n_paths; i++) {
 		int dfd = open(f->paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -188,7 +165,6 @@ int sonde_cgroup_filter_scan(struct sonde_cgroup_filter *f, sonde_cgroup_add_fn 
 		}
 		walk(f, dfd, SONDE_CGROUP_DEPTH_MAX, add, userdata, &added);
 	}
-	f->st.dropped = f->overflow_scan;
 	return added;
 }
 
