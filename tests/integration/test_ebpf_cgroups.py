@@ -18,31 +18,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import Agent, Checks, Nginx, ebpf, skip, wait_until  # noqa: E402
+from sondetest.cgroups import move, tree_pids, v2_root  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
 FAM = "http_server_request_duration_seconds_count"
-
-
-def v2_root():
-    for d in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if os.path.exists(os.path.join(d, "cgroup.controllers")):
-            return d
-    return None
-
-
-def tree_pids(pid):
-    out = [pid]
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            for c in f.read().split():
-                out += tree_pids(int(c))
-    return out
-
-
-def move(pids, cgdir):
-    for p in pids:
-        with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
-            f.write(str(p))
 
 
 def requests(port, path, n):

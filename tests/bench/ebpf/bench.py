@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 
 from sondetest import Agent, Nginx, Postgres, Redis, ebpf  # noqa: E402
+from sondetest.cgroups import children, move, tree_pids, v2_root  # noqa: E402
 
 SERVER_CPU = "0"
 LOAD_CPU = "1"
@@ -36,17 +37,6 @@ def pin_tree(pid, cpu):
     pin(pid, cpu)
     for child in children(pid):
         pin_tree(child, cpu)
-
-
-def children(pid):
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                out += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
 
 
 def cpu_seconds(pid):
@@ -102,10 +92,6 @@ class Result:
         return statistics.median(self.agent) / statistics.median(self.base)
 
 
-def tree_pids(pid):
-    return [pid] + [p for c in children(pid) for p in tree_pids(c)]
-
-
 class ServerCgroup:
     """--server-only: the server's processes (and what they fork later, as
     PostgreSQL backends) moved into a cgroup of their own, which the agent
@@ -117,8 +103,7 @@ class ServerCgroup:
     def __enter__(self):
         if not self.wanted:
             return None
-        root = next((d for d in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
-                     if os.path.exists(os.path.join(d, "cgroup.controllers"))), None)
+        root = v2_root()
         if not root:
             raise SystemExit("--server-only needs a cgroup v2 hierarchy")
         self.root = root
@@ -128,9 +113,7 @@ class ServerCgroup:
         return os.path.relpath(self.dir, root)
 
     def _move(self, cgdir):
-        for p in tree_pids(self.pid):
-            with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
-                f.write(str(p))
+        move(tree_pids(self.pid), cgdir)
 
     def __exit__(self, *exc):
         if self.dir:

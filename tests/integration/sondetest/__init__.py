@@ -22,12 +22,12 @@ from .server import Server
 from .servers import MariaDB, Memcached, Nginx, NodeExporter, Postgres, Prometheus, Redis
 from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, port_open, run, skip,
                    stop_process, tail, temp_dir, wait_until, which)
-from . import ebpf
+from . import cgroups, ebpf
 
 __all__ = [
     "Agent", "http_get", "sonde_bin", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
     "Histogram", "Metrics", "ParseError", "parse", "Server", "MariaDB", "Memcached",
     "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
     "SKIP", "Checks", "HarnessError", "free_port", "port_open", "run", "skip", "stop_process",
-    "tail", "temp_dir", "wait_until", "which", "ebpf",
+    "tail", "temp_dir", "wait_until", "which", "cgroups", "ebpf",
 ]
