@@ -491,14 +491,22 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return open_sock(id, fd, SONDE_EBPF_ROLE_CLIENT);
 }
 
-/* The fd is being closed: tell user space, forget the socket. */
-static __always_inline int close_fd(__u64 id, __s32 fd)
+/*
+ * The fd is being closed: tell user space, forget the socket. at_exit: the
+ * close already released the fd, so another thread of the process may
+ * have been given the number back (accept, connect, open) and its own exit
+ * hook may already have cached the new file under this key: an entry that
+ * names the file now in the slot is that newcomer's, not the closed one's.
+ */
+static __always_inline int close_fd(__u64 id, __s32 fd, bool at_exit)
 {
 	struct sock_key key = { .tgid = id >> 32, .fd = fd };
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &key);
 	struct sonde_ebpf_close ev;
 
 	if (!si)
+		return 0;
+	if (at_exit && si->file && (__u64)fd_file(fd) == si->file)
 		return 0;
 	if (si->is_tcp) {
 		fill_hdr(&ev.hdr, SONDE_EBPF_EV_CLOSE, id, key.fd, si);
@@ -514,7 +522,7 @@ static __always_inline int close_fd(__u64 id, __s32 fd)
 SEC("tracepoint/syscalls/sys_enter_close")
 int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
-	return close_fd(bpf_get_current_pid_tgid(), ctx->args[0]);
+	return close_fd(bpf_get_current_pid_tgid(), ctx->args[0], false);
 }
 
 /*
@@ -576,9 +584,7 @@ int BPF_PROG(sys_exit_any, struct pt_regs *regs, long ret)
 			return 0;
 		return open_sock(id, (__s32)regs->di, SONDE_EBPF_ROLE_CLIENT);
 	case NR_close:
-		/* at exit the fd is free again; a thread of the same process
-		 * reusing it within this call's return is not told apart */
-		return ret == 0 ? close_fd(bpf_get_current_pid_tgid(), (__s32)regs->di) : 0;
+		return ret == 0 ? close_fd(bpf_get_current_pid_tgid(), (__s32)regs->di, true) : 0;
 	default:
 		return 0;
 	}
