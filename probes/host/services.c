@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "log.h"
 #include "collector_module.h"
 #include "module.h"
@@ -180,15 +181,6 @@ void sonde_services_free(struct sonde_services *s)
 
 /* ---- layout ---- */
 
-static bool exists(const char *dir, const char *file)
-{
-	char path[1024];
-
-	if (sonde_path_join(path, sizeof(path), dir, file) < 0)
-		return false;
-	return access(path, F_OK) == 0;
-}
-
 static void set_dir(char *out, size_t outlen, const char *root, const char *sub)
 {
 	char path[512];
@@ -221,14 +213,15 @@ static void detect_layout(struct sonde_services *s)
 {
 	const char *root = s->cfg.cgroupfs;
 
-	s->unified[0] = '\0';
-	s->layout = SONDE_CGROUP_NONE;
-	if (exists(root, "cgroup.controllers")) {
-		snprintf(s->unified, sizeof(s->unified), "%s", root);
+	switch (sonde_cgroupfs_v2_find(root, s->unified, sizeof(s->unified))) {
+	case SONDE_CGROUPFS_V2_ROOT:
 		s->layout = SONDE_CGROUP_V2;
-	} else if (exists(root, "unified/cgroup.controllers")) {
-		set_dir(s->unified, sizeof(s->unified), root, "unified");
+		break;
+	case SONDE_CGROUPFS_V2_UNIFIED:
 		s->layout = SONDE_CGROUP_HYBRID;
+		break;
+	default:
+		s->layout = SONDE_CGROUP_NONE;
 	}
 	s->v1_cpuacct[0] = s->v1_memory[0] = s->v1_blkio[0] = s->v1_pids[0] = s->v1_systemd[0] = 0;
 	if (s->layout != SONDE_CGROUP_V2) {
