@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "collector_module.h"
@@ -174,7 +173,6 @@ int sonde_host_new(struct sonde_registry *reg, const struct sonde_host_cfg *cfg,
 		   struct sonde_host **ret_host)
 {
 	struct sonde_host *h;
-	long hz;
 	int err = -ENOMEM;
 
 	h = calloc(1, sizeof(*h));
@@ -184,10 +182,8 @@ int sonde_host_new(struct sonde_registry *reg, const struct sonde_host_cfg *cfg,
 	h->cfg = *cfg;
 	h->statfs_fn = host_statfs;
 	h->buf.max = 4 << 20; /* /proc/stat's intr line grows with IRQs x CPUs */
-	hz = sysconf(_SC_CLK_TCK);
-	h->user_hz = hz > 0 ? (double)hz : 100.0;
-	hz = sysconf(_SC_PAGESIZE);
-	h->page_size = hz > 0 ? (double)hz : 4096.0;
+	h->user_hz = sonde_host_user_hz();
+	h->page_size = sonde_host_page_size();
 
 	for (unsigned i = 0; i < HOST_COLL_N; i++)
 		h->enabled[i] = true;

@@ -119,7 +119,6 @@ int sonde_services_new(struct sonde_registry *reg, const struct sonde_services_c
 		       struct sonde_services **ret_svc)
 {
 	struct sonde_services *s;
-	long hz;
 	int err = -ENOMEM;
 
 	s = calloc(1, sizeof(*s));
@@ -134,8 +133,7 @@ int sonde_services_new(struct sonde_registry *reg, const struct sonde_services_c
 	if (s->cfg.max_units <= 0)
 		s->cfg.max_units = 200;
 	s->buf.max = 1 << 20;
-	hz = sysconf(_SC_CLK_TCK);
-	s->user_hz = hz > 0 ? (double)hz : 100.0;
+	s->user_hz = sonde_host_user_hz();
 	if ((err = register_families(s)) < 0)
 		goto fail;
 	err = -ENOMEM;
