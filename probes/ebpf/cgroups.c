@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "cgroups.h"
 #include "path.h"
 
@@ -23,20 +24,11 @@ struct sonde_cgroup_filter {
 	struct sonde_cgroup_filter_stats st;
 };
 
-static bool is_v2(const char *dir)
-{
-	char p[sizeof(((struct sonde_cgroup_filter *)0)->root) + 32];
-
-	return sonde_path_join(p, sizeof(p), dir, "cgroup.controllers") == 0 &&
-	       access(p, F_OK) == 0;
-}
-
 int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
 			    unsigned n, struct sonde_cgroup_filter **ret_filter,
 			    char *errbuf, size_t errlen)
 {
 	struct sonde_cgroup_filter *f;
-	char unified[sizeof(f->root)];
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -46,13 +38,7 @@ int sonde_cgroup_filter_new(const char *cgroupfs, const char *const *paths,
 		free(f);
 		return -ENOMEM;
 	}
-	if (strlen(cgroupfs) < sizeof(f->root) && is_v2(cgroupfs)) {
-		/* the unified layout: cgroupfs is the v2 hierarchy */
-		strcpy(f->root, cgroupfs);
-	} else if (sonde_path_join(unified, sizeof(unified), cgroupfs, "unified") == 0 &&
-		   is_v2(unified)) {
-		memcpy(f->root, unified, sizeof(f->root));
-	} else {
+	if (sonde_cgroupfs_v2_find(cgroupfs, f->root, sizeof(f->root)) == SONDE_CGROUPFS_V2_NONE) {
 		snprintf(errbuf, errlen,
 			 "no cgroup v2 hierarchy at %.128s or %.128s/unified (ebpf.cgroups needs one)",
 			 cgroupfs, cgroupfs);

@@ -5,8 +5,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "collector_module.h"
@@ -109,21 +107,6 @@ static const struct sonde_cfg_section host_section = {
 	.help = "host resources with node_exporter's names (procfs, sysfs, statfs)",
 };
 
-int sonde_host_family(struct sonde_registry *reg, const char *name, const char *help,
-		      enum sonde_metric_type type, const char *l1, const char *l2,
-		      unsigned max_series, struct sonde_family **ret_fam)
-{
-	struct sonde_family_desc d = {
-		.name = name,
-		.help = help,
-		.type = type,
-		.labels = { l1, l1 ? l2 : NULL, NULL },
-		.max_series = max_series,
-	};
-
-	return sonde_registry_add(reg, &d, ret_fam);
-}
-
 static int compile(struct sonde_host *h, regex_t *re, const char *pattern, const char *what)
 {
 	int r = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
@@ -144,13 +127,7 @@ static int register_common(struct sonde_host *h)
 {
 	int err;
 
-	if ((err = sonde_host_family(h->reg, "node_scrape_collector_duration_seconds",
-				     "node_exporter: Duration of a collector scrape.", SONDE_GAUGE,
-				     "collector", NULL, 64, &h->scrape_duration)) < 0)
-		return err;
-	if ((err = sonde_host_family(h->reg, "node_scrape_collector_success",
-				     "node_exporter: Whether a collector succeeded.", SONDE_GAUGE,
-				     "collector", NULL, 64, &h->scrape_success)) < 0)
+	if ((err = sonde_node_scrape_register(h->reg, &h->scrape)) < 0)
 		return err;
 	if ((err = sonde_host_family(h->reg, "sonde_host_stuck_mounts",
 				     "Mount points whose statfs call missed its deadline and has "
@@ -196,7 +173,6 @@ int sonde_host_new(struct sonde_registry *reg, const struct sonde_host_cfg *cfg,
 		   struct sonde_host **ret_host)
 {
 	struct sonde_host *h;
-	long hz;
 	int err = -ENOMEM;
 
 	h = calloc(1, sizeof(*h));
@@ -206,10 +182,8 @@ int sonde_host_new(struct sonde_registry *reg, const struct sonde_host_cfg *cfg,
 	h->cfg = *cfg;
 	h->statfs_fn = host_statfs;
 	h->buf.max = 4 << 20; /* /proc/stat's intr line grows with IRQs x CPUs */
-	hz = sysconf(_SC_CLK_TCK);
-	h->user_hz = hz > 0 ? (double)hz : 100.0;
-	hz = sysconf(_SC_PAGESIZE);
-	h->page_size = hz > 0 ? (double)hz : 4096.0;
+	h->user_hz = sonde_host_user_hz();
+	h->page_size = sonde_host_page_size();
 
 	for (unsigned i = 0; i < HOST_COLL_N; i++)
 		h->enabled[i] = true;
@@ -275,14 +249,6 @@ void sonde_host_set_statfs(struct sonde_host *h, sonde_host_statfs_fn fn)
 	h->statfs_fn = fn ? fn : host_statfs;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void sonde_host_collect(void *userdata)
 {
 	struct sonde_host *h = userdata;
@@ -295,11 +261,9 @@ void sonde_host_collect(void *userdata)
 
 		if (!h->enabled[i])
 			continue;
-		t0 = mono_now();
+		t0 = sonde_node_scrape_now();
 		r = collectors[i](h, &parse_errors);
-		sonde_gauge_set(sonde_family_series(h->scrape_duration, lv), mono_now() - t0);
-		sonde_gauge_set(sonde_family_series(h->scrape_success, lv),
-				r == 0 && parse_errors == 0 ? 1 : 0);
+		sonde_node_scrape_done(&h->scrape, lv[0], t0, r == 0 && parse_errors == 0);
 		/* Touch the counter even at zero so it is visible before the first error. */
 		sonde_counter_add(sonde_family_series(h->parse_errors, lv), parse_errors);
 	}

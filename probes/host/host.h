@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <sys/statfs.h>
 
+#include "family.h"
 #include "hostio.h"
+#include "node_scrape.h"
 #include "registry.h"
 
 /*
@@ -96,7 +98,8 @@ struct sonde_host {
 	struct sonde_family *stuck_mounts;
 	double user_hz;
 
-	struct sonde_family *scrape_duration, *scrape_success, *parse_errors;
+	struct sonde_node_scrape scrape;
+	struct sonde_family *parse_errors;
 
 	struct sonde_family *cpu, *cpu_guest;
 	struct sonde_host_cpu_prev *cpu_prev;
@@ -165,11 +168,6 @@ int sonde_host_statfs(struct sonde_host *h, const char *mountpoint, const char *
 size_t sonde_host_statfs_stuck(struct sonde_host *h);
 /* Hands the hung calls over to their threads (they free themselves). */
 void sonde_host_statfs_release(struct sonde_host *h);
-
-/* Family registration shorthand for the collectors' tables. */
-int sonde_host_family(struct sonde_registry *reg, const char *name, const char *help,
-		      enum sonde_metric_type type, const char *l1, const char *l2,
-		      unsigned max_series, struct sonde_family **ret_fam);
 
 /* Converts a /proc/meminfo key to node_exporter's metric name. */
 int sonde_host_meminfo_name(const char *key, size_t keylen, bool has_unit, char *out,

@@ -252,62 +252,69 @@ out:
 	return err;
 }
 
-int sonde_host_collect_loadavg(struct sonde_host *h, unsigned *parse_errors)
+#define HEAD_FIELDS 3 /* /proc/loadavg and file-nr: three leading numbers */
+
+/* A gauge set from the field-th number at the head of a procfs file. */
+struct head_gauge {
+	struct sonde_family *fam;
+	unsigned field;
+};
+
+/*
+ * The first HEAD_FIELDS blank-separated numbers of <procfs>/rel (unsigned
+ * integers, or decimals when !integers) must all parse; then each gauge is
+ * set from its field. A short or malformed file is a parse error and sets
+ * nothing.
+ */
+static int head_gauges(struct sonde_host *h, const char *rel, bool integers,
+		       const struct head_gauge *g, unsigned n_g, unsigned *parse_errors)
 {
 	const char *pos, *end, *tok;
-	double v[3];
+	double v[HEAD_FIELDS];
 	size_t tl;
 	int err;
 
-	for (int i = 0; i < 3; i++)
-		sonde_family_mark(h->load[i]);
-	if ((err = sonde_host_buf_read(&h->buf, h->cfg.procfs, "loadavg")) < 0)
+	for (unsigned i = 0; i < n_g; i++)
+		sonde_family_mark(g[i].fam);
+	if ((err = sonde_host_buf_read(&h->buf, h->cfg.procfs, rel)) < 0)
 		goto out;
 	pos = h->buf.data;
 	end = h->buf.data + h->buf.len;
-	for (int i = 0; i < 3; i++) {
-		if (!sonde_host_tok_next(&pos, end, &tok, &tl) ||
-		    !sonde_host_parse_double(tok, tl, &v[i])) {
+	for (unsigned i = 0; i < HEAD_FIELDS; i++) {
+		uint64_t u = 0;
+		bool ok = sonde_host_tok_next(&pos, end, &tok, &tl) &&
+			  (integers ? sonde_host_parse_u64(tok, tl, &u) :
+				      sonde_host_parse_double(tok, tl, &v[i]));
+
+		if (!ok) {
 			(*parse_errors)++;
 			err = -EBADMSG;
 			goto out;
 		}
+		if (integers)
+			v[i] = (double)u;
 	}
-	for (int i = 0; i < 3; i++)
-		sonde_gauge_set(sonde_family_solo(h->load[i]), v[i]);
+	for (unsigned i = 0; i < n_g; i++)
+		sonde_gauge_set(sonde_family_solo(g[i].fam), v[g[i].field]);
 out:
-	for (int i = 0; i < 3; i++)
-		sonde_family_sweep(h->load[i]);
+	for (unsigned i = 0; i < n_g; i++)
+		sonde_family_sweep(g[i].fam);
 	return err;
 }
 
+int sonde_host_collect_loadavg(struct sonde_host *h, unsigned *parse_errors)
+{
+	const struct head_gauge g[] = { { h->load[0], 0 }, { h->load[1], 1 }, { h->load[2], 2 } };
+
+	return head_gauges(h, "loadavg", false, g, 3, parse_errors);
+}
+
+/* "allocated unused maximum" */
 int sonde_host_collect_filefd(struct sonde_host *h, unsigned *parse_errors)
 {
-	const char *pos, *end, *tok;
-	uint64_t v[3];
-	size_t tl;
-	int err;
+	const struct head_gauge g[] = { { h->filefd_allocated, 0 }, { h->filefd_maximum, 2 } };
 
-	sonde_family_mark(h->filefd_allocated);
-	sonde_family_mark(h->filefd_maximum);
-	if ((err = sonde_host_buf_read(&h->buf, h->cfg.procfs, "sys/fs/file-nr")) < 0)
-		goto out;
-	pos = h->buf.data;
-	end = h->buf.data + h->buf.len;
-	for (int i = 0; i < 3; i++) {
-		if (!sonde_host_tok_next(&pos, end, &tok, &tl) ||
-		    !sonde_host_parse_u64(tok, tl, &v[i])) {
-			(*parse_errors)++;
-			err = -EBADMSG;
-			goto out;
-		}
-	}
-	sonde_gauge_set(sonde_family_solo(h->filefd_allocated), (double)v[0]);
-	sonde_gauge_set(sonde_family_solo(h->filefd_maximum), (double)v[2]);
-out:
-	sonde_family_sweep(h->filefd_allocated);
-	sonde_family_sweep(h->filefd_maximum);
-	return err;
+	return head_gauges(h, "sys/fs/file-nr", true, g, 2, parse_errors);
 }
 
 /* Every clocksource name in <sysfs>/devices/system/clocksource/clocksourceN/<file>. */

@@ -229,3 +229,17 @@ int sonde_host_parse_psi(const char *data, size_t len, double *ret_some, double 
 	*ret_have = have;
 	return 0;
 }
+
+double sonde_host_user_hz(void)
+{
+	long v = sysconf(_SC_CLK_TCK);
+
+	return v > 0 ? (double)v : 100.0;
+}
+
+double sonde_host_page_size(void)
+{
+	long v = sysconf(_SC_PAGESIZE);
+
+	return v > 0 ? (double)v : 4096.0;
+}

@@ -48,6 +48,11 @@ int sonde_host_read_u64(struct sonde_host_buf *buf, const char *path, uint64_t *
 int sonde_host_parse_psi(const char *data, size_t len, double *ret_some, double *ret_full,
 			 unsigned *ret_have);
 
+/* Units of /proc numbers: clock ticks per second (USER_HZ, 100 when sysconf
+ * fails) and bytes per page (4096 when it fails). */
+double sonde_host_user_hz(void);
+double sonde_host_page_size(void);
+
 /* Bounded token compare. */
 bool sonde_host_tok_eq(const char *tok, size_t len, const char *word);
 

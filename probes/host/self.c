@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "collector_module.h"
@@ -70,7 +69,6 @@ int sonde_self_new(struct sonde_registry *reg, const struct sonde_self_cfg *cfg,
 		.type = SONDE_COUNTER,
 	};
 	struct sonde_self *s;
-	long v;
 	int err = -ENOMEM;
 
 	s = calloc(1, sizeof(*s));
@@ -79,10 +77,8 @@ int sonde_self_new(struct sonde_registry *reg, const struct sonde_self_cfg *cfg,
 	s->reg = reg;
 	s->cfg = *cfg;
 	s->buf.max = 64 * 1024;
-	v = sysconf(_SC_CLK_TCK);
-	s->user_hz = v > 0 ? (double)v : 100.0;
-	v = sysconf(_SC_PAGESIZE);
-	s->page_size = v > 0 ? (double)v : 4096.0;
+	s->user_hz = sonde_host_user_hz();
+	s->page_size = sonde_host_page_size();
 	for (int i = 0; i < SELF_N; i++) {
 		struct sonde_family_desc d = { .name = t[i].name, .help = t[i].help,
 					       .type = t[i].type };

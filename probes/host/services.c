@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
+#include "family.h"
 #include "log.h"
 #include "collector_module.h"
 #include "module.h"
@@ -74,69 +75,50 @@ static const struct sonde_cfg_section services_section = {
 	.help = "per-service (systemd unit) resources from cgroup v1/v2",
 };
 
-static int add_family(struct sonde_registry *reg, const char *name, const char *help,
-		      enum sonde_metric_type type, const char *l1, const char *l2,
-		      unsigned max_series, struct sonde_family **ret_fam)
-{
-	struct sonde_family_desc d = {
-		.name = name,
-		.help = help,
-		.type = type,
-		.labels = { l1, l1 ? l2 : NULL, NULL },
-		.max_series = max_series,
-	};
-
-	return sonde_registry_add(reg, &d, ret_fam);
-}
-
 static int register_families(struct sonde_services *s)
 {
 	unsigned cap = (unsigned)s->cfg.max_units + 8;
+	struct sonde_registry *reg = s->reg;
 	int err;
 
-	if ((err = add_family(s->reg, "sonde_service_cpu_seconds_total",
-			      "CPU time of the service's processes, by mode (user, system).",
-			      SONDE_COUNTER, "service", "mode", 2 * cap, &s->fam[SVC_CPU])) < 0 ||
-	    (err = add_family(s->reg, "sonde_service_memory_bytes",
-			      "Memory charged to the service's cgroup (v2 memory.current, v1 "
-			      "memory.usage_in_bytes), page cache included.",
-			      SONDE_GAUGE, "service", NULL, cap, &s->fam[SVC_MEM])) < 0 ||
-	    (err = add_family(s->reg, "sonde_service_io_bytes_total",
-			      "Block I/O bytes of the service, by direction (read, write).",
-			      SONDE_COUNTER, "service", "direction", 2 * cap, &s->fam[SVC_IO])) < 0 ||
-	    (err = add_family(s->reg, "sonde_service_processes",
-			      "Processes in the service's cgroup and its children.", SONDE_GAUGE,
-			      "service", NULL, cap, &s->fam[SVC_PROCS])) < 0)
+	if ((err = sonde_host_family(reg, "sonde_service_cpu_seconds_total",
+				     "CPU time of the service's processes, by mode (user, system).",
+				     SONDE_COUNTER, "service", "mode", 2 * cap,
+				     &s->fam[SVC_CPU])) < 0 ||
+	    (err = sonde_host_family(reg, "sonde_service_memory_bytes",
+				     "Memory charged to the service's cgroup (v2 memory.current, "
+				     "v1 memory.usage_in_bytes), page cache included.",
+				     SONDE_GAUGE, "service", NULL, cap, &s->fam[SVC_MEM])) < 0 ||
+	    (err = sonde_host_family(reg, "sonde_service_io_bytes_total",
+				     "Block I/O bytes of the service, by direction (read, write).",
+				     SONDE_COUNTER, "service", "direction", 2 * cap,
+				     &s->fam[SVC_IO])) < 0 ||
+	    (err = sonde_host_family(reg, "sonde_service_processes",
+				     "Processes in the service's cgroup and its children.",
+				     SONDE_GAUGE, "service", NULL, cap, &s->fam[SVC_PROCS])) < 0)
 		return err;
 	for (int i = 0; i < SVC_PSI_N; i++)
-		if ((err = add_family(s->reg, psi_defs[i].name, psi_defs[i].help, SONDE_COUNTER,
-				      "service", NULL, cap, &s->psi[i])) < 0)
+		if ((err = sonde_host_family(reg, psi_defs[i].name, psi_defs[i].help,
+					     SONDE_COUNTER, "service", NULL, cap, &s->psi[i])) < 0)
 			return err;
-	if ((err = add_family(s->reg, "sonde_services_units",
-			      "Units exported by the services collector.", SONDE_GAUGE, NULL, NULL,
-			      0, &s->n_exported)) < 0 ||
-	    (err = add_family(s->reg, "sonde_services_units_dropped_total",
-			      "Matching units left out at a collection because of max_units, summed "
-			      "over collections.",
-			      SONDE_COUNTER, NULL, NULL, 0, &s->dropped)) < 0 ||
-	    (err = add_family(s->reg, "sonde_services_cgroup_layout",
-			      "The cgroup layout found (v1, v2, hybrid or none); constant 1.",
-			      SONDE_GAUGE, "layout", NULL, 8, &s->layout_info)) < 0 ||
-	    (err = add_family(s->reg, "node_scrape_collector_duration_seconds",
-			      "node_exporter: Duration of a collector scrape.", SONDE_GAUGE,
-			      "collector", NULL, 64, &s->scrape_duration)) < 0 ||
-	    (err = add_family(s->reg, "node_scrape_collector_success",
-			      "node_exporter: Whether a collector succeeded.", SONDE_GAUGE,
-			      "collector", NULL, 64, &s->scrape_success)) < 0)
+	if ((err = sonde_host_family(reg, "sonde_services_units",
+				     "Units exported by the services collector.", SONDE_GAUGE,
+				     NULL, NULL, 0, &s->n_exported)) < 0 ||
+	    (err = sonde_host_family(reg, "sonde_services_units_dropped_total",
+				     "Matching units left out at a collection because of "
+				     "max_units, summed over collections.",
+				     SONDE_COUNTER, NULL, NULL, 0, &s->dropped)) < 0 ||
+	    (err = sonde_host_family(reg, "sonde_services_cgroup_layout",
+				     "The cgroup layout found (v1, v2, hybrid or none); constant 1.",
+				     SONDE_GAUGE, "layout", NULL, 8, &s->layout_info)) < 0)
 		return err;
-	return 0;
+	return sonde_node_scrape_register(reg, &s->scrape);
 }
 
 int sonde_services_new(struct sonde_registry *reg, const struct sonde_services_cfg *cfg,
 		       struct sonde_services **ret_svc)
 {
 	struct sonde_services *s;
-	long hz;
 	int err = -ENOMEM;
 
 	s = calloc(1, sizeof(*s));
@@ -151,8 +133,7 @@ int sonde_services_new(struct sonde_registry *reg, const struct sonde_services_c
 	if (s->cfg.max_units <= 0)
 		s->cfg.max_units = 200;
 	s->buf.max = 1 << 20;
-	hz = sysconf(_SC_CLK_TCK);
-	s->user_hz = hz > 0 ? (double)hz : 100.0;
+	s->user_hz = sonde_host_user_hz();
 	if ((err = register_families(s)) < 0)
 		goto fail;
 	err = -ENOMEM;
@@ -179,15 +160,6 @@ void sonde_services_free(struct sonde_services *s)
 }
 
 /* ---- layout ---- */
-
-static bool exists(const char *dir, const char *file)
-{
-	char path[1024];
-
-	if (sonde_path_join(path, sizeof(path), dir, file) < 0)
-		return false;
-	return access(path, F_OK) == 0;
-}
 
 static void set_dir(char *out, size_t outlen, const char *root, const char *sub)
 {
@@ -221,14 +193,15 @@ static void detect_layout(struct sonde_services *s)
 {
 	const char *root = s->cfg.cgroupfs;
 
-	s->unified[0] = '\0';
-	s->layout = SONDE_CGROUP_NONE;
-	if (exists(root, "cgroup.controllers")) {
-		snprintf(s->unified, sizeof(s->unified), "%s", root);
+	switch (sonde_cgroupfs_v2_find(root, s->unified, sizeof(s->unified))) {
+	case SONDE_CGROUPFS_V2_ROOT:
 		s->layout = SONDE_CGROUP_V2;
-	} else if (exists(root, "unified/cgroup.controllers")) {
-		set_dir(s->unified, sizeof(s->unified), root, "unified");
+		break;
+	case SONDE_CGROUPFS_V2_UNIFIED:
 		s->layout = SONDE_CGROUP_HYBRID;
+		break;
+	default:
+		s->layout = SONDE_CGROUP_NONE;
 	}
 	s->v1_cpuacct[0] = s->v1_memory[0] = s->v1_blkio[0] = s->v1_pids[0] = s->v1_systemd[0] = 0;
 	if (s->layout != SONDE_CGROUP_V2) {
@@ -721,23 +694,13 @@ int sonde_services_refresh(struct sonde_services *s)
 	return s->layout == SONDE_CGROUP_NONE ? -ENOENT : 0;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void sonde_services_collect(void *userdata)
 {
 	struct sonde_services *s = userdata;
-	const char *lv[1] = { "services" };
-	double t0 = mono_now();
+	double t0 = sonde_node_scrape_now();
 	int r = sonde_services_refresh(s);
 
-	sonde_gauge_set(sonde_family_series(s->scrape_duration, lv), mono_now() - t0);
-	sonde_gauge_set(sonde_family_series(s->scrape_success, lv), r == 0);
+	sonde_node_scrape_done(&s->scrape, "services", t0, r == 0);
 }
 
 /* ---- module glue ---- */

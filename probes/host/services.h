@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "hostio.h"
+#include "node_scrape.h"
 #include "registry.h"
 
 /*
@@ -70,7 +71,7 @@ struct sonde_services {
 	struct sonde_family *fam[SVC_FAMS];
 	struct sonde_family *psi[SVC_PSI_N];
 	struct sonde_family *n_exported, *dropped, *layout_info;
-	struct sonde_family *scrape_duration, *scrape_success;
+	struct sonde_node_scrape scrape;
 };
 
 int sonde_services_new(struct sonde_registry *reg, const struct sonde_services_cfg *cfg,

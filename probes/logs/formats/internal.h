@@ -61,6 +61,18 @@ static inline int sonde_logfmt_uint(const char *s, size_t len, uint64_t *ret_val
 	return 0;
 }
 
+/* A hex digit's value, -1 for any other byte; inline, as unescaping calls it per byte. */
+static inline int sonde_logfmt_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t sonde_logfmt_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* "Jan".."Dec" -> 1..12, 0 if not a month. */

@@ -140,17 +140,6 @@ static size_t scan_value(const char *s, size_t len, size_t i, struct jspan *v)
 	return i;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* JSON string escapes -> bytes (UTF-8 for \u); always NUL-terminates. */
 static size_t json_unescape(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -178,9 +167,9 @@ static size_t json_unescape(const char *s, size_t len, char *out, size_t outlen)
 		default: out[n++] = c; continue;
 		}
 		for (k = 0; k < 4; k++) {
-			if (i >= len || hexval(s[i]) < 0)
+			if (i >= len || sonde_logfmt_hexval(s[i]) < 0)
 				break;
-			cp = cp << 4 | (unsigned)hexval(s[i++]);
+			cp = cp << 4 | (unsigned)sonde_logfmt_hexval(s[i++]);
 		}
 		if (k < 4 || (cp >= 0xd800 && cp <= 0xdfff))
 			cp = '?'; /* surrogate halves are not worth pairing here */

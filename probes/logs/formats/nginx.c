@@ -269,17 +269,6 @@ static bool match_greedy(const struct ngx_prog *p, bool esc, const char *line,
 	return pos == len;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Undoes nginx (\xHH), JSON (\" \uXXXX) and Apache (\" \\) escaping. */
 static size_t unescape(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -290,17 +279,20 @@ static size_t unescape(const char *s, size_t len, char *out, size_t outlen)
 
 		if (c == '\\' && i < len) {
 			char e = s[i++];
+			int hi, lo;
 
-			if (e == 'x' && i + 2 <= len && hexval(s[i]) >= 0 &&
-			    hexval(s[i + 1]) >= 0) {
-				c = (char)(hexval(s[i]) << 4 | hexval(s[i + 1]));
+			if (e == 'x' && i + 2 <= len && (hi = sonde_logfmt_hexval(s[i])) >= 0 &&
+			    (lo = sonde_logfmt_hexval(s[i + 1])) >= 0) {
+				c = (char)(hi << 4 | lo);
 				i += 2;
 			} else if (e == 'u' && i + 4 <= len) {
 				int v = 0, k;
 
-				for (k = 0; k < 4 && v >= 0; k++)
-					v = hexval(s[i + k]) < 0 ? -1 :
-								   v << 4 | hexval(s[i + k]);
+				for (k = 0; k < 4 && v >= 0; k++) {
+					int d = sonde_logfmt_hexval(s[i + k]);
+
+					v = d < 0 ? -1 : v << 4 | d;
+				}
 				if (v < 0) {
 					c = '?';
 				} else {
