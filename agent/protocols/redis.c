@@ -391,6 +391,43 @@ static void bulk_arg_done(struct redis_state *st)
 	req_reset(st, RQ_START);
 }
 
+/* The length after the type byte of a request line: 0 to REDIS_LEN_MAX. */
+static bool request_len(const struct sonde_line *l, int64_t *ret_v)
+{
+	return sonde_parse_i64(l->ptr + 1, l->len - 1, ret_v) && *ret_v >= 0 &&
+	       (uint64_t)*ret_v <= REDIS_LEN_MAX;
+}
+
+/* A request line that does not parse: -EPROTO before any parsed, else a resync. */
+static int request_error(struct redis_state *st)
+{
+	st->stats.parse_errors++;
+	if (!st->seen_request)
+		return -EPROTO;
+	redis_desync(st, false);
+	return 0;
+}
+
+/*
+ * Consumes bytes of a bulk string (*left: its data and CRLF still to
+ * come), keeping the first REDIS_ARG_CAP bytes of its data in buf (*have
+ * kept so far). True when the whole bulk string has been consumed.
+ */
+static inline bool bulk_take(uint64_t *left, char *buf, uint8_t *have,
+			     const uint8_t **p, const uint8_t *end)
+{
+	uint64_t data_left = *left > 2 ? *left - 2 : 0;
+	size_t avail = (size_t)(end - *p);
+	size_t room = REDIS_ARG_CAP - *have;
+	size_t take = avail < room ? avail : room;
+
+	if (take > data_left)
+		take = (size_t)data_left;
+	memcpy(buf + *have, *p, take);
+	*have = (uint8_t)(*have + take);
+	return sonde_skip(left, p, end);
+}
+
 static bool looks_like_command(const uint8_t *p, const uint8_t *end)
 {
 	return end - p >= 2 && p[0] == '*' && is_digit(p[1]);
@@ -435,14 +472,8 @@ static int feed_request(struct redis_state *st, const uint8_t *p,
 				}
 				break;
 			}
-			if (!sonde_parse_i64(l.ptr + 1, l.len - 1, &v) || v < 0 ||
-			    (uint64_t)v > REDIS_LEN_MAX) {
-				st->stats.parse_errors++;
-				if (!st->seen_request)
-					return -EPROTO;
-				redis_desync(st, false);
-				return 0;
-			}
+			if (!request_len(&l, &v))
+				return request_error(st);
 			if (v == 0)
 				break;
 			st->argc = (uint32_t)v;
@@ -453,37 +484,20 @@ static int feed_request(struct redis_state *st, const uint8_t *p,
 			if (!sonde_line_next(&st->req_lb, st->req_line,
 					     sizeof(st->req_line), &p, end, &l))
 				break;
-			if (l.len < 2 || l.ptr[0] != '$' ||
-			    !sonde_parse_i64(l.ptr + 1, l.len - 1, &v) || v < 0 ||
-			    (uint64_t)v > REDIS_LEN_MAX) {
-				st->stats.parse_errors++;
-				if (!st->seen_request)
-					return -EPROTO;
-				redis_desync(st, false);
-				return 0;
-			}
+			if (l.len < 2 || l.ptr[0] != '$' || !request_len(&l, &v))
+				return request_error(st);
 			st->arg_len = (uint64_t)v;
 			st->bulk_left = (uint64_t)v + 2;
 			st->arg_have = 0;
 			st->rq = RQ_BULK_DATA;
 			break;
-		case RQ_BULK_DATA: {
-			uint64_t data_left = st->bulk_left > 2 ? st->bulk_left - 2 : 0;
-			size_t avail = (size_t)(end - p);
-			size_t room = REDIS_ARG_CAP - st->arg_have;
-			size_t take = avail < room ? avail : room;
-
-			if (take > data_left)
-				take = (size_t)data_left;
-			memcpy(st->arg + st->arg_have, p, take);
-			st->arg_have = (uint8_t)(st->arg_have + take);
-			if (!sonde_skip(&st->bulk_left, &p, end))
+		case RQ_BULK_DATA:
+			if (!bulk_take(&st->bulk_left, st->arg, &st->arg_have, &p, end))
 				break;
 			st->req_bytes += (uint64_t)(p - old);
 			old = p;
 			bulk_arg_done(st);
 			break;
-		}
 		default:
 			return 0;
 		}
@@ -947,23 +961,13 @@ static void feed_response(struct redis_state *st, const uint8_t *p,
 				return;
 			}
 			break;
-		case RS_BULK: {
-			uint64_t data_left = st->resp_left > 2 ? st->resp_left - 2 : 0;
-			size_t avail = (size_t)(end - p);
-			size_t room = REDIS_ARG_CAP - st->rarg_have;
-			size_t take = avail < room ? avail : room;
-
-			if (take > data_left)
-				take = (size_t)data_left;
-			memcpy(st->rarg + st->rarg_have, p, take);
-			st->rarg_have = (uint8_t)(st->rarg_have + take);
-			if (!sonde_skip(&st->resp_left, &p, end))
+		case RS_BULK:
+			if (!bulk_take(&st->resp_left, st->rarg, &st->rarg_have, &p, end))
 				break;
 			st->resp_bytes += (uint64_t)(p - old);
 			old = p;
 			bulk_reply_done(st, ts, emit, userdata);
 			break;
-		}
 		default:
 			return;
 		}
