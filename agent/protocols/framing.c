@@ -268,7 +268,6 @@ int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
 			sonde_hdr_reset(&f->hdr);
 			f->remaining = n;
 			f->have = 0;
-			f->truncated = false;
 			f->st = SONDE_FRAME_BODY;
 		}
 		if (f->st == SONDE_FRAME_BODY) {
@@ -292,7 +291,6 @@ int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
 		return 0;
 	if (f->st == SONDE_FRAME_BODY) {
 		gap = sonde_skip_gap(&f->remaining, gap);
-		f->truncated = true;
 		if (f->remaining == 0) {
 			r = frame_done(f, ops, ctx, buf);
 			if (r < 0)

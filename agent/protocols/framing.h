@@ -226,7 +226,6 @@ struct sonde_frame {
 	struct sonde_hdrbuf hdr;
 	uint8_t st;         /* enum sonde_frame_st */
 	uint8_t need;       /* size of the header being read */
-	bool truncated;     /* part of the body fell into a capture gap */
 	uint32_t have;      /* body bytes kept in the caller's prefix buffer */
 	uint64_t remaining; /* body bytes still to come */
 	uint64_t msg_ts;    /* ts of the chunk that held the header's first byte */
@@ -257,10 +256,10 @@ struct sonde_frame_ops {
 	 */
 	int (*length)(void *ctx, const uint8_t *hdr, uint64_t *ret_len);
 	/*
-	 * A body is complete: its first `have` bytes are in body (the frame's
-	 * `truncated` is set when some fell into a gap). The stream is between
-	 * frames again unless the parser sets RESYNC. A negative errno is
-	 * returned; any other result goes on.
+	 * A body is complete: its first `have` bytes are in body, fewer than
+	 * min(length, cap) when the rest fell into a capture gap. The stream
+	 * is between frames again unless the parser sets RESYNC. A negative
+	 * errno is returned; any other result goes on.
 	 */
 	int (*frame)(void *ctx, const uint8_t *body, size_t have);
 	/*

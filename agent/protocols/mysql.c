@@ -340,7 +340,13 @@ static uint16_t my_status(const uint8_t *b, size_t have, uint32_t len)
 	return sonde_le16(b + off);
 }
 
-static void my_error(struct my_pending *p, const uint8_t *b, size_t have)
+/*
+ * An ERR packet of len bytes, have of them kept. Fewer than 9 kept of a
+ * longer packet (the rest fell into a capture gap) do not tell a pre-4.1
+ * error (no SQLSTATE) from a cut SQLSTATE: then it is just ERR.
+ */
+static void my_error(struct my_pending *p, const uint8_t *b, size_t have,
+		     uint32_t len)
 {
 	char code[8];
 	unsigned v, n = 0;
@@ -351,7 +357,7 @@ static void my_error(struct my_pending *p, const uint8_t *b, size_t have)
 		SONDE_TXN_SET(p->error, (const char *)b + 4, 5);
 		return;
 	}
-	if (have < 3) {
+	if (have < 3 || (have < 9 && have < len)) {
 		SONDE_TXN_SET(p->error, "ERR", 3);
 		return;
 	}
@@ -390,7 +396,7 @@ static void my_result_first(struct my_state *s, struct my_pending *p,
 		my_result_end(s, b, have, len, o);
 		return;
 	case 0xff:
-		my_error(p, b, have);
+		my_error(p, b, have, len);
 		my_complete(s, o);
 		return;
 	case 0xfb:
@@ -422,7 +428,7 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 		return;
 	case MY_R_INFILE:
 		if (b[0] == 0xff) {
-			my_error(p, b, have);
+			my_error(p, b, have, len);
 			my_complete(s, o);
 		} else {
 			my_result_end(s, b, have, len, o);
@@ -430,7 +436,7 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 		return;
 	case MY_R_DEFS:
 		if (b[0] == 0xff) {
-			my_error(p, b, have);
+			my_error(p, b, have, len);
 			my_complete(s, o);
 		} else if (--s->defs_left == 0) {
 			s->rst = MY_R_AFTER_DEFS;
@@ -451,7 +457,7 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 	}
 	/* Rows. */
 	if (b[0] == 0xff) {
-		my_error(p, b, have);
+		my_error(p, b, have, len);
 		my_complete(s, o);
 	} else if (my_is_terminator(b, have, len)) {
 		my_result_end(s, b, have, len, o);

@@ -339,14 +339,14 @@ static void pg_error_code(const uint8_t *b, size_t have, char *out, size_t cap)
 		size_t n;
 		bool whole = pg_cstr(b, have, &off, &v, &n);
 
-		if (field == 'C') {
+		if (field == 'C' && whole) {
 			sonde_txn_setn(out, (unsigned)cap, (const char *)v, n);
 			return;
 		}
 		if (!whole)
 			break;
 	}
-	/* The code was beyond what we kept: still an error. */
+	/* The code was beyond what we kept, or cut: still an error. */
 	sonde_txn_setn(out, (unsigned)cap, "ERROR", 5);
 }
 
