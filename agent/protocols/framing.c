@@ -268,7 +268,6 @@ int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
 			sonde_hdr_reset(&f->hdr);
 			f->remaining = n;
 			f->have = 0;
-			f->truncated = false;
 			f->st = SONDE_FRAME_BODY;
 		}
 		if (f->st == SONDE_FRAME_BODY) {
@@ -292,7 +291,6 @@ int sonde_frame_feed(struct sonde_frame *f, const struct sonde_frame_ops *ops,
 		return 0;
 	if (f->st == SONDE_FRAME_BODY) {
 		gap = sonde_skip_gap(&f->remaining, gap);
-		f->truncated = true;
 		if (f->remaining == 0) {
 			r = frame_done(f, ops, ctx, buf);
 			if (r < 0)
@@ -340,4 +338,48 @@ void *sonde_fifo_release(void *arr, uint16_t *cap, void *inline_arr, unsigned in
 		free(arr);
 	*cap = (uint16_t)inline_cap;
 	return inline_arr;
+}
+
+void *sonde_fifo_push_grow(struct sonde_fifo *f, void *arr, uint16_t *cap, size_t elem,
+			   unsigned max_cap, const void *inline_arr, int *ret_slot)
+{
+	void *n;
+
+	*ret_slot = sonde_fifo_push(f, *cap);
+	if (*ret_slot >= 0)
+		return arr;
+	n = sonde_fifo_grow(f, arr, cap, elem, max_cap, inline_arr);
+	if (!n)
+		return arr;
+	*ret_slot = sonde_fifo_push(f, *cap);
+	return n;
+}
+
+static uint32_t dts_get(const uint8_t *e)
+{
+	uint32_t v;
+
+	memcpy(&v, e, sizeof(v));
+	return v;
+}
+
+void sonde_dts_rebase(const struct sonde_fifo *f, void *arr, unsigned cap, size_t elem,
+		      uint64_t *base)
+{
+	uint8_t *a = arr;
+	uint64_t shift;
+
+	if (f->count == 0)
+		return;
+	shift = sonde_dts_decode(dts_get(a + (f->head % cap) * elem));
+	if (shift < (1ull << 30))
+		return;
+	for (unsigned i = 0; i < f->count; i++) {
+		uint8_t *e = a + ((f->head + i) % cap) * elem;
+		uint64_t d = sonde_dts_decode(dts_get(e));
+		uint32_t v = sonde_dts_encode(d > shift ? d - shift : 0);
+
+		memcpy(e, &v, sizeof(v));
+	}
+	*base += shift;
 }

@@ -226,7 +226,6 @@ struct sonde_frame {
 	struct sonde_hdrbuf hdr;
 	uint8_t st;         /* enum sonde_frame_st */
 	uint8_t need;       /* size of the header being read */
-	bool truncated;     /* part of the body fell into a capture gap */
 	uint32_t have;      /* body bytes kept in the caller's prefix buffer */
 	uint64_t remaining; /* body bytes still to come */
 	uint64_t msg_ts;    /* ts of the chunk that held the header's first byte */
@@ -257,10 +256,10 @@ struct sonde_frame_ops {
 	 */
 	int (*length)(void *ctx, const uint8_t *hdr, uint64_t *ret_len);
 	/*
-	 * A body is complete: its first `have` bytes are in body (the frame's
-	 * `truncated` is set when some fell into a gap). The stream is between
-	 * frames again unless the parser sets RESYNC. A negative errno is
-	 * returned; any other result goes on.
+	 * A body is complete: its first `have` bytes are in body, fewer than
+	 * min(length, cap) when the rest fell into a capture gap. The stream
+	 * is between frames again unless the parser sets RESYNC. A negative
+	 * errno is returned; any other result goes on.
 	 */
 	int (*frame)(void *ctx, const uint8_t *body, size_t have);
 	/*
@@ -353,5 +352,46 @@ void *sonde_fifo_adopt(void *arr, uint16_t *cap, void *inline_arr, unsigned inli
 void *sonde_fifo_grow(struct sonde_fifo *f, void *arr, uint16_t *cap, size_t elem,
 		      unsigned new_cap, const void *inline_arr);
 void *sonde_fifo_release(void *arr, uint16_t *cap, void *inline_arr, unsigned inline_cap);
+
+/*
+ * sonde_fifo_push on a FIFO that may grow: when full, arr moves to a heap
+ * array of max_cap entries (sonde_fifo_grow). Returns the array to use;
+ * *ret_slot is the new tail slot, or -ENOBUFS when full at max_cap or out
+ * of memory.
+ */
+void *sonde_fifo_push_grow(struct sonde_fifo *f, void *arr, uint16_t *cap, size_t elem,
+			   unsigned max_cap, const void *inline_arr, int *ret_slot);
+
+/* ---- compact start times of pending requests ---- */
+
+/*
+ * A start as ns after a per-queue base: exact below 2^31 (2.1 s); beyond,
+ * the top bit set and units of 1024 ns (up to 36 min; later saturates).
+ * The base is the start of the first request queued into an empty queue.
+ */
+#define SONDE_DTS_COARSE 0x80000000u
+
+static inline uint32_t sonde_dts_encode(uint64_t delta)
+{
+	if (delta < SONDE_DTS_COARSE)
+		return (uint32_t)delta;
+	delta >>= 10;
+	return SONDE_DTS_COARSE |
+	       (uint32_t)(delta < SONDE_DTS_COARSE ? delta : SONDE_DTS_COARSE - 1);
+}
+
+static inline uint64_t sonde_dts_decode(uint32_t v)
+{
+	return (v & SONDE_DTS_COARSE) ? (uint64_t)(v & ~SONDE_DTS_COARSE) << 10 : v;
+}
+
+/*
+ * After a pop: when the new front started more than 2^30 ns after *base,
+ * the base moves to its start and every entry's delta shrinks by as much,
+ * so that a queue that never drains keeps its deltas small. Entries are
+ * elem bytes and start with their uint32_t delta.
+ */
+void sonde_dts_rebase(const struct sonde_fifo *f, void *arr, unsigned cap, size_t elem,
+		      uint64_t *base);
 
 #endif

@@ -8,6 +8,7 @@
  * Cache counts follow memcached's get_hits/get_misses (see the ARCH doc).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "protocols/framing.h"
@@ -78,7 +79,7 @@ struct mc_req {
 
 /*
  * A pending request, compact (12 bytes): its start relative to
- * st->pend_base (see dts_encode), request bytes exact below 2 MiB (see
+ * st->pend_base (see sonde_dts_encode), request bytes exact below 2 MiB (see
  * bytes_encode), the key count or the echo hash, op and flags.
  */
 struct mc_pending {
@@ -86,6 +87,7 @@ struct mc_pending {
 	uint32_t aux;  /* get/gets/gat/gats: keys; meta: the echo hash */
 	uint32_t info; /* op: bits 0-4, flags: 5-9, request bytes: 10-31 */
 };
+_Static_assert(offsetof(struct mc_pending, dts) == 0, "sonde_dts_rebase reads it there");
 
 #define PI_FLAGS_SHIFT 5
 #define PI_BYTES_SHIFT 10
@@ -226,27 +228,6 @@ static bool is_meta(uint8_t op)
 /* ---- the pending queue ---- */
 
 /*
- * Start times: ns after pend_base below 2^31 (2.1 s); beyond, the top bit
- * set and units of 1024 ns (up to 36 min; later saturates). The base is
- * the start of the first request queued into an empty queue, and moves to
- * the front's start when that one is more than 2^30 ns past it.
- */
-#define DTS_COARSE 0x80000000u
-
-static uint32_t dts_encode(uint64_t delta)
-{
-	if (delta < DTS_COARSE)
-		return (uint32_t)delta;
-	delta >>= 10;
-	return DTS_COARSE | (uint32_t)(delta < DTS_COARSE ? delta : DTS_COARSE - 1);
-}
-
-static uint64_t dts_decode(uint32_t v)
-{
-	return (v & DTS_COARSE) ? (uint64_t)(v & ~DTS_COARSE) << 10 : v;
-}
-
-/*
  * Request bytes in 22 bits: exact below 2 MiB (memcached's default item
  * size limit is 1 MiB); beyond, bit 21 set and units of 1 KiB (up to
  * 2 GiB; later saturates).
@@ -279,7 +260,7 @@ static uint8_t pd_flags(const struct mc_pending *pd)
 static void pd_pack(const struct mc_state *st, struct mc_pending *pd,
 		    const struct mc_req *rq)
 {
-	pd->dts = dts_encode(rq->start_ns > st->pend_base ?
+	pd->dts = sonde_dts_encode(rq->start_ns > st->pend_base ?
 			     rq->start_ns - st->pend_base : 0);
 	pd->aux = is_meta(rq->op) ? rq->echo : rq->nkeys;
 	pd->info = (uint32_t)(rq->op & 0x1f) |
@@ -292,7 +273,7 @@ static void pd_unpack(const struct mc_state *st, const struct mc_pending *pd,
 {
 	uint8_t op = pd_op(pd);
 
-	rq->start_ns = st->pend_base + dts_decode(pd->dts);
+	rq->start_ns = st->pend_base + sonde_dts_decode(pd->dts);
 	rq->req_bytes = bytes_decode(pd->info >> PI_BYTES_SHIFT);
 	rq->nkeys = is_meta(op) ? (op == OP_MG) : pd->aux;
 	rq->echo = is_meta(op) ? pd->aux : 0;
@@ -322,8 +303,6 @@ static void pending_reset(struct mc_state *st)
 static void pending_pop(struct mc_state *st)
 {
 	struct mc_pending *pd = front(st);
-	uint64_t shift;
-	unsigned i;
 
 	if (!pd)
 		return;
@@ -338,21 +317,8 @@ static void pending_pop(struct mc_state *st)
 		st->skip_blocked = false;
 	}
 	sonde_fifo_pop(&st->fifo, st->cap);
-	pd = front(st);
-	if (!pd)
-		return;
-	shift = dts_decode(pd->dts);
-	if (shift < (1ull << 30))
-		return;
-	/* Rebase: a queue that never drains keeps its deltas small. */
-	for (i = 0; i < st->fifo.count; i++) {
-		struct mc_pending *e =
-			&st->pending[(st->fifo.head + i) % st->cap];
-		uint64_t d = dts_decode(e->dts);
-
-		e->dts = dts_encode(d > shift ? d - shift : 0);
-	}
-	st->pend_base += shift;
+	sonde_dts_rebase(&st->fifo, st->pending, st->cap, sizeof(*st->pending),
+			 &st->pend_base);
 }
 
 /*
@@ -469,16 +435,11 @@ static void request_done(struct mc_state *st, struct mc_req *rq,
 	}
 	if (sonde_fifo_empty(&st->fifo))
 		st->pend_base = rq->start_ns;
-	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, st->cap);
-	if (slot < 0 && !st->skip_blocked) {
-		struct mc_pending *n = sonde_fifo_grow(&st->fifo, st->pending, &st->cap,
-						   sizeof(*n), MC_PENDING_MAX, st->inline_pending);
-
-		if (n) {
-			st->pending = n;
-			slot = sonde_fifo_push(&st->fifo, st->cap);
-		}
-	}
+	slot = -ENOBUFS;
+	if (!st->skip_blocked)
+		st->pending = sonde_fifo_push_grow(&st->fifo, st->pending, &st->cap,
+						   sizeof(*st->pending), MC_PENDING_MAX,
+						   st->inline_pending, &slot);
 	if (slot < 0) {
 		drop_request(st, rq);
 		return;

@@ -17,17 +17,14 @@
 #include <errno.h>
 #include <string.h>
 
+#include "protocols/db_feed.h"
+#include "protocols/db_stmts.h"
 #include "protocols/framing.h"
-#include "protocols/pg_sql.h"
 #include "protocols/protocol.h"
-#include "sanitize.h"
 
 #define MY_REQ_PREFIX 512
 #define MY_RESP_PREFIX 64
 #define MY_PENDING 8
-#define MY_STMTS 16
-#define MY_OP_LEN 24
-#define MY_TARGET_LEN 104
 #define MY_MAX_PAYLOAD 0xffffffu
 
 #define MY_CAP_COMPRESS 0x00000020u
@@ -79,57 +76,28 @@ enum my_rst {
 	MY_R_INFILE,
 };
 
-struct my_sum {
-	char op[MY_OP_LEN];
-	char target[MY_TARGET_LEN];
-};
-
 struct my_pending {
 	uint8_t expect;
 	bool txn;
-	char error[8];
+	char error[SONDE_DB_ERROR_LEN];
 	uint64_t start_ns;
-	struct my_sum sum;
-};
-
-struct my_stmt {
-	uint32_t id;
-	uint32_t used; /* 0 = free */
-	struct my_sum sum;
+	struct sonde_db_sum sum;
 };
 
 struct my_state {
-	struct sonde_proto_stats stats;
+	struct sonde_db_conn c;
 	struct my_stream req, resp;
-	bool valid;
-	bool dead;
-	bool resp_armed;
 	bool caps_known;
 	bool deprecate_eof;
 	bool eat_eof; /* an EOF may close the definitions just skipped */
 	uint8_t rst;
 	uint64_t defs_left;
-	struct my_sum last_prepare; /* MariaDB's statement id -1 */
-	uint32_t clock;
+	struct sonde_db_sum last_prepare; /* MariaDB's statement id -1 */
 	struct sonde_fifo fifo;
 	struct my_pending pend[MY_PENDING];
-	struct my_stmt stmts[MY_STMTS];
+	struct sonde_db_stmts stmts;
 	uint8_t req_buf[MY_REQ_PREFIX];
 	uint8_t resp_buf[MY_RESP_PREFIX];
-};
-
-struct my_out {
-	sonde_txn_emit_fn emit;
-	void *userdata;
-	uint64_t ts;
-};
-
-/* One direction of a chunk, as the frame driver's callbacks see it. */
-struct my_dir {
-	struct my_state *s;
-	struct my_stream *st;
-	const struct my_out *o;
-	bool req;
 };
 
 static bool my_known_cmd(uint8_t c)
@@ -157,44 +125,21 @@ static void my_init(void *state)
 	memset(state, 0, sizeof(struct my_state));
 }
 
-static const struct sonde_proto_stats *my_stats(const void *state)
+/* The frame stream and body buffer of a direction. */
+static struct sonde_db_dir my_dir(void *state, bool req)
 {
-	return &((const struct my_state *)state)->stats;
+	struct my_state *s = state;
+
+	return req ? (struct sonde_db_dir){ &s->req, &s->req.f, s->req_buf, sizeof(s->req_buf) }
+		   : (struct sonde_db_dir){ &s->resp, &s->resp.f, s->resp_buf, sizeof(s->resp_buf) };
 }
 
 /* ---- prepared statements ---- */
 
-static struct my_stmt *my_stmt_find(struct my_state *s, uint32_t id)
+/* The statement table's key of a statement id (never 0). */
+static uint64_t my_stmt_key(uint32_t id)
 {
-	for (unsigned i = 0; i < MY_STMTS; i++) {
-		if (s->stmts[i].used && s->stmts[i].id == id) {
-			s->stmts[i].used = ++s->clock;
-			return &s->stmts[i];
-		}
-	}
-	return NULL;
-}
-
-static void my_stmt_put(struct my_state *s, uint32_t id,
-			const struct my_sum *sum)
-{
-	struct my_stmt *e = my_stmt_find(s, id), *victim = &s->stmts[0];
-
-	if (!e) {
-		for (unsigned i = 0; i < MY_STMTS && !e; i++)
-			if (!s->stmts[i].used)
-				e = &s->stmts[i];
-		if (!e) {
-			for (unsigned i = 1; i < MY_STMTS; i++)
-				if (s->stmts[i].used < victim->used)
-					victim = &s->stmts[i];
-			e = victim;
-			s->stats.dropped++;
-		}
-	}
-	e->id = id;
-	e->used = ++s->clock;
-	e->sum = *sum;
+	return (uint64_t)id | 1ull << 32;
 }
 
 /* ---- helpers ---- */
@@ -235,14 +180,6 @@ static bool my_lenenc(const uint8_t *b, size_t have, size_t *off,
 	return true;
 }
 
-/* A multi-statement query is named by its first statement. */
-static void my_summarize(const uint8_t *sql, size_t n, struct my_sum *sum)
-{
-	n = sonde_sql_first_statement((const char *)sql, n, true);
-	sonde_sql_summarize((const char *)sql, n, sum->op, sizeof(sum->op),
-			    sum->target, sizeof(sum->target));
-}
-
 static struct my_pending *my_front(struct my_state *s)
 {
 	int i = sonde_fifo_front(&s->fifo, MY_PENDING);
@@ -250,22 +187,12 @@ static struct my_pending *my_front(struct my_state *s)
 	return i < 0 ? NULL : &s->pend[i];
 }
 
-static void my_emit(const struct my_pending *p, const struct my_out *o)
+static void my_emit(const struct my_pending *p, const struct sonde_db_out *o)
 {
-	struct sonde_txn t;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = SONDE_TXN_DB;
-	t.proto = SONDE_PROTO_MYSQL;
-	t.start_ns = p->start_ns;
-	t.duration_ns = o->ts > p->start_ns ? o->ts - p->start_ns : 0;
-	SONDE_TXN_SET(t.operation, p->sum.op, sizeof(p->sum.op));
-	SONDE_TXN_SET(t.target, p->sum.target, sizeof(p->sum.target));
-	SONDE_TXN_SET(t.error, p->error, sizeof(p->error));
-	o->emit(&t, o->userdata);
+	sonde_db_emit(o, SONDE_PROTO_MYSQL, p->start_ns, &p->sum, p->error);
 }
 
-static void my_complete(struct my_state *s, const struct my_out *o)
+static void my_complete(struct my_state *s, const struct sonde_db_out *o)
 {
 	struct my_pending *p = my_front(s);
 
@@ -293,14 +220,14 @@ static void my_on_handshake_response(struct my_state *s, const uint8_t *b,
 	 * the compressed protocol has other framing. Neither is parsed.
 	 */
 	if (((caps & MY_CAP_SSL) && len == 32) || (caps & MY_CAP_COMPRESS))
-		s->dead = true;
+		s->c.dead = true;
 }
 
 static int my_on_command(struct my_state *s, const struct my_stream *st,
 			 const uint8_t *b, size_t have)
 {
+	const struct sonde_db_sum *sum;
 	struct my_pending *p;
-	struct my_stmt *e;
 	uint8_t cmd, expect = MY_E_SIMPLE;
 	bool txn = false;
 	uint32_t id;
@@ -314,8 +241,8 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 	case MY_COM_STMT_SEND_LONG_DATA:
 		return 0;
 	case MY_COM_STMT_CLOSE:
-		if (have >= 5 && (e = my_stmt_find(s, sonde_le32(b + 1))))
-			e->used = 0;
+		if (have >= 5)
+			sonde_db_stmt_forget(&s->stmts, my_stmt_key(sonde_le32(b + 1)));
 		return 0;
 	case MY_COM_QUERY:
 	case MY_COM_STMT_EXECUTE:
@@ -341,18 +268,10 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 	default:
 		break;
 	}
-	/*
-	 * Nothing was pending, so the response stream must be between
-	 * packets: when it is not, it was framed on bytes from before the
-	 * capture started (or misframed); restart it with this answer.
-	 */
-	if (sonde_fifo_empty(&s->fifo) && sonde_frame_partial(&s->resp.f)) {
-		s->stats.desyncs++;
-		s->resp.f.st = SONDE_FRAME_RESYNC;
-	}
+	sonde_db_resp_check(&s->c, &s->fifo, &s->resp.f);
 	i = sonde_fifo_push(&s->fifo, MY_PENDING);
 	if (i < 0) {
-		s->stats.dropped++;
+		s->c.stats.dropped++;
 		return 0;
 	}
 	p = &s->pend[i];
@@ -361,14 +280,14 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 	p->txn = txn;
 	p->start_ns = st->f.msg_ts;
 	if (cmd == MY_COM_QUERY || cmd == MY_COM_STMT_PREPARE) {
-		my_summarize(b + 1, have - 1, &p->sum);
+		sonde_db_summarize(b + 1, have - 1, true, &p->sum);
 		if (cmd == MY_COM_STMT_PREPARE)
 			s->last_prepare = p->sum;
 	} else if (txn) {
 		id = have >= 5 ? sonde_le32(b + 1) : 0;
-		e = have >= 5 ? my_stmt_find(s, id) : NULL;
-		if (e)
-			p->sum = e->sum;
+		sum = have >= 5 ? sonde_db_stmt_find(&s->stmts, my_stmt_key(id)) : NULL;
+		if (sum)
+			p->sum = *sum;
 		else if (have >= 5 && id == 0xffffffffu)
 			/*
 			 * MariaDB: -1 is the statement prepared last, which
@@ -376,7 +295,7 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 			 */
 			p->sum = s->last_prepare;
 		else
-			SONDE_TXN_SET(p->sum.op, "OTHER", 5);
+			sonde_db_sum_unknown(&p->sum);
 	}
 	return 0;
 }
@@ -421,7 +340,13 @@ static uint16_t my_status(const uint8_t *b, size_t have, uint32_t len)
 	return sonde_le16(b + off);
 }
 
-static void my_error(struct my_pending *p, const uint8_t *b, size_t have)
+/*
+ * An ERR packet of len bytes, have of them kept. Fewer than 9 kept of a
+ * longer packet (the rest fell into a capture gap) do not tell a pre-4.1
+ * error (no SQLSTATE) from a cut SQLSTATE: then it is just ERR.
+ */
+static void my_error(struct my_pending *p, const uint8_t *b, size_t have,
+		     uint32_t len)
 {
 	char code[8];
 	unsigned v, n = 0;
@@ -432,7 +357,7 @@ static void my_error(struct my_pending *p, const uint8_t *b, size_t have)
 		SONDE_TXN_SET(p->error, (const char *)b + 4, 5);
 		return;
 	}
-	if (have < 3) {
+	if (have < 3 || (have < 9 && have < len)) {
 		SONDE_TXN_SET(p->error, "ERR", 3);
 		return;
 	}
@@ -449,7 +374,7 @@ static void my_error(struct my_pending *p, const uint8_t *b, size_t have)
 
 /* The end of one result: either more follow or the command is done. */
 static void my_result_end(struct my_state *s, const uint8_t *b, size_t have,
-			  uint32_t len, const struct my_out *o)
+			  uint32_t len, const struct sonde_db_out *o)
 {
 	if (my_status(b, have, len) & MY_STATUS_MORE_RESULTS) {
 		s->rst = MY_R_FIRST;
@@ -460,7 +385,7 @@ static void my_result_end(struct my_state *s, const uint8_t *b, size_t have,
 
 static void my_result_first(struct my_state *s, struct my_pending *p,
 			    const uint8_t *b, size_t have, uint32_t len,
-			    const struct my_out *o)
+			    const struct sonde_db_out *o)
 {
 	size_t off = 0;
 	uint64_t n;
@@ -471,7 +396,7 @@ static void my_result_first(struct my_state *s, struct my_pending *p,
 		my_result_end(s, b, have, len, o);
 		return;
 	case 0xff:
-		my_error(p, b, have);
+		my_error(p, b, have, len);
 		my_complete(s, o);
 		return;
 	case 0xfb:
@@ -495,7 +420,7 @@ static void my_result_first(struct my_state *s, struct my_pending *p,
 
 static void my_on_result(struct my_state *s, struct my_pending *p,
 			 const uint8_t *b, size_t have, uint32_t len,
-			 const struct my_out *o)
+			 const struct sonde_db_out *o)
 {
 	switch (s->rst) {
 	case MY_R_FIRST:
@@ -503,7 +428,7 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 		return;
 	case MY_R_INFILE:
 		if (b[0] == 0xff) {
-			my_error(p, b, have);
+			my_error(p, b, have, len);
 			my_complete(s, o);
 		} else {
 			my_result_end(s, b, have, len, o);
@@ -511,7 +436,7 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 		return;
 	case MY_R_DEFS:
 		if (b[0] == 0xff) {
-			my_error(p, b, have);
+			my_error(p, b, have, len);
 			my_complete(s, o);
 		} else if (--s->defs_left == 0) {
 			s->rst = MY_R_AFTER_DEFS;
@@ -532,7 +457,7 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 	}
 	/* Rows. */
 	if (b[0] == 0xff) {
-		my_error(p, b, have);
+		my_error(p, b, have, len);
 		my_complete(s, o);
 	} else if (my_is_terminator(b, have, len)) {
 		my_result_end(s, b, have, len, o);
@@ -541,14 +466,16 @@ static void my_on_result(struct my_state *s, struct my_pending *p,
 
 static void my_on_prepare(struct my_state *s, struct my_pending *p,
 			  const uint8_t *b, size_t have, uint32_t len,
-			  const struct my_out *o)
+			  const struct sonde_db_out *o)
 {
 	if (s->rst == MY_R_FIRST) {
 		if (b[0] != 0x00 || have < 9) {
 			my_complete(s, o);
 			return;
 		}
-		my_stmt_put(s, sonde_le32(b + 1), &p->sum);
+		if (sonde_db_stmt_put(&s->stmts, my_stmt_key(sonde_le32(b + 1)),
+				      &p->sum))
+			s->c.stats.dropped++;
 		s->defs_left = (uint64_t)sonde_le16(b + 5) + sonde_le16(b + 7);
 		if (s->defs_left == 0) {
 			my_complete(s, o);
@@ -567,7 +494,7 @@ static void my_on_prepare(struct my_state *s, struct my_pending *p,
 }
 
 static int my_on_response(struct my_state *s, const struct my_stream *st,
-			  const uint8_t *b, size_t have, const struct my_out *o)
+			  const uint8_t *b, size_t have, const struct sonde_db_out *o)
 {
 	struct my_pending *p;
 	bool eat = s->eat_eof;
@@ -614,7 +541,7 @@ static void my_drop_pending(struct my_state *s)
 
 	while ((p = my_front(s))) {
 		if (p->txn)
-			s->stats.dropped++;
+			s->c.stats.dropped++;
 		sonde_fifo_pop(&s->fifo, MY_PENDING);
 	}
 	s->rst = MY_R_FIRST;
@@ -627,11 +554,11 @@ static void my_drop_pending(struct my_state *s)
  * the pending commands were being answered, so they complete at this
  * chunk (durations are lower bounds, errors unknown).
  */
-static void my_resp_desync(struct my_state *s, const struct my_out *o)
+static void my_resp_desync(struct my_state *s, const struct sonde_db_out *o)
 {
 	struct my_pending *p;
 
-	s->stats.desyncs++;
+	s->c.stats.desyncs++;
 	while ((p = my_front(s))) {
 		if (p->txn)
 			my_emit(p, o);
@@ -641,41 +568,42 @@ static void my_resp_desync(struct my_state *s, const struct my_out *o)
 	s->defs_left = 0;
 	s->eat_eof = false;
 	s->resp.f.st = SONDE_FRAME_RESYNC;
-	s->resp_armed = false;
+	s->c.resp_armed = false;
 }
 
 static int my_frame(void *ctx, const uint8_t *b, size_t have)
 {
-	const struct my_dir *d = ctx;
-	struct my_state *s = d->s;
+	const struct sonde_db_chunk *ch = ctx;
+	struct my_state *s = ch->state;
+	struct my_stream *st = ch->stream;
 	int r;
 
-	r = d->req ? my_on_request(s, d->st, b, have)
-		   : my_on_response(s, d->st, b, have, d->o);
-	if (s->dead)
+	r = ch->req ? my_on_request(s, st, b, have)
+		    : my_on_response(s, st, b, have, &ch->o);
+	if (s->c.dead)
 		return -EPROTO;
 	if (r < 0) {
-		if (!s->valid) {
-			s->dead = true;
+		if (!s->c.valid) {
+			s->c.dead = true;
 			return -EPROTO;
 		}
-		s->stats.parse_errors++;
-		if (d->req) {
-			s->stats.desyncs++;
-			d->st->f.st = SONDE_FRAME_RESYNC;
+		s->c.stats.parse_errors++;
+		if (ch->req) {
+			s->c.stats.desyncs++;
+			st->f.st = SONDE_FRAME_RESYNC;
 		} else {
 			my_drop_pending(s);
 		}
 		return 0;
 	}
-	if (d->req && d->st->seq == 0 && !d->st->cont)
-		s->valid = true;
+	if (ch->req && st->seq == 0 && !st->cont)
+		s->c.valid = true;
 	return 0;
 }
 
 static int my_length(void *ctx, const uint8_t *hdr, uint64_t *ret_len)
 {
-	struct my_stream *st = ((const struct my_dir *)ctx)->st;
+	struct my_stream *st = ((const struct sonde_db_chunk *)ctx)->stream;
 
 	st->len = sonde_le24(hdr);
 	st->seq = hdr[3];
@@ -687,47 +615,40 @@ static int my_length(void *ctx, const uint8_t *hdr, uint64_t *ret_len)
 
 static void my_lost(void *ctx)
 {
-	const struct my_dir *d = ctx;
+	const struct sonde_db_chunk *ch = ctx;
+	struct my_state *s = ch->state;
 
-	if (d->req)
-		d->s->stats.desyncs++;
+	if (ch->req)
+		s->c.stats.desyncs++;
 	else
-		my_resp_desync(d->s, d->o);
+		my_resp_desync(s, &ch->o);
 }
 
 /* A resynced stream forgets that a 0xffffff-byte packet was continuing. */
 static void my_reset(void *ctx)
 {
-	struct my_stream *st = ((const struct my_dir *)ctx)->st;
+	struct my_stream *st = ((const struct sonde_db_chunk *)ctx)->stream;
 
 	memset(st, 0, sizeof(*st));
 }
 
-static const struct sonde_frame_ops my_framing = {
-	.hdr_len = 4,
-	.length = my_length,
-	.frame = my_frame,
-	.lost = my_lost,
-	.reset = my_reset,
+static const struct sonde_db_proto my_db = {
+	.framing = {
+		.hdr_len = 4,
+		.length = my_length,
+		.frame = my_frame,
+		.lost = my_lost,
+		.reset = my_reset,
+	},
+	.dir = my_dir,
 };
 
 static int my_feed(void *state, enum sonde_flow flow, const uint8_t *data,
 		   size_t len, size_t total, uint64_t ts_ns,
 		   sonde_txn_emit_fn emit, void *userdata)
 {
-	struct my_state *s = state;
-	struct my_out o = { .emit = emit, .userdata = userdata, .ts = ts_ns };
-	bool req = flow == SONDE_FLOW_REQUEST;
-	struct my_dir d = { s, req ? &s->req : &s->resp, &o, req };
-
-	if (s->dead)
-		return -EPROTO;
-	if (req)
-		s->resp_armed = true;
-	return sonde_frame_feed(&d.st->f, &my_framing, &d, s->resp_armed,
-				req ? s->req_buf : s->resp_buf,
-				req ? sizeof(s->req_buf) : sizeof(s->resp_buf),
-				data, len, total, ts_ns);
+	return sonde_db_feed(&my_db, state, flow, data, len, total, ts_ns,
+			     emit, userdata);
 }
 
 const struct sonde_proto_ops sonde_proto_mysql = {
@@ -737,5 +658,5 @@ const struct sonde_proto_ops sonde_proto_mysql = {
 	.detect = my_detect,
 	.init = my_init,
 	.feed = my_feed,
-	.stats = my_stats,
+	.stats = sonde_db_stats,
 };

@@ -15,19 +15,16 @@
 #include <errno.h>
 #include <string.h>
 
+#include "protocols/db_feed.h"
+#include "protocols/db_stmts.h"
 #include "protocols/framing.h"
-#include "protocols/pg_sql.h"
 #include "protocols/protocol.h"
-#include "sanitize.h"
 
 #define PG_REQ_PREFIX 512  /* SQL bytes kept to summarise a statement */
 #define PG_RESP_PREFIX 128 /* enough for ErrorResponse's S, V and C fields */
 #define PG_PENDING 16
-#define PG_NAMES 16 /* remembered statements and named portals */
 #define PG_MAX_MSG (1u << 30)  /* the server's own limit on a message */
 #define PG_MAX_STARTUP 10000   /* MAX_STARTUP_PACKET_LENGTH */
-#define PG_OP_LEN 24
-#define PG_TARGET_LEN 104
 
 #define PG_CODE_STARTUP3 196608u  /* protocol 3.0 */
 #define PG_CODE_CANCEL 80877102u
@@ -38,11 +35,6 @@ struct pg_stream {
 	struct sonde_frame f;
 	uint8_t type; /* 0 for the untyped startup-phase messages */
 	bool untyped;
-};
-
-struct pg_sum {
-	char op[PG_OP_LEN];
-	char target[PG_TARGET_LEN];
 };
 
 enum pg_pkind {
@@ -56,47 +48,23 @@ struct pg_pending {
 	uint8_t kind;
 	bool empty;  /* EmptyQueryResponse: nothing ran */
 	bool ran;    /* Query: some statement completed or failed */
-	char error[8];
+	char error[SONDE_DB_ERROR_LEN];
 	uint64_t start_ns;
-	struct pg_sum sum;
-};
-
-struct pg_name {
-	uint64_t key; /* hash of kind + name; 0 = free */
-	uint32_t used;
-	struct pg_sum sum;
+	struct sonde_db_sum sum;
 };
 
 struct pg_state {
-	struct sonde_proto_stats stats;
+	struct sonde_db_conn c; /* dead: encrypted from here on */
 	struct pg_stream req, resp;
 	bool startup;      /* untyped messages possible: start, after SSL 'N' */
 	bool ssl_answer;   /* a one-byte answer to SSLRequest/GSSENCRequest is due */
-	bool valid;        /* something parsed: no more -EPROTO */
-	bool dead;         /* encrypted from here on */
-	bool resp_armed;   /* a request came since the response stream desynced */
 	uint64_t batch_ts; /* first message of the extended batch being built */
 	uint64_t last_resp_ts;
-	uint32_t clock;
 	struct sonde_fifo fifo;
 	struct pg_pending pend[PG_PENDING];
-	struct pg_name names[PG_NAMES];
+	struct sonde_db_stmts names; /* statements and portals: hash of kind + name */
 	uint8_t req_buf[PG_REQ_PREFIX];
 	uint8_t resp_buf[PG_RESP_PREFIX];
-};
-
-struct pg_out {
-	sonde_txn_emit_fn emit;
-	void *userdata;
-	uint64_t ts;
-};
-
-/* The frame driver's view of one chunk: which stream, and where txns go. */
-struct pg_dir {
-	struct pg_state *s;
-	struct pg_stream *st;
-	const struct pg_out *o;
-	bool req;
 };
 
 static bool pg_is_req_type(uint8_t t)
@@ -136,9 +104,13 @@ static void pg_init(void *state)
 	s->startup = true;
 }
 
-static const struct sonde_proto_stats *pg_stats(const void *state)
+/* The frame stream and body buffer of a direction. */
+static struct sonde_db_dir pg_dir(void *state, bool req)
 {
-	return &((const struct pg_state *)state)->stats;
+	struct pg_state *s = state;
+
+	return req ? (struct sonde_db_dir){ &s->req, &s->req.f, s->req_buf, sizeof(s->req_buf) }
+		   : (struct sonde_db_dir){ &s->resp, &s->resp.f, s->resp_buf, sizeof(s->resp_buf) };
 }
 
 /* ---- remembered statements and portals ---- */
@@ -153,46 +125,24 @@ static uint64_t pg_key(char kind, const uint8_t *name, size_t n)
 	return h | 1;
 }
 
-static struct pg_name *pg_name_find(struct pg_state *s, uint64_t key)
-{
-	for (unsigned i = 0; i < PG_NAMES; i++) {
-		if (s->names[i].key == key) {
-			s->names[i].used = ++s->clock;
-			return &s->names[i];
-		}
-	}
-	return NULL;
-}
-
-/* Overwrites the least recently used entry when full: counted as dropped. */
+/* Stores sum under key; a full table's eviction is counted as dropped. */
 static void pg_name_put(struct pg_state *s, uint64_t key,
-			const struct pg_sum *sum)
+			const struct sonde_db_sum *sum)
 {
-	struct pg_name *e = pg_name_find(s, key), *victim = &s->names[0];
-
-	if (!e) {
-		for (unsigned i = 0; i < PG_NAMES && !e; i++)
-			if (s->names[i].key == 0)
-				e = &s->names[i];
-		if (!e) {
-			for (unsigned i = 1; i < PG_NAMES; i++)
-				if (s->names[i].used < victim->used)
-					victim = &s->names[i];
-			e = victim;
-			s->stats.dropped++;
-		}
-	}
-	e->key = key;
-	e->used = ++s->clock;
-	e->sum = *sum;
+	if (sonde_db_stmt_put(&s->names, key, sum))
+		s->c.stats.dropped++;
 }
 
-static void pg_name_forget(struct pg_state *s, uint64_t key)
+/* The summary stored under key, else OTHER. */
+static void pg_name_get(struct pg_state *s, uint64_t key,
+			struct sonde_db_sum *ret_sum)
 {
-	struct pg_name *e = pg_name_find(s, key);
+	const struct sonde_db_sum *sum = sonde_db_stmt_find(&s->names, key);
 
-	if (e)
-		memset(e, 0, sizeof(*e));
+	if (sum)
+		*ret_sum = *sum;
+	else
+		sonde_db_sum_unknown(ret_sum);
 }
 
 /* ---- body helpers ---- */
@@ -222,40 +172,16 @@ static bool pg_cstr(const uint8_t *b, size_t have, size_t *off,
 	return true;
 }
 
-/* A query string with several statements is named by its first one. */
-static void pg_summarize(const uint8_t *sql, size_t n, struct pg_sum *sum)
-{
-	n = sonde_sql_first_statement((const char *)sql, n, false);
-	sonde_sql_summarize((const char *)sql, n, sum->op, sizeof(sum->op),
-			    sum->target, sizeof(sum->target));
-}
-
-static void pg_unknown_sum(struct pg_sum *sum)
-{
-	memset(sum, 0, sizeof(*sum));
-	/* Prepared before the capture started: counted, but unnamed. */
-	SONDE_TXN_SET(sum->op, "OTHER", 5);
-}
-
 static struct pg_pending *pg_push(struct pg_state *s, uint8_t kind,
 				  uint64_t start)
 {
 	struct pg_pending *p;
 	int i;
 
-	/*
-	 * Nothing was pending, so the response stream must be between
-	 * messages: when it is not, it was framed on bytes from before the
-	 * capture started (or misframed); restart it with this answer.
-	 */
-	if (sonde_fifo_empty(&s->fifo) && sonde_frame_partial(&s->resp.f)) {
-		s->stats.desyncs++;
-		s->resp.f.st = SONDE_FRAME_RESYNC;
-	}
+	sonde_db_resp_check(&s->c, &s->fifo, &s->resp.f);
 	i = sonde_fifo_push(&s->fifo, PG_PENDING);
-
 	if (i < 0) {
-		s->stats.dropped++;
+		s->c.stats.dropped++;
 		return NULL;
 	}
 	p = &s->pend[i];
@@ -272,19 +198,9 @@ static struct pg_pending *pg_front(struct pg_state *s)
 	return i < 0 ? NULL : &s->pend[i];
 }
 
-static void pg_emit(const struct pg_pending *p, const struct pg_out *o)
+static void pg_emit(const struct pg_pending *p, const struct sonde_db_out *o)
 {
-	struct sonde_txn t;
-
-	memset(&t, 0, sizeof(t));
-	t.kind = SONDE_TXN_DB;
-	t.proto = SONDE_PROTO_POSTGRES;
-	t.start_ns = p->start_ns;
-	t.duration_ns = o->ts > p->start_ns ? o->ts - p->start_ns : 0;
-	SONDE_TXN_SET(t.operation, p->sum.op, sizeof(p->sum.op));
-	SONDE_TXN_SET(t.target, p->sum.target, sizeof(p->sum.target));
-	SONDE_TXN_SET(t.error, p->error, sizeof(p->error));
-	o->emit(&t, o->userdata);
+	sonde_db_emit(o, SONDE_PROTO_POSTGRES, p->start_ns, &p->sum, p->error);
 }
 
 /* ---- requests ---- */
@@ -312,11 +228,11 @@ static void pg_on_parse(struct pg_state *s, const uint8_t *b, size_t have)
 {
 	const uint8_t *name, *sql;
 	size_t off = 0, nn, sn;
-	struct pg_sum sum;
+	struct sonde_db_sum sum;
 
 	pg_cstr(b, have, &off, &name, &nn);
 	pg_cstr(b, have, &off, &sql, &sn);
-	pg_summarize(sql, sn, &sum);
+	sonde_db_summarize(sql, sn, false, &sum);
 	pg_name_put(s, pg_key('S', name, nn), &sum);
 }
 
@@ -324,16 +240,11 @@ static void pg_on_bind(struct pg_state *s, const uint8_t *b, size_t have)
 {
 	const uint8_t *portal, *stmt;
 	size_t off = 0, pn, sn;
-	struct pg_name *e;
-	struct pg_sum sum;
+	struct sonde_db_sum sum;
 
 	pg_cstr(b, have, &off, &portal, &pn);
 	pg_cstr(b, have, &off, &stmt, &sn);
-	e = pg_name_find(s, pg_key('S', stmt, sn));
-	if (e)
-		sum = e->sum;
-	else
-		pg_unknown_sum(&sum);
+	pg_name_get(s, pg_key('S', stmt, sn), &sum);
 	pg_name_put(s, pg_key('P', portal, pn), &sum);
 }
 
@@ -343,18 +254,13 @@ static void pg_on_execute(struct pg_state *s, const uint8_t *b, size_t have,
 	const uint8_t *portal;
 	size_t off = 0, pn;
 	struct pg_pending *p;
-	struct pg_name *e;
 
 	pg_cstr(b, have, &off, &portal, &pn);
 	p = pg_push(s, PG_P_EXEC, s->batch_ts ? s->batch_ts : ts);
 	s->batch_ts = 0;
 	if (!p)
 		return;
-	e = pg_name_find(s, pg_key('P', portal, pn));
-	if (e)
-		p->sum = e->sum;
-	else
-		pg_unknown_sum(&p->sum);
+	pg_name_get(s, pg_key('P', portal, pn), &p->sum);
 }
 
 static void pg_on_close(struct pg_state *s, const uint8_t *b, size_t have)
@@ -365,7 +271,7 @@ static void pg_on_close(struct pg_state *s, const uint8_t *b, size_t have)
 	if (have < 1 || (b[0] != 'S' && b[0] != 'P'))
 		return;
 	pg_cstr(b, have, &off, &name, &nn);
-	pg_name_forget(s, pg_key((char)b[0], name, nn));
+	sonde_db_stmt_forget(&s->names, pg_key((char)b[0], name, nn));
 }
 
 static int pg_on_request(struct pg_state *s, const struct pg_stream *st,
@@ -384,7 +290,7 @@ static int pg_on_request(struct pg_state *s, const struct pg_stream *st,
 		p = pg_push(s, PG_P_QUERY, st->f.msg_ts);
 		if (p) {
 			pg_cstr(b, have, &off, &sql, &n);
-			pg_summarize(sql, n, &p->sum);
+			sonde_db_summarize(sql, n, false, &p->sum);
 		}
 		break;
 	case 'P':
@@ -433,18 +339,18 @@ static void pg_error_code(const uint8_t *b, size_t have, char *out, size_t cap)
 		size_t n;
 		bool whole = pg_cstr(b, have, &off, &v, &n);
 
-		if (field == 'C') {
+		if (field == 'C' && whole) {
 			sonde_txn_setn(out, (unsigned)cap, (const char *)v, n);
 			return;
 		}
 		if (!whole)
 			break;
 	}
-	/* The code was beyond what we kept: still an error. */
+	/* The code was beyond what we kept, or cut: still an error. */
 	sonde_txn_setn(out, (unsigned)cap, "ERROR", 5);
 }
 
-static void pg_complete_exec(struct pg_state *s, const struct pg_out *o,
+static void pg_complete_exec(struct pg_state *s, const struct sonde_db_out *o,
 			     const char *error, bool empty)
 {
 	struct pg_pending *p = pg_front(s);
@@ -470,7 +376,7 @@ static void pg_complete_exec(struct pg_state *s, const struct pg_out *o,
 }
 
 /* ReadyForQuery ends the oldest Query, Sync or FunctionCall. */
-static void pg_ready(struct pg_state *s, const struct pg_out *o)
+static void pg_ready(struct pg_state *s, const struct sonde_db_out *o)
 {
 	struct pg_pending *p;
 
@@ -486,7 +392,7 @@ static void pg_ready(struct pg_state *s, const struct pg_out *o)
 }
 
 static int pg_on_response(struct pg_state *s, const struct pg_stream *st,
-			  const uint8_t *b, size_t have, const struct pg_out *o)
+			  const uint8_t *b, size_t have, const struct sonde_db_out *o)
 {
 	struct pg_pending *p;
 	char err[8];
@@ -528,7 +434,7 @@ static void pg_drop_pending(struct pg_state *s)
 
 	while ((p = pg_front(s))) {
 		if (p->kind == PG_P_QUERY || p->kind == PG_P_EXEC)
-			s->stats.dropped++;
+			s->c.stats.dropped++;
 		sonde_fifo_pop(&s->fifo, PG_PENDING);
 	}
 	s->batch_ts = 0;
@@ -540,7 +446,7 @@ static void pg_drop_pending(struct pg_state *s)
  */
 static void pg_req_desync(struct pg_state *s)
 {
-	s->stats.desyncs++;
+	s->c.stats.desyncs++;
 	s->batch_ts = 0;
 	s->req.f.st = SONDE_FRAME_RESYNC;
 }
@@ -551,11 +457,11 @@ static void pg_req_desync(struct pg_state *s)
  * at this chunk (durations are lower bounds, errors unknown). The stream
  * resyncs at the first response chunk after the next request.
  */
-static void pg_resp_desync(struct pg_state *s, const struct pg_out *o)
+static void pg_resp_desync(struct pg_state *s, const struct sonde_db_out *o)
 {
 	struct pg_pending *p;
 
-	s->stats.desyncs++;
+	s->c.stats.desyncs++;
 	while ((p = pg_front(s))) {
 		if (p->kind == PG_P_EXEC ||
 		    (p->kind == PG_P_QUERY && !p->empty))
@@ -563,25 +469,25 @@ static void pg_resp_desync(struct pg_state *s, const struct pg_out *o)
 		sonde_fifo_pop(&s->fifo, PG_PENDING);
 	}
 	s->resp.f.st = SONDE_FRAME_RESYNC;
-	s->resp_armed = false;
+	s->c.resp_armed = false;
 	s->ssl_answer = false;
 }
 
 static int pg_bad(struct pg_state *s, bool req)
 {
 	/* Responses alone never condemn a stream: capture may start mid-reply. */
-	if (!s->valid && req) {
-		s->dead = true;
+	if (!s->c.valid && req) {
+		s->c.dead = true;
 		return -EPROTO;
 	}
-	s->stats.parse_errors++;
+	s->c.stats.parse_errors++;
 	if (req) {
 		pg_req_desync(s);
 	} else {
 		pg_drop_pending(s);
-		s->stats.desyncs++;
+		s->c.stats.desyncs++;
 		s->resp.f.st = SONDE_FRAME_RESYNC;
-		s->resp_armed = false;
+		s->c.resp_armed = false;
 		s->ssl_answer = false;
 	}
 	return 1;
@@ -589,15 +495,16 @@ static int pg_bad(struct pg_state *s, bool req)
 
 static int pg_frame(void *ctx, const uint8_t *b, size_t have)
 {
-	const struct pg_dir *d = ctx;
+	const struct sonde_db_chunk *ch = ctx;
+	struct pg_state *s = ch->state;
 	int r;
 
-	r = d->req ? pg_on_request(d->s, d->st, b, have)
-		   : pg_on_response(d->s, d->st, b, have, d->o);
+	r = ch->req ? pg_on_request(s, ch->stream, b, have)
+		    : pg_on_response(s, ch->stream, b, have, &ch->o);
 	if (r < 0)
-		return pg_bad(d->s, d->req);
-	if (d->req)
-		d->s->valid = true;
+		return pg_bad(s, ch->req);
+	if (ch->req)
+		s->c.valid = true;
 	return 0;
 }
 
@@ -608,7 +515,7 @@ static int pg_ssl_answer(struct pg_state *s, uint8_t c)
 	if (c == 'N')
 		return 0;
 	if (c == 'S' || c == 'G') {
-		s->dead = true;
+		s->c.dead = true;
 		return -EPROTO;
 	}
 	return 1; /* not an answer: an ErrorResponse from an old server */
@@ -617,36 +524,38 @@ static int pg_ssl_answer(struct pg_state *s, uint8_t c)
 /* A message starts with c: an SSL answer, or a 4/5-byte header. */
 static int pg_begin(void *ctx, uint8_t c)
 {
-	const struct pg_dir *d = ctx;
+	const struct sonde_db_chunk *ch = ctx;
+	struct pg_state *s = ch->state;
+	struct pg_stream *st = ch->stream;
 	int r;
 
-	if (!d->req && d->s->ssl_answer) {
-		r = pg_ssl_answer(d->s, c);
+	if (!ch->req && s->ssl_answer) {
+		r = pg_ssl_answer(s, c);
 		if (r <= 0)
 			return r;
 	}
-	d->st->untyped = d->req && d->s->startup && c == 0;
-	return d->st->untyped ? 4 : 5;
+	st->untyped = ch->req && s->startup && c == 0;
+	return st->untyped ? 4 : 5;
 }
 
 static int pg_length(void *ctx, const uint8_t *hdr, uint64_t *ret_len)
 {
-	const struct pg_dir *d = ctx;
-	struct pg_stream *st = d->st;
+	const struct sonde_db_chunk *ch = ctx;
+	struct pg_stream *st = ch->stream;
 	uint32_t n;
 
 	if (st->untyped) {
 		n = sonde_be32(hdr);
 		if (n < 8 || n > PG_MAX_STARTUP)
-			return pg_bad(d->s, d->req);
+			return pg_bad(ch->state, ch->req);
 		st->type = 0;
 	} else {
 		st->type = hdr[0];
 		n = sonde_be32(hdr + 1);
-		if (!(d->req ? pg_is_req_type(st->type)
-			     : pg_is_resp_type(st->type)) ||
+		if (!(ch->req ? pg_is_req_type(st->type)
+			      : pg_is_resp_type(st->type)) ||
 		    n < 4 || n > PG_MAX_MSG)
-			return pg_bad(d->s, d->req);
+			return pg_bad(ch->state, ch->req);
 	}
 	*ret_len = n - 4;
 	return 0;
@@ -654,38 +563,30 @@ static int pg_length(void *ctx, const uint8_t *hdr, uint64_t *ret_len)
 
 static void pg_lost(void *ctx)
 {
-	const struct pg_dir *d = ctx;
+	const struct sonde_db_chunk *ch = ctx;
 
-	if (d->req)
-		pg_req_desync(d->s);
+	if (ch->req)
+		pg_req_desync(ch->state);
 	else
-		pg_resp_desync(d->s, d->o);
+		pg_resp_desync(ch->state, &ch->o);
 }
 
-static const struct sonde_frame_ops pg_framing = {
-	.begin = pg_begin,
-	.length = pg_length,
-	.frame = pg_frame,
-	.lost = pg_lost,
+static const struct sonde_db_proto pg_db = {
+	.framing = {
+		.begin = pg_begin,
+		.length = pg_length,
+		.frame = pg_frame,
+		.lost = pg_lost,
+	},
+	.dir = pg_dir,
 };
 
 static int pg_feed(void *state, enum sonde_flow flow, const uint8_t *data,
 		   size_t len, size_t total, uint64_t ts_ns,
 		   sonde_txn_emit_fn emit, void *userdata)
 {
-	struct pg_state *s = state;
-	struct pg_out o = { .emit = emit, .userdata = userdata, .ts = ts_ns };
-	bool req = flow == SONDE_FLOW_REQUEST;
-	struct pg_dir d = { s, req ? &s->req : &s->resp, &o, req };
-
-	if (s->dead)
-		return -EPROTO;
-	if (req)
-		s->resp_armed = true;
-	return sonde_frame_feed(&d.st->f, &pg_framing, &d, s->resp_armed,
-				req ? s->req_buf : s->resp_buf,
-				req ? sizeof(s->req_buf) : sizeof(s->resp_buf),
-				data, len, total, ts_ns);
+	return sonde_db_feed(&pg_db, state, flow, data, len, total, ts_ns,
+			     emit, userdata);
 }
 
 const struct sonde_proto_ops sonde_proto_postgres = {
@@ -695,5 +596,5 @@ const struct sonde_proto_ops sonde_proto_postgres = {
 	.detect = pg_detect,
 	.init = pg_init,
 	.feed = pg_feed,
-	.stats = pg_stats,
+	.stats = sonde_db_stats,
 };

@@ -8,6 +8,7 @@
  * keyspace_hits/keyspace_misses (see redis_cmds.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "protocols/framing.h"
@@ -45,7 +46,7 @@ enum {
 
 /*
  * A pending command, compact: its start is stored relative to
- * st->pend_base (see dts_encode), request bytes and key count saturate.
+ * st->pend_base (see sonde_dts_encode), request bytes and key count saturate.
  */
 struct redis_pending {
 	uint32_t dts;
@@ -54,6 +55,7 @@ struct redis_pending {
 	uint8_t cmd;
 	uint8_t flags;
 };
+_Static_assert(offsetof(struct redis_pending, dts) == 0, "sonde_dts_rebase reads it there");
 
 struct redis_queued {
 	uint32_t nkeys;
@@ -199,30 +201,10 @@ static void req_reset(struct redis_state *st, uint8_t phase)
 	sonde_line_reset(&st->req_lb);
 }
 
-/*
- * Start times: ns after pend_base below 2^31 (2.1 s); beyond, the top bit
- * set and units of 1024 ns (up to 36 min; later saturates). The base is
- * the start of the first command queued into an empty queue, and moves to
- * the front's start when that one is more than 2^30 ns past it.
- */
-#define DTS_COARSE 0x80000000u
-
-static uint32_t dts_encode(uint64_t delta)
-{
-	if (delta < DTS_COARSE)
-		return (uint32_t)delta;
-	delta >>= 10;
-	return DTS_COARSE | (uint32_t)(delta < DTS_COARSE ? delta : DTS_COARSE - 1);
-}
-
-static uint64_t dts_decode(uint32_t v)
-{
-	return (v & DTS_COARSE) ? (uint64_t)(v & ~DTS_COARSE) << 10 : v;
-}
-
+/* Start times are relative to pend_base (sonde_dts_encode). */
 static uint64_t pend_start(const struct redis_state *st, const struct redis_pending *pd)
 {
-	return st->pend_base + dts_decode(pd->dts);
+	return st->pend_base + sonde_dts_decode(pd->dts);
 }
 
 static void pending_reset(struct redis_state *st)
@@ -234,26 +216,9 @@ static void pending_reset(struct redis_state *st)
 
 static void pending_pop(struct redis_state *st)
 {
-	uint64_t shift;
-	unsigned i;
-	int slot;
-
 	sonde_fifo_pop(&st->fifo, st->cap);
-	slot = sonde_fifo_front(&st->fifo, st->cap);
-	if (slot < 0)
-		return;
-	shift = dts_decode(st->pending[slot].dts);
-	if (shift < (1ull << 30))
-		return;
-	/* Rebase: a stream that never drains keeps its deltas small. */
-	for (i = 0; i < st->fifo.count; i++) {
-		struct redis_pending *pd =
-			&st->pending[(st->fifo.head + i) % st->cap];
-		uint64_t d = dts_decode(pd->dts);
-
-		pd->dts = dts_encode(d > shift ? d - shift : 0);
-	}
-	st->pend_base += shift;
+	sonde_dts_rebase(&st->fifo, st->pending, st->cap, sizeof(*st->pending),
+			 &st->pend_base);
 }
 
 static void redis_desync(struct redis_state *st, bool gap)
@@ -283,16 +248,11 @@ static void command_done(struct redis_state *st, uint32_t nkeys)
 		return;
 	if (sonde_fifo_empty(&st->fifo))
 		st->pend_base = st->req_start_ns;
-	slot = st->skip_blocked ? -ENOBUFS : sonde_fifo_push(&st->fifo, st->cap);
-	if (slot < 0 && !st->skip_blocked) {
-		struct redis_pending *n = sonde_fifo_grow(&st->fifo, st->pending, &st->cap,
-						   sizeof(*n), REDIS_PENDING_MAX, st->inline_pending);
-
-		if (n) {
-			st->pending = n;
-			slot = sonde_fifo_push(&st->fifo, st->cap);
-		}
-	}
+	slot = -ENOBUFS;
+	if (!st->skip_blocked)
+		st->pending = sonde_fifo_push_grow(&st->fifo, st->pending, &st->cap,
+						   sizeof(*st->pending), REDIS_PENDING_MAX,
+						   st->inline_pending, &slot);
 	if (slot < 0) {
 		/*
 		 * Queue full: the command is dropped and the reply that answers
@@ -318,7 +278,7 @@ static void command_done(struct redis_state *st, uint32_t nkeys)
 		return;
 	}
 	pd = &st->pending[slot];
-	pd->dts = dts_encode(st->req_start_ns > st->pend_base ?
+	pd->dts = sonde_dts_encode(st->req_start_ns > st->pend_base ?
 			     st->req_start_ns - st->pend_base : 0);
 	pd->req_bytes = st->req_bytes < UINT32_MAX ? (uint32_t)st->req_bytes : UINT32_MAX;
 	pd->nkeys = nkeys < UINT16_MAX ? (uint16_t)nkeys : UINT16_MAX;
@@ -391,6 +351,43 @@ static void bulk_arg_done(struct redis_state *st)
 	req_reset(st, RQ_START);
 }
 
+/* The length after the type byte of a request line: 0 to REDIS_LEN_MAX. */
+static bool request_len(const struct sonde_line *l, int64_t *ret_v)
+{
+	return sonde_parse_i64(l->ptr + 1, l->len - 1, ret_v) && *ret_v >= 0 &&
+	       (uint64_t)*ret_v <= REDIS_LEN_MAX;
+}
+
+/* A request line that does not parse: -EPROTO before any parsed, else a resync. */
+static int request_error(struct redis_state *st)
+{
+	st->stats.parse_errors++;
+	if (!st->seen_request)
+		return -EPROTO;
+	redis_desync(st, false);
+	return 0;
+}
+
+/*
+ * Consumes bytes of a bulk string (*left: its data and CRLF still to
+ * come), keeping the first REDIS_ARG_CAP bytes of its data in buf (*have
+ * kept so far). True when the whole bulk string has been consumed.
+ */
+static inline bool bulk_take(uint64_t *left, char *buf, uint8_t *have,
+			     const uint8_t **p, const uint8_t *end)
+{
+	uint64_t data_left = *left > 2 ? *left - 2 : 0;
+	size_t avail = (size_t)(end - *p);
+	size_t room = REDIS_ARG_CAP - *have;
+	size_t take = avail < room ? avail : room;
+
+	if (take > data_left)
+		take = (size_t)data_left;
+	memcpy(buf + *have, *p, take);
+	*have = (uint8_t)(*have + take);
+	return sonde_skip(left, p, end);
+}
+
 static bool looks_like_command(const uint8_t *p, const uint8_t *end)
 {
 	return end - p >= 2 && p[0] == '*' && is_digit(p[1]);
@@ -435,14 +432,8 @@ static int feed_request(struct redis_state *st, const uint8_t *p,
 				}
 				break;
 			}
-			if (!sonde_parse_i64(l.ptr + 1, l.len - 1, &v) || v < 0 ||
-			    (uint64_t)v > REDIS_LEN_MAX) {
-				st->stats.parse_errors++;
-				if (!st->seen_request)
-					return -EPROTO;
-				redis_desync(st, false);
-				return 0;
-			}
+			if (!request_len(&l, &v))
+				return request_error(st);
 			if (v == 0)
 				break;
 			st->argc = (uint32_t)v;
@@ -453,37 +444,20 @@ static int feed_request(struct redis_state *st, const uint8_t *p,
 			if (!sonde_line_next(&st->req_lb, st->req_line,
 					     sizeof(st->req_line), &p, end, &l))
 				break;
-			if (l.len < 2 || l.ptr[0] != '$' ||
-			    !sonde_parse_i64(l.ptr + 1, l.len - 1, &v) || v < 0 ||
-			    (uint64_t)v > REDIS_LEN_MAX) {
-				st->stats.parse_errors++;
-				if (!st->seen_request)
-					return -EPROTO;
-				redis_desync(st, false);
-				return 0;
-			}
+			if (l.len < 2 || l.ptr[0] != '$' || !request_len(&l, &v))
+				return request_error(st);
 			st->arg_len = (uint64_t)v;
 			st->bulk_left = (uint64_t)v + 2;
 			st->arg_have = 0;
 			st->rq = RQ_BULK_DATA;
 			break;
-		case RQ_BULK_DATA: {
-			uint64_t data_left = st->bulk_left > 2 ? st->bulk_left - 2 : 0;
-			size_t avail = (size_t)(end - p);
-			size_t room = REDIS_ARG_CAP - st->arg_have;
-			size_t take = avail < room ? avail : room;
-
-			if (take > data_left)
-				take = (size_t)data_left;
-			memcpy(st->arg + st->arg_have, p, take);
-			st->arg_have = (uint8_t)(st->arg_have + take);
-			if (!sonde_skip(&st->bulk_left, &p, end))
+		case RQ_BULK_DATA:
+			if (!bulk_take(&st->bulk_left, st->arg, &st->arg_have, &p, end))
 				break;
 			st->req_bytes += (uint64_t)(p - old);
 			old = p;
 			bulk_arg_done(st);
 			break;
-		}
 		default:
 			return 0;
 		}
@@ -947,23 +921,13 @@ static void feed_response(struct redis_state *st, const uint8_t *p,
 				return;
 			}
 			break;
-		case RS_BULK: {
-			uint64_t data_left = st->resp_left > 2 ? st->resp_left - 2 : 0;
-			size_t avail = (size_t)(end - p);
-			size_t room = REDIS_ARG_CAP - st->rarg_have;
-			size_t take = avail < room ? avail : room;
-
-			if (take > data_left)
-				take = (size_t)data_left;
-			memcpy(st->rarg + st->rarg_have, p, take);
-			st->rarg_have = (uint8_t)(st->rarg_have + take);
-			if (!sonde_skip(&st->resp_left, &p, end))
+		case RS_BULK:
+			if (!bulk_take(&st->resp_left, st->rarg, &st->rarg_have, &p, end))
 				break;
 			st->resp_bytes += (uint64_t)(p - old);
 			old = p;
 			bulk_reply_done(st, ts, emit, userdata);
 			break;
-		}
 		default:
 			return;
 		}

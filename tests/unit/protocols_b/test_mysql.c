@@ -59,6 +59,17 @@ static void *new_state(void)
 	return st;
 }
 
+/* A new state with SELECT 1 sent at 10, unanswered. */
+static void *query_pending(struct sink *sink)
+{
+	uint8_t b[32];
+	void *st = new_state();
+
+	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, put_pkt(b, 0, "\x03SELECT 1", 9),
+			      10, sink), 0);
+	return st;
+}
+
 static const uint8_t ok_pkt[] = { 0, 0, 0, 2, 0, 0, 0 };
 
 static void test_state_is_small(void **state)
@@ -89,12 +100,10 @@ static void test_protocol_switch(void **state)
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 	uint8_t b[64];
 	struct sink sink = { 0 };
-	void *st = new_state();
+	void *st = query_pending(&sink);
 	size_t n;
 
 	(void)state;
-	n = put_pkt(b, 0, "\x03SELECT 1", 9);
-	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, n, 10, &sink), 0);
 	n = put_pkt(b, 1, ok_pkt, sizeof(ok_pkt));
 	assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 20, &sink), 0);
 	assert_int_equal(sink.n, 1);
@@ -182,6 +191,24 @@ static void test_absurd_length(void **state)
 	free(st);
 }
 
+/* An ERR packet cut by a capture gap before its SQLSTATE: just ERR. */
+static void test_cut_error(void **state)
+{
+	static const uint8_t err[] = "\xff\x7a\x04#42S02Table 'bench.missing' doesn't exist";
+	uint8_t b[96];
+	struct sink sink = { 0 };
+	void *st = query_pending(&sink);
+	size_t n;
+
+	(void)state;
+	n = put_pkt(b, 1, err, sizeof(err) - 1);
+	assert_int_equal(sonde_proto_mysql.feed(st, SONDE_FLOW_RESPONSE, b, 4 + 6, n + 10,
+						20, sink_txn, &sink), 0);
+	assert_int_equal(sink.n, 1);
+	assert_string_equal(sink.last.error, "ERR");
+	free(st);
+}
+
 static void test_hostile_random(void **state)
 {
 	(void)state;
@@ -217,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_pending_bound),
 		cmocka_unit_test(test_statement_lru),
 		cmocka_unit_test(test_absurd_length),
+		cmocka_unit_test(test_cut_error),
 		cmocka_unit_test(test_hostile_random),
 		cmocka_unit_test(test_hostile_after_query),
 	};

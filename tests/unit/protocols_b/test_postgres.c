@@ -63,6 +63,17 @@ static void *new_state(void)
 	return st;
 }
 
+/* A new state with SELECT 1 sent at 10, unanswered. */
+static void *query_pending(struct sink *sink)
+{
+	uint8_t b[32];
+	void *st = new_state();
+
+	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, put_msg(b, 'Q', "SELECT 1", 9),
+			      10, sink), 0);
+	return st;
+}
+
 static void test_state_is_small(void **state)
 {
 	(void)state;
@@ -93,12 +104,10 @@ static void test_absurd_length(void **state)
 {
 	uint8_t b[256];
 	struct sink sink = { 0 };
-	void *st = new_state();
+	void *st = query_pending(&sink);
 	size_t n;
 
 	(void)state;
-	n = put_msg(b, 'Q', "SELECT 1", 9);
-	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, n, 10, &sink), 0);
 	n = put_msg(b, 'C', "SELECT 1", 9);
 	n += put_msg(b + n, 'Z', "I", 1);
 	assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 20, &sink), 0);
@@ -123,14 +132,10 @@ static void test_protocol_switch(void **state)
 {
 	static const char http[] = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-	uint8_t b[256];
 	struct sink sink = { 0 };
-	void *st = new_state();
-	size_t n;
+	void *st = query_pending(&sink);
 
 	(void)state;
-	n = put_msg(b, 'Q', "SELECT 1", 9);
-	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, n, 10, &sink), 0);
 	for (int i = 0; i < 50; i++) {
 		assert_int_equal(feed(st, SONDE_FLOW_REQUEST, (const uint8_t *)http,
 				      sizeof(http) - 1, 20, &sink), 0);
@@ -220,9 +225,28 @@ static void test_hostile_after_startup(void **state)
 	fx_hostile(&sonde_proto_postgres, q, sizeof(q));
 }
 
+/* An ErrorResponse cut by a capture gap inside its SQLSTATE: just ERROR. */
+static void test_cut_error(void **state)
+{
+	static const char err[] = "SERROR\0VERROR\0C42P01\0Mrelation does not exist\0";
+	uint8_t b[96];
+	struct sink sink = { 0 };
+	void *st = query_pending(&sink);
+	size_t n;
+
+	(void)state;
+	n = put_msg(b, 'E', err, sizeof(err));
+	assert_int_equal(sonde_proto_postgres.feed(st, SONDE_FLOW_RESPONSE, b, 5 + 17, n + 10,
+						   20, sink_txn, &sink), 0);
+	assert_int_equal(sink.n, 1);
+	assert_string_equal(sink.last.error, "ERROR");
+	free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cut_error),
 		cmocka_unit_test(test_state_is_small),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_simple),
