@@ -155,6 +155,41 @@ static void poll_all(struct fixture *f)
 		more = sonde_tailer_continue(f->t);
 }
 
+/* `path` with `suffix` appended, e.g. the rotated name "<path>.1". */
+static void suffixed(char *out, size_t n, const char *path,
+		     const char *suffix)
+{
+	snprintf(out, n, "%s%s", path, suffix);
+}
+
+static void append_and_poll(struct fixture *f, const char *s)
+{
+	put(f->path, s, true);
+	poll_all(f);
+}
+
+/* An empty file, tailed with `o`; then `s` is appended and read. */
+static void start_empty_and_read(struct fixture *f, const struct opts *o,
+				 const char *s)
+{
+	put(f->path, "", false);
+	start(f, o);
+	append_and_poll(f, s);
+}
+
+static void stop(struct fixture *f)
+{
+	sonde_tailer_free(f->t);
+	f->t = NULL;
+}
+
+/* A clean shutdown: checkpoint, then stop. */
+static void checkpoint_and_stop(struct fixture *f)
+{
+	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
+	stop(f);
+}
+
 /* Asserts the collected lines are exactly the NULL-terminated list. */
 static void expect(struct fixture *f, ...)
 {
@@ -185,11 +220,9 @@ static void test_append_from_end(void **state)
 	start(f, &(struct opts){ 0 });
 	expect(f, NULL);
 	assert_int_equal(f->c.events[SONDE_TAILER_OPENED], 1);
-	put(f->path, "a\nb\n", true);
-	poll_all(f);
+	append_and_poll(f, "a\nb\n");
 	expect(f, "a", "b", NULL);
-	put(f->path, "\n\nc\n", true);
-	poll_all(f);
+	append_and_poll(f, "\n\nc\n");
 	expect(f, "a", "b", "", "", "c", NULL);
 }
 
@@ -209,8 +242,7 @@ static void test_start_mid_line(void **state)
 	/* the writer is in the middle of a line: its rest is not a line */
 	put(f->path, "a\nhal", false);
 	start(f, &(struct opts){ 0 });
-	put(f->path, "f\nnext\n", true);
-	poll_all(f);
+	append_and_poll(f, "f\nnext\n");
 	expect(f, "next", NULL);
 }
 
@@ -218,19 +250,13 @@ static void test_partial_line(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ 0 });
-	put(f->path, "par", true);
-	poll_all(f);
+	start_empty_and_read(f, &(struct opts){ 0 }, "par");
 	expect(f, NULL);
-	put(f->path, "ti", true);
-	poll_all(f);
+	append_and_poll(f, "ti");
 	expect(f, NULL);
-	put(f->path, "al\nnext", true);
-	poll_all(f);
+	append_and_poll(f, "al\nnext");
 	expect(f, "partial", NULL);
-	put(f->path, "\n", true);
-	poll_all(f);
+	append_and_poll(f, "\n");
 	expect(f, "partial", "next", NULL);
 }
 
@@ -238,24 +264,18 @@ static void test_long_lines(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ .max_line = 8 });
-	put(f->path, "01234567\n0123456789abc\nshort\n", true);
-	poll_all(f);
+	start_empty_and_read(f, &(struct opts){ .max_line = 8 },
+			     "01234567\n0123456789abc\nshort\n");
 	expect(f, "01234567", "01234567", "short", NULL);
 	assert_false(f->c.truncated[0]);
 	assert_true(f->c.truncated[1]);
 	assert_false(f->c.truncated[2]);
 	/* a long line arriving in pieces: cut once, rest skipped */
-	put(f->path, "abc", true);
-	poll_all(f);
-	put(f->path, "defghij", true);
-	poll_all(f);
+	append_and_poll(f, "abc");
+	append_and_poll(f, "defghij");
 	expect(f, "01234567", "01234567", "short", "abcdefgh", NULL);
-	put(f->path, "klmnopqrstuvwxyz", true);
-	poll_all(f);
-	put(f->path, "...\nok\n", true);
-	poll_all(f);
+	append_and_poll(f, "klmnopqrstuvwxyz");
+	append_and_poll(f, "...\nok\n");
 	expect(f, "01234567", "01234567", "short", "abcdefgh", "ok", NULL);
 	assert_true(f->c.truncated[3]);
 }
@@ -308,11 +328,8 @@ static void test_rotate_rename(void **state)
 	struct fixture *f = *state;
 	char old[600];
 
-	snprintf(old, sizeof(old), "%s.1", f->path);
-	put(f->path, "", false);
-	start(f, &(struct opts){ 0 });
-	put(f->path, "1\n2\n", true);
-	poll_all(f);
+	suffixed(old, sizeof(old), f->path, ".1");
+	start_empty_and_read(f, &(struct opts){ 0 }, "1\n2\n");
 	put(f->path, "3\n", true);
 	assert_int_equal(rename(f->path, old), 0);
 	/* the writer finishes its last lines into the renamed file */
@@ -322,8 +339,7 @@ static void test_rotate_rename(void **state)
 	expect(f, "1", "2", "3", "4", "5", "6", NULL);
 	assert_int_equal(f->c.events[SONDE_TAILER_ROTATED_RENAME], 1);
 	assert_int_equal(f->c.events[SONDE_TAILER_CLOSED], 1);
-	put(f->path, "7\n", true);
-	poll_all(f);
+	append_and_poll(f, "7\n");
 	expect(f, "1", "2", "3", "4", "5", "6", "7", NULL);
 }
 
@@ -333,7 +349,7 @@ static void test_rotate_rename_wait(void **state)
 	char old[600];
 	struct sonde_tailer_stats st;
 
-	snprintf(old, sizeof(old), "%s.1", f->path);
+	suffixed(old, sizeof(old), f->path, ".1");
 	put(f->path, "", false);
 	start(f, &(struct opts){ .rotate_wait_ms = 60000 });
 	put(f->path, "1\n", true);
@@ -354,8 +370,8 @@ static void test_rotate_rename_pattern_matches_old(void **state)
 	char pat[600], old[600];
 
 	/* app.log* also matches app.log.1: no second reading of it */
-	snprintf(pat, sizeof(pat), "%s*", f->path);
-	snprintf(old, sizeof(old), "%s.1", f->path);
+	suffixed(pat, sizeof(pat), f->path, "*");
+	suffixed(old, sizeof(old), f->path, ".1");
 	put(f->path, "", false);
 	start(f, &(struct opts){ .pattern = pat, .rotate_wait_ms = 60000 });
 	put(f->path, "1\n", true);
@@ -375,12 +391,9 @@ static void test_rotated_name_matched_after_close(void **state)
 
 	/* rotate_wait 0: the renamed file is closed at once, then found by
 	 * the glob under its new name: continued, not read again */
-	snprintf(pat, sizeof(pat), "%s*", f->path);
-	snprintf(old, sizeof(old), "%s.1", f->path);
-	put(f->path, "", false);
-	start(f, &(struct opts){ .pattern = pat });
-	put(f->path, "1\n", true);
-	poll_all(f);
+	suffixed(pat, sizeof(pat), f->path, "*");
+	suffixed(old, sizeof(old), f->path, ".1");
+	start_empty_and_read(f, &(struct opts){ .pattern = pat }, "1\n");
 	assert_int_equal(rename(f->path, old), 0);
 	put(f->path, "2\n", false);
 	poll_all(f);
@@ -416,13 +429,9 @@ static void test_copytruncate_partial_dropped(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ 0 });
-	put(f->path, "a\nhalf", true);
-	poll_all(f);
+	start_empty_and_read(f, &(struct opts){ 0 }, "a\nhalf");
 	assert_int_equal(truncate(f->path, 0), 0);
-	put(f->path, "new\n", true);
-	poll_all(f);
+	append_and_poll(f, "new\n");
 	/* "half" belonged to the old content: not glued to "new" */
 	expect(f, "a", "new", NULL);
 }
@@ -454,14 +463,10 @@ static void test_checkpoint_resume(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true });
-	put(f->path, "a\nb\npar", true);
-	poll_all(f);
+	start_empty_and_read(f, &(struct opts){ .state = true }, "a\nb\npar");
 	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
 	assert_int_equal(f->c.flushes, 1);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	stop(f);
 	put(f->path, "tial\nc\n", true);
 	start(f, &(struct opts){ .state = true });
 	expect(f, "a", "b", "partial", "c", NULL);
@@ -485,10 +490,8 @@ static void test_checkpoint_inside_long_line(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true, .max_line = 8 });
-	put(f->path, "0123456789", true);
-	poll_all(f);
+	start_empty_and_read(f, &(struct opts){ .state = true, .max_line = 8 },
+			     "0123456789");
 	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
 	put(f->path, "abc\nok\n", true);
 	start(f, &(struct opts){ .state = true, .max_line = 8 });
@@ -499,13 +502,9 @@ static void test_truncated_while_down(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true });
-	put(f->path, "aaaa\nbbbb\n", true);
-	poll_all(f);
-	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	start_empty_and_read(f, &(struct opts){ .state = true },
+			     "aaaa\nbbbb\n");
+	checkpoint_and_stop(f);
 	assert_int_equal(truncate(f->path, 0), 0);
 	put(f->path, "x\n", true);
 	start(f, &(struct opts){ .state = true });
@@ -517,13 +516,8 @@ static void test_truncated_and_regrown_while_down(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true });
-	put(f->path, "aaaa\n", true);
-	poll_all(f);
-	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	start_empty_and_read(f, &(struct opts){ .state = true }, "aaaa\n");
+	checkpoint_and_stop(f);
 	/* same inode, bigger than the offset, other content */
 	put(f->path, "xxxxxxxx\nyy\n", false);
 	start(f, &(struct opts){ .state = true });
@@ -535,13 +529,9 @@ static void test_replaced_while_down(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true });
-	put(f->path, "aaaa\nbbbb\n", true);
-	poll_all(f);
-	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	start_empty_and_read(f, &(struct opts){ .state = true },
+			     "aaaa\nbbbb\n");
+	checkpoint_and_stop(f);
 	/* deleted and recreated: the inode number may well be reused */
 	assert_int_equal(unlink(f->path), 0);
 	put(f->path, "cccc\ndddd\neeee\n", false);
@@ -555,14 +545,9 @@ static void test_rotated_while_down(void **state)
 	struct fixture *f = *state;
 	char old[600];
 
-	snprintf(old, sizeof(old), "%s.1", f->path);
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true });
-	put(f->path, "a\n", true);
-	poll_all(f);
-	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	suffixed(old, sizeof(old), f->path, ".1");
+	start_empty_and_read(f, &(struct opts){ .state = true }, "a\n");
+	checkpoint_and_stop(f);
 	put(f->path, "b\n", true);
 	assert_int_equal(rename(f->path, old), 0);
 	put(f->path, "c\n", false);
@@ -578,17 +563,12 @@ static void test_rotated_twice_while_down(void **state)
 	struct fixture *f = *state;
 	char r1[600], r2[600], gz[600];
 
-	snprintf(r1, sizeof(r1), "%s.1", f->path);
-	snprintf(r2, sizeof(r2), "%s.2", f->path);
-	snprintf(gz, sizeof(gz), "%s.3.gz", f->path);
+	suffixed(r1, sizeof(r1), f->path, ".1");
+	suffixed(r2, sizeof(r2), f->path, ".2");
+	suffixed(gz, sizeof(gz), f->path, ".3.gz");
 	put(gz, "binary\n", false); /* an old compressed rotation: never read */
-	put(f->path, "", false);
-	start(f, &(struct opts){ .state = true });
-	put(f->path, "a\n", true);
-	poll_all(f);
-	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	start_empty_and_read(f, &(struct opts){ .state = true }, "a\n");
+	checkpoint_and_stop(f);
 	/* numbered rotation, twice: the checkpointed file ends as .2 */
 	put(f->path, "b\n", true);
 	assert_int_equal(rename(f->path, r1), 0);
@@ -607,12 +587,9 @@ static void test_renamed_twice_between_reads(void **state)
 	struct fixture *f = *state;
 	char r1[600], r2[600];
 
-	snprintf(r1, sizeof(r1), "%s.1", f->path);
-	snprintf(r2, sizeof(r2), "%s.2", f->path);
-	put(f->path, "", false);
-	start(f, &(struct opts){ 0 });
-	put(f->path, "a\n", true);
-	poll_all(f);
+	suffixed(r1, sizeof(r1), f->path, ".1");
+	suffixed(r2, sizeof(r2), f->path, ".2");
+	start_empty_and_read(f, &(struct opts){ 0 }, "a\n");
 	put(f->path, "b\n", true);
 	assert_int_equal(rename(f->path, r1), 0);
 	usleep(30000);
@@ -622,17 +599,16 @@ static void test_renamed_twice_between_reads(void **state)
 	usleep(30000);
 	put(f->path, "d\n", false);
 	/* newer, but not a rotation of app.log */
-	snprintf(r2, sizeof(r2), "%s.err", f->path);
+	suffixed(r2, sizeof(r2), f->path, ".err");
 	put(r2, "not me\n", false);
-	snprintf(r2, sizeof(r2), "%s.3.gz", f->path);
+	suffixed(r2, sizeof(r2), f->path, ".3.gz");
 	put(r2, "nor me\n", false);
 	poll_all(f);
 	expect(f, "a", "b", "c", "d", NULL);
 	assert_int_equal(f->c.events[SONDE_TAILER_ROTATED_RENAME], 2);
 	/* and none of them is read again later */
 	poll_all(f);
-	put(f->path, "e\n", true);
-	poll_all(f);
+	append_and_poll(f, "e\n");
 	expect(f, "a", "b", "c", "d", "e", NULL);
 }
 
@@ -641,16 +617,14 @@ static void test_draining_file_checkpointed(void **state)
 	struct fixture *f = *state;
 	char old[600];
 
-	snprintf(old, sizeof(old), "%s.1", f->path);
+	suffixed(old, sizeof(old), f->path, ".1");
 	put(f->path, "", false);
 	start(f, &(struct opts){ .state = true, .rotate_wait_ms = 60000 });
 	put(f->path, "a\n", true);
 	assert_int_equal(rename(f->path, old), 0);
 	put(f->path, "b\n", false);
 	poll_all(f);
-	assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-	sonde_tailer_free(f->t);
-	f->t = NULL;
+	checkpoint_and_stop(f);
 	/* written late into the rotated file while we were down */
 	put(old, "late\n", true);
 	put(f->path, "c\n", true);
@@ -663,8 +637,8 @@ static void test_dir_removed_and_recreated(void **state)
 	struct fixture *f = *state;
 	char sub[300], path[400], cmd[400];
 
-	snprintf(sub, sizeof(sub), "%s/sub", f->dir);
-	snprintf(path, sizeof(path), "%s/app.log", sub);
+	suffixed(sub, sizeof(sub), f->dir, "/sub");
+	suffixed(path, sizeof(path), sub, "/app.log");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	put(path, "", false);
 	start(f, &(struct opts){ .pattern = path, .inotify = true });
@@ -690,9 +664,9 @@ static void test_glob_new_files(void **state)
 	struct fixture *f = *state;
 	char pat[300], a[300], b[300];
 
-	snprintf(pat, sizeof(pat), "%s/*.log", f->dir);
-	snprintf(a, sizeof(a), "%s/a.log", f->dir);
-	snprintf(b, sizeof(b), "%s/b.log", f->dir);
+	suffixed(pat, sizeof(pat), f->dir, "/*.log");
+	suffixed(a, sizeof(a), f->dir, "/a.log");
+	suffixed(b, sizeof(b), f->dir, "/b.log");
 	put(a, "old\n", false);
 	start(f, &(struct opts){ .pattern = pat, .inotify = true });
 	expect(f, NULL);
@@ -719,8 +693,8 @@ static void test_inotify_overflow(void **state)
 			max_events = 16384;
 		fclose(p);
 	}
-	snprintf(a, sizeof(a), "%s/a.log", f->dir);
-	snprintf(b, sizeof(b), "%s/b.log", f->dir);
+	suffixed(a, sizeof(a), f->dir, "/a.log");
+	suffixed(b, sizeof(b), f->dir, "/b.log");
 	put(a, "", false);
 	put(b, "", false);
 	snprintf(f->path, sizeof(f->path), "%s/*.log", f->dir);
@@ -768,7 +742,7 @@ static void test_max_files(void **state)
 		snprintf(p, sizeof(p), "%s/%d.log", f->dir, i);
 		put(p, "x\n", false);
 	}
-	snprintf(pat, sizeof(pat), "%s/*.log", f->dir);
+	suffixed(pat, sizeof(pat), f->dir, "/*.log");
 	start(f, &(struct opts){ .pattern = pat, .max_files = 2,
 				 .from_beginning = true });
 	sonde_tailer_get_stats(f->t, &st);
@@ -879,9 +853,7 @@ static void test_random_pieces_and_restarts(void **state)
 			}
 			/* a clean stop: read all, checkpoint; writes go on */
 			poll_all(f);
-			assert_int_equal(sonde_tailer_checkpoint(f->t), 0);
-			sonde_tailer_free(f->t);
-			f->t = NULL;
+			checkpoint_and_stop(f);
 			down = true;
 			break;
 		case 3:
