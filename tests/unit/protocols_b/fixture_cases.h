@@ -61,6 +61,38 @@ static inline void fx_replay_all(const struct sonde_proto_ops *ops,
 	fx_free(&fx);
 }
 
+/* One test per fixture conversation: test_<name> replays it every way. */
+#define FX_REPLAY_TEST(ops, area, name)            \
+	static void test_##name(void **state)      \
+	{                                          \
+		(void)state;                       \
+		fx_replay_all(ops, area, #name);   \
+	}
+
+/* What a parser emitted: how many transactions, and the last one. */
+struct sink {
+	size_t n;
+	struct sonde_txn last;
+};
+
+static inline void sink_txn(const struct sonde_txn *t, void *userdata)
+{
+	struct sink *s = userdata;
+
+	s->n++;
+	s->last = *t;
+}
+
+/* A fresh, initialised parser state (free() it). */
+static inline void *fx_new_state(const struct sonde_proto_ops *ops)
+{
+	void *st = calloc(1, ops->state_size);
+
+	assert_non_null(st);
+	ops->init(st);
+	return st;
+}
+
 /* Every emitted txn must be well formed, whatever the input was. */
 static inline void fx_count_txn(const struct sonde_txn *t, void *userdata)
 {

@@ -2,12 +2,7 @@
 /* MySQL / MariaDB wire parser: fixture conversations, hostile input, bounds. */
 #include "fixture_cases.h"
 
-#define FX(name)                                                  \
-	static void test_##name(void **state)                     \
-	{                                                         \
-		(void)state;                                      \
-		fx_replay_all(&sonde_proto_mysql, "mysql", #name); \
-	}
+#define FX(name) FX_REPLAY_TEST(&sonde_proto_mysql, "mysql", name)
 FX(text_eof)
 FX(text_deprecate_eof)
 FX(prepared)
@@ -20,19 +15,6 @@ FX(midstream)
 FX(cursor_misc)
 FX(ssl)
 FX(not_mysql)
-
-struct sink {
-	size_t n;
-	struct sonde_txn last;
-};
-
-static void sink_txn(const struct sonde_txn *t, void *userdata)
-{
-	struct sink *s = userdata;
-
-	s->n++;
-	s->last = *t;
-}
 
 static size_t put_pkt(uint8_t *b, uint8_t seq, const void *body, size_t n)
 {
@@ -52,11 +34,7 @@ static int feed(void *st, enum sonde_flow flow, const uint8_t *b, size_t n,
 
 static void *new_state(void)
 {
-	void *st = calloc(1, sonde_proto_mysql.state_size);
-
-	assert_non_null(st);
-	sonde_proto_mysql.init(st);
-	return st;
+	return fx_new_state(&sonde_proto_mysql);
 }
 
 /* A new state with SELECT 1 sent at 10, unanswered. */

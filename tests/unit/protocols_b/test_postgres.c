@@ -2,12 +2,7 @@
 /* PostgreSQL wire parser: fixture conversations, hostile input, bounds. */
 #include "fixture_cases.h"
 
-#define FX(name)                                                        \
-	static void test_##name(void **state)                           \
-	{                                                               \
-		(void)state;                                            \
-		fx_replay_all(&sonde_proto_postgres, "postgres", #name); \
-	}
+#define FX(name) FX_REPLAY_TEST(&sonde_proto_postgres, "postgres", name)
 FX(simple)
 FX(multi_statement)
 FX(extended)
@@ -21,19 +16,6 @@ FX(midstream)
 FX(not_pg)
 FX(pipeline)
 FX(gssenc)
-
-struct sink {
-	size_t n;
-	struct sonde_txn last;
-};
-
-static void sink_txn(const struct sonde_txn *t, void *userdata)
-{
-	struct sink *s = userdata;
-
-	s->n++;
-	s->last = *t;
-}
 
 static size_t put_msg(uint8_t *b, char type, const void *body, size_t n)
 {
@@ -56,11 +38,7 @@ static int feed(void *st, enum sonde_flow flow, const uint8_t *b, size_t n,
 
 static void *new_state(void)
 {
-	void *st = calloc(1, sonde_proto_postgres.state_size);
-
-	assert_non_null(st);
-	sonde_proto_postgres.init(st);
-	return st;
+	return fx_new_state(&sonde_proto_postgres);
 }
 
 /* A new state with SELECT 1 sent at 10, unanswered. */
