@@ -1,23 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* Fixture loading and replay for the PostgreSQL and MySQL parser tests. */
 #include "replay.h"
+#include "probes/logs/formats/internal.h" /* sonde_logfmt_hexval */
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int parse_chunk(char *line, struct fx_chunk *c)
 {
@@ -41,7 +31,8 @@ static int parse_chunk(char *line, struct fx_chunk *c)
 	if (!c->data)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = sonde_logfmt_hexval(hex[2 * i]);
+		int lo = sonde_logfmt_hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		c->data[i] = (uint8_t)(hi << 4 | lo);
