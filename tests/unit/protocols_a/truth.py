@@ -14,26 +14,14 @@ import os
 import random
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
+from truth_common import Recorder, free_port, skip
+
 REPLAY = sys.argv[1] if len(sys.argv) > 1 else None
-
-
-def skip(why):
-    print('SKIP: ' + why)
-    sys.exit(77)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, proc, timeout=10.0):
@@ -47,39 +35,6 @@ def wait_port(port, proc, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError('server did not listen on %d' % port)
-
-
-class Recorder:
-    """A socket whose traffic is written as replay_tool records."""
-
-    def __init__(self, port, out):
-        self.s = socket.create_connection(('127.0.0.1', port))
-        self.s.settimeout(10)
-        self.out = out
-        self.buf = b''
-
-    def send(self, data):
-        self.out.write(struct.pack('<BI', 0, len(data)) + data)
-        self.s.sendall(data)
-
-    def more(self):
-        d = self.s.recv(65536)
-        if not d:
-            raise RuntimeError('connection closed')
-        self.out.write(struct.pack('<BI', 1, len(d)) + d)
-        self.buf += d
-
-    def line(self):
-        while b'\r\n' not in self.buf:
-            self.more()
-        ln, self.buf = self.buf.split(b'\r\n', 1)
-        return ln
-
-    def exact(self, n):
-        while len(self.buf) < n:
-            self.more()
-        d, self.buf = self.buf[:n], self.buf[n:]
-        return d
 
 
 def resp_value(r):

@@ -15,26 +15,14 @@ import os
 import random
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
+from truth_common import Recorder, free_port, skip
+
 REPLAY = sys.argv[1] if len(sys.argv) > 1 else None
-
-
-def skip(why):
-    print('SKIP: ' + why)
-    sys.exit(77)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 CONF = """
@@ -69,34 +57,8 @@ http {{
 """
 
 
-class Conn:
-    def __init__(self, port, out):
-        self.s = socket.create_connection(('127.0.0.1', port))
-        self.s.settimeout(10)
-        self.out = out
-        self.buf = b''
-
-    def send(self, data):
-        self.out.write(struct.pack('<BI', 0, len(data)) + data)
-        self.s.sendall(data)
-
-    def more(self):
-        d = self.s.recv(65536)
-        if not d:
-            raise EOFError
-        self.out.write(struct.pack('<BI', 1, len(d)) + d)
-        self.buf += d
-
-    def line(self):
-        while b'\r\n' not in self.buf:
-            self.more()
-        ln, self.buf = self.buf.split(b'\r\n', 1)
-        return ln
-
-    def exact(self, n):
-        while len(self.buf) < n:
-            self.more()
-        self.buf = self.buf[n:]
+class Conn(Recorder):
+    """A Recorder that reads HTTP/1 responses."""
 
     def response(self, head):
         """Reads one final response; returns its status."""
