@@ -12,8 +12,47 @@ class RespError(Exception):
     pass
 
 
-class RespClient:
+class _LineSocket:
+    """A connected socket read in CRLF-terminated lines and counted
+    payloads (each followed by CRLF); `server` names it in errors."""
+
+    server = "the server"
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise HarnessError("%s closed the connection" % self.server)
+        self.buf += chunk
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def exact(self, n):
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+
+class RespClient(_LineSocket):
     """Redis RESP2/RESP3 over TCP or a unix socket."""
+
+    server = "redis"
 
     def __init__(self, host="127.0.0.1", port=6379, unix=None, timeout=10.0):
         if unix:
@@ -25,15 +64,6 @@ class RespClient:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
     @staticmethod
     def encode(*args):
         out = [b"*%d\r\n" % len(args)]
@@ -43,29 +73,8 @@ class RespClient:
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
         return b"".join(out)
 
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise HarnessError("redis closed the connection")
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
     def read_reply(self):
-        line = self._line()
+        line = self.line()
         t, rest = line[:1], line[1:]
         if t == b"+":
             return rest.decode()
@@ -75,7 +84,7 @@ class RespClient:
             return int(rest)
         if t == b"$":
             n = int(rest)
-            return None if n < 0 else self._exact(n)
+            return None if n < 0 else self.exact(n)
         if t in (b"*", b"~", b">"):
             n = int(rest)
             return None if n < 0 else [self.read_reply() for _ in range(n)]
@@ -97,7 +106,7 @@ class RespClient:
         if t == b"(":
             return int(rest)
         if t in (b"=", b"!"):
-            return self._exact(int(rest))
+            return self.exact(int(rest))
         raise HarnessError("unknown RESP type %r" % line[:20])
 
     def call(self, *args):
@@ -118,43 +127,15 @@ class RespClient:
         return [self.read_reply() for _ in commands]
 
 
-class MemcacheClient:
+class MemcacheClient(_LineSocket):
     """Memcached text and meta protocol over TCP."""
+
+    server = "memcached"
 
     def __init__(self, host="127.0.0.1", port=11211, timeout=10.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise HarnessError("memcached closed the connection")
-        self.buf += chunk
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
 
     def set(self, key, value, flags=0, exptime=0):
         if isinstance(value, str):
