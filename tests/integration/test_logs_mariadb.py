@@ -11,11 +11,10 @@ MariaDB writes into it at every start."""
 
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sondetest import Agent, Checks, MariaDB, run, sonde_bin, skip, which  # noqa: E402
+from sondetest import Agent, Checks, ebpf, MariaDB, mixed_statements, run, skip, which  # noqa: E402
 
 MIX = {"SELECT": 250, "INSERT": 100, "UPDATE": 80, "DELETE": 40, "BEGIN": 15, "COMMIT": 15}
 COM = {"SELECT": "Com_select", "INSERT": "Com_insert", "UPDATE": "Com_update",
@@ -23,41 +22,9 @@ COM = {"SELECT": "Com_select", "INSERT": "Com_insert", "UPDATE": "Com_update",
 DB_METRIC = "db_client_operation_duration_seconds"
 
 
-def ebpf_off(cfg):
-    out = subprocess.run([sonde_bin(), "--print-default-config"], capture_output=True,
-                         text=True, timeout=30).stdout
-    if re.search(r"^ebpf:", out, re.M):
-        cfg["ebpf"] = {"enabled": False}
-    return cfg
-
-
 def workload(first, last):
     """Statements first..last-1 of the fixed 500-statement plan."""
-    body = []
-    for op, n in MIX.items():
-        if op not in ("BEGIN", "COMMIT"):
-            body += [op] * n
-    body = [body[(i * 7) % len(body)] for i in range(len(body))]
-    out = []
-    for i, op in enumerate(body):
-        stmts = []
-        if i % 30 == 0 and i // 30 < MIX["BEGIN"]:
-            stmts.append("BEGIN;")
-        if op == "SELECT":
-            if i % 5 == 0:
-                stmts.append("SELECT id,\n       name\n  FROM items\n WHERE id = %d;" % (i % 50))
-            else:
-                stmts.append("SELECT name FROM `items` WHERE id = %d;" % (i % 50))
-        elif op == "INSERT":
-            stmts.append("INSERT INTO items (id, name) VALUES (%d, 'it''s; %d');" % (1000 + i, i))
-        elif op == "UPDATE":
-            stmts.append("UPDATE items\n   SET name = 'u%d'\n WHERE id = %d;" % (i, i % 50))
-        elif op == "DELETE":
-            stmts.append("DELETE FROM items WHERE id = %d;" % (1000 + i))
-        if i % 30 == 4 and i // 30 < MIX["COMMIT"]:
-            stmts.append("COMMIT;")
-        out += stmts
-    return out[first:last]
+    return mixed_statements(MIX, table="`items`", name="it''s; %d")[first:last]
 
 
 def client(db, stmts):
@@ -84,7 +51,7 @@ def main():
         db.sql("CREATE DATABASE itest")
         db.sql("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(64));"
                "INSERT INTO items SELECT seq, CONCAT('n', seq) FROM seq_0_to_49", db="itest")
-        cfg = ebpf_off({"logs": {"state_dir": db.dir, "poll_interval": "100ms",
+        cfg = ebpf.off({"logs": {"state_dir": db.dir, "poll_interval": "100ms",
                                  "flush_idle": "300ms",
                                  "sources": [{"path": slow, "format": "mysql_slow",
                                               "from_beginning": True}]}})

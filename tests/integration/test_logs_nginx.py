@@ -12,11 +12,10 @@ log lines (status, $upstream_cache_status, $request_time)."""
 import http.client
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sondetest import Agent, Checks, Nginx, sonde_bin, skip, which  # noqa: E402
+from sondetest import Agent, Checks, ebpf, Nginx, skip, which  # noqa: E402
 
 LOG_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status '
               '$body_bytes_sent "$http_referer" "$http_user_agent" '
@@ -28,15 +27,6 @@ LINE_RE = re.compile(r'^\S+ - \S+ \[[^\]]+\] "(?P<req>[^"]*)" (?P<status>\d{3}) 
                      r'ucs=(?P<ucs>\S+) host=\S*$')
 
 N_STATIC, N_HEAD, N_MISSING, N_CACHED, N_KEYS = 450, 50, 200, 300, 20
-
-
-def ebpf_off(cfg):
-    """Only the log is under test: the eBPF probe would see the same requests."""
-    out = subprocess.run([sonde_bin(), "--print-default-config"], capture_output=True,
-                         text=True, timeout=30).stdout
-    if re.search(r"^ebpf:", out, re.M):
-        cfg["ebpf"] = {"enabled": False}
-    return cfg
 
 
 def send(host, port):
@@ -85,7 +75,7 @@ def main():
         with open(os.path.join(html, "file%d.txt" % i), "w") as f:
             f.write("static file %d\n" % i * (i + 1))
     with upstream, front:
-        cfg = ebpf_off({
+        cfg = ebpf.off({
             "logs": {
                 "state_dir": front.dir,
                 "poll_interval": "100ms",

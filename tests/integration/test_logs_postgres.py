@@ -11,51 +11,19 @@ duration lines."""
 
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sondetest import Agent, Checks, Postgres, run, sonde_bin, skip, which  # noqa: E402
+from sondetest import Agent, Checks, ebpf, mixed_statements, Postgres, run, skip, which  # noqa: E402
 
 MIX = {"SELECT": 250, "INSERT": 100, "UPDATE": 80, "DELETE": 40, "BEGIN": 15, "COMMIT": 15}
 N_ERRORS = 5
 DB_METRIC = "db_client_operation_duration_seconds"
 
 
-def ebpf_off(cfg):
-    out = subprocess.run([sonde_bin(), "--print-default-config"], capture_output=True,
-                         text=True, timeout=30).stdout
-    if re.search(r"^ebpf:", out, re.M):
-        cfg["ebpf"] = {"enabled": False}
-    return cfg
-
-
 def workload():
     """SQL text with exactly the MIX of statements, none failing."""
-    body = []
-    for op, n in MIX.items():
-        if op not in ("BEGIN", "COMMIT"):
-            body += [op] * n
-    body = [body[(i * 7) % len(body)] for i in range(len(body))]
-    out = []
-    for i, op in enumerate(body):
-        # 15 explicit transactions of 5 statements each
-        if i % 30 == 0 and i // 30 < MIX["BEGIN"]:
-            out.append("BEGIN;")
-        if op == "SELECT":
-            if i % 5 == 0:
-                out.append("SELECT id,\n       name\n  FROM items\n WHERE id = %d;" % (i % 50))
-            else:
-                out.append("SELECT name FROM items WHERE id = %d;" % (i % 50))
-        elif op == "INSERT":
-            out.append("INSERT INTO items (id, name) VALUES (%d, 'it''s %d');" % (1000 + i, i))
-        elif op == "UPDATE":
-            out.append("UPDATE items\n   SET name = 'u%d'\n WHERE id = %d;" % (i, i % 50))
-        elif op == "DELETE":
-            out.append("DELETE FROM items WHERE id = %d;" % (1000 + i))
-        if i % 30 == 4 and i // 30 < MIX["COMMIT"]:
-            out.append("COMMIT;")
-    return "\n".join(out) + "\n"
+    return "\n".join(mixed_statements(MIX)) + "\n"
 
 
 def count_ops(sql):
@@ -79,7 +47,7 @@ def main():
         pg.psql("CREATE TABLE items (id int primary key, name text);"
                 "INSERT INTO items SELECT g, 'n' || g FROM generate_series(0, 49) g",
                 db="itest")
-        cfg = ebpf_off({"logs": {"state_dir": pg.dir, "poll_interval": "100ms",
+        cfg = ebpf.off({"logs": {"state_dir": pg.dir, "poll_interval": "100ms",
                                  "flush_idle": "300ms",
                                  "sources": [{"path": pg.log_path, "format": "postgres",
                                               "from_beginning": True}]}})

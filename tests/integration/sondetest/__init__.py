@@ -19,6 +19,7 @@ from .clients import MemcacheClient, RespClient, RespError
 from .mysqlwire import MysqlClient, MysqlError
 from .promtext import Histogram, Metrics, ParseError, parse
 from .server import Server
+from .sqlmix import mixed_statements
 from .servers import MariaDB, Memcached, Nginx, NodeExporter, Postgres, Prometheus, Redis
 from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, port_open, run, skip,
                    stop_process, tail, temp_dir, wait_until, which)
@@ -27,7 +28,7 @@ from . import cgroups, ebpf
 __all__ = [
     "Agent", "http_get", "sonde_bin", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
     "Histogram", "Metrics", "ParseError", "parse", "Server", "MariaDB", "Memcached",
-    "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
+    "mixed_statements", "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
     "SKIP", "Checks", "HarnessError", "free_port", "port_open", "run", "skip", "stop_process",
     "tail", "temp_dir", "wait_until", "which", "cgroups", "ebpf",
 ]

@@ -35,6 +35,14 @@ def daemon_has_ebpf():
     return any(line.startswith(SECTION + ":") for line in p.stdout.splitlines())
 
 
+def off(cfg):
+    """`cfg` with the eBPF probe disabled when this sonde has it: for tests
+    of another source of the same operations (a server's own log)."""
+    if daemon_has_ebpf():
+        cfg[SECTION] = {"enabled": False}
+    return cfg
+
+
 def require():
     """Skips the test (exit 77) when eBPF truly cannot attach here."""
     why = missing_capability()
