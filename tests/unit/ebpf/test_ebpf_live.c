@@ -185,6 +185,16 @@ static void drain(struct fixture *f)
 		sonde_ebpf_probe_poll(f->probe, 20);
 }
 
+/* Closes a client, its accepted end and the listener, then reads what
+ * the probe saw. */
+static void close_and_drain(struct fixture *f, int c, int a, int l)
+{
+	close(c);
+	close(a);
+	close(l);
+	drain(f);
+}
+
 static int listener(uint16_t *ret_port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
@@ -221,6 +231,16 @@ static const struct seen *find(const struct capture *c, uint8_t type, int fd,
 		    (type != SONDE_EBPF_EV_DATA || c->ev[i].dir == dir) && nth-- == 0)
 			return &c->ev[i];
 	return NULL;
+}
+
+/* find(), failing the test when the event was not seen. */
+static const struct seen *must_find(const struct capture *c, uint8_t type,
+				    int fd, uint8_t dir, unsigned nth)
+{
+	const struct seen *s = find(c, type, fd, dir, nth);
+
+	assert_non_null(s);
+	return s;
 }
 
 static void test_io_syscalls(void **state)
@@ -261,71 +281,56 @@ static void test_io_syscalls(void **state)
 	mh.msg_iovlen = 1;
 	assert_int_equal(recvmsg(a, &mh, 0), 6);
 	assert_int_equal(recvfrom(a, buf, sizeof(buf), 0, NULL, NULL), 3);
-	close(c);
-	close(a);
-	close(l);
-	drain(f);
+	close_and_drain(f, c, a, l);
 
 	assert_int_equal(f->cap.bad, 0);
-	s = find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
 	assert_int_equal(s->role, SONDE_EBPF_ROLE_CLIENT);
 	assert_int_equal(s->pport, port);
 	assert_int_equal(s->lfam, AF_INET);
 	assert_memory_equal(s->paddr, "\x7f\0\0\x01", 4);
 	assert_memory_equal(s->laddr, "\x7f\0\0\x01", 4);
-	s = find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
 	assert_int_equal(s->role, SONDE_EBPF_ROLE_SERVER);
 	assert_int_equal(s->lport, port);
 	assert_memory_equal(s->laddr, "\x7f\0\0\x01", 4);
 
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
 	assert_int_equal(s->total, 18);
 	assert_int_equal(s->len, 18);
 	assert_memory_equal(s->data, "GET / HTTP/1.1\r\n\r\n", 18);
 	assert_int_equal(s->role, SONDE_EBPF_ROLE_CLIENT);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
 	assert_int_equal(s->total, 306);
 	assert_int_equal(s->len, 64); /* capture_bytes */
 	assert_memory_equal(s->data, "abcdef", 6);
 	assert_memory_equal(s->data + 6, big, 58);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
 	assert_int_equal(s->total, 6);
 	assert_memory_equal(s->data, "abcdef", 6);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
 	assert_int_equal(s->total, 3);
 	assert_memory_equal(s->data, "xyz", 3);
 
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
 	assert_int_equal(s->total, 18);
 	assert_memory_equal(s->data, "GET / HTTP/1.1\r\n\r\n", 18);
 	assert_int_equal(s->role, SONDE_EBPF_ROLE_SERVER);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
 	assert_int_equal(s->total, 306);
 	assert_int_equal(s->len, 64);
 	assert_memory_equal(s->data, "abcdef", 6);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 2);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 2);
 	assert_int_equal(s->total, 6);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 3);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 3);
 	assert_int_equal(s->total, 3);
 	assert_memory_equal(s->data, "xyz", 3);
 	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 4));
 
-	s = find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0);
 	assert_int_equal(s->bytes_sent, 18 + 306 + 6 + 3);
 	assert_int_equal(s->bytes_recv, 0);
-	s = find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0);
 	assert_int_equal(s->bytes_recv, 18 + 306 + 6 + 3);
 
 	/* the listener and non-socket fds never show up */
@@ -357,12 +362,8 @@ static void test_ipv6_and_midstream(void **state)
 	open_probe(f);
 	assert_int_equal(write(c, "ping", 4), 4);
 	assert_int_equal(read(a, b, 4), 4);
-	close(c);
-	close(a);
-	close(l);
-	drain(f);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
-	assert_non_null(s);
+	close_and_drain(f, c, a, l);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
 	assert_int_equal(s->role, SONDE_EBPF_ROLE_UNKNOWN);
 	assert_int_equal(s->lfam, AF_INET6);
 	assert_int_equal(s->pfam, AF_INET6);
@@ -371,8 +372,7 @@ static void test_ipv6_and_midstream(void **state)
 	assert_int_equal(s->lport, ntohs(a6.sin6_port));
 	assert_int_equal(s->total, 4);
 	assert_memory_equal(s->data, "ping", 4);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
 	assert_int_equal(s->pport, ntohs(a6.sin6_port));
 }
 
@@ -415,31 +415,23 @@ static void test_max_capture(void **state)
 	for (i = 0; i < SONDE_EBPF_IOV_MAX + 2; i++)
 		many[i] = (struct iovec){ out, 1 };
 	assert_int_equal(writev(c, many, SONDE_EBPF_IOV_MAX + 2), SONDE_EBPF_IOV_MAX + 2);
-	close(c);
-	close(a);
-	close(l);
-	drain(f);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
-	assert_non_null(s);
+	close_and_drain(f, c, a, l);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
 	assert_int_equal(s->total, BIG);
 	assert_int_equal(s->len, SONDE_EBPF_CAPTURE_MAX);
 	assert_memory_equal(s->data, out, SONDE_EBPF_CAPTURE_MAX);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
 	assert_int_equal(s->total, BIG);
 	assert_int_equal(s->len, SONDE_EBPF_CAPTURE_MAX);
 	assert_memory_equal(s->data, out, SONDE_EBPF_CAPTURE_MAX);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
 	assert_int_equal(s->total, 7 * SONDE_EBPF_IOV_MAX);
 	assert_int_equal(s->len, 7 * SONDE_EBPF_IOV_MAX);
 	assert_memory_equal(s->data, out, 7 * SONDE_EBPF_IOV_MAX);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
 	assert_int_equal(s->total, SONDE_EBPF_IOV_MAX + 2);
 	assert_int_equal(s->len, SONDE_EBPF_IOV_MAX);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
 	assert_true(s->len <= SONDE_EBPF_CAPTURE_MAX && s->len == (s->total < SONDE_EBPF_CAPTURE_MAX ? s->total : SONDE_EBPF_CAPTURE_MAX));
 	assert_memory_equal(s->data, out, s->len);
 	free(out);
@@ -503,8 +495,7 @@ static void test_connect_latency_and_refusal(void **state)
 	assert_non_null(s);
 	assert_int_equal(s->failed, 1);
 	/* the non-blocking connect is a client socket too */
-	s = find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
 	assert_int_equal(s->role, SONDE_EBPF_ROLE_CLIENT);
 }
 
@@ -523,24 +514,17 @@ static void test_stats_and_mute(void **state)
 	assert_int_equal(write(c, "one", 3), 3);
 	assert_int_equal(read(a, b, 3), 3);
 	drain(f);
-	s = find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
 	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0), 0);
 	assert_int_equal(write(c, "two", 3), 3);
 	assert_int_equal(read(a, b, 3), 3);
-	close(c);
-	close(a);
-	close(l);
-	drain(f);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
-	assert_non_null(s);
+	close_and_drain(f, c, a, l);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
 	assert_int_equal(s->len, 3);
-	s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
 	assert_int_equal(s->total, 3);
 	assert_int_equal(s->len, 0); /* muted: bytes counted, nothing copied */
-	s = find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0);
-	assert_non_null(s);
+	s = must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0);
 	assert_int_equal(s->bytes_recv, 6);
 	assert_int_equal(sonde_ebpf_probe_stats(f->probe, st), 0);
 	assert_int_equal(st[SONDE_EBPF_STAT_LOST], 0);
