@@ -1,22 +1,16 @@
 # SPDX-License-Identifier: MIT
 """What the ground-truth scripts (truth.py, truth_http.py) share: skipping,
-a free port, and a client socket that records its traffic for replay."""
+a free port (both from sondetest), and a client socket that records its
+traffic for replay."""
+import os
 import socket
 import struct
 import sys
 
-
-def skip(why):
-    print('SKIP: ' + why)
-    sys.exit(77)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# skip and free_port are the integration harness's own
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "integration"))
+from sondetest import free_port, skip  # noqa: E402,F401
 
 
 class Recorder:
