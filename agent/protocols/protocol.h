@@ -32,8 +32,12 @@ enum sonde_flow {
 	SONDE_FLOW_RESPONSE = 1,
 };
 
-/* Called for each completed transaction; txn is only valid during the call. */
-typedef void (*sonde_txn_emit_fn)(const struct sonde_txn *txn, void *userdata);
+/*
+ * Called for each completed transaction. txn is the parser's scratch, only
+ * valid during the call: the callee may fill in what it knows (the
+ * connection's addresses, pid, service) in place instead of copying it.
+ */
+typedef void (*sonde_txn_emit_fn)(struct sonde_txn *txn, void *userdata);
 
 /* Per-parser counters the connection table exports. */
 struct sonde_proto_stats {

@@ -104,7 +104,7 @@ static void drop_parser(struct sonde_conn *c)
 	c->proto = NULL;
 }
 
-static void on_txn(const struct sonde_txn *in, void *userdata);
+static void on_txn(struct sonde_txn *t, void *userdata);
 static void release(struct sonde_conntab *tab, struct sonde_conn *c);
 static void fold_stats(struct sonde_conntab *tab, struct sonde_conn *c);
 
@@ -312,41 +312,40 @@ static void fold_stats(struct sonde_conntab *tab, struct sonde_conn *c)
 	c->seen = *now;
 }
 
-static void on_txn(const struct sonde_txn *in, void *userdata)
+static void on_txn(struct sonde_txn *t, void *userdata)
 {
 	struct emit_ctx *ctx = userdata;
 	struct sonde_conntab *tab = ctx->tab;
 	struct sonde_conn *c = ctx->conn;
-	struct sonde_txn t = *in;
 
 	if (tab->o.loopback_dedup && c->role == SONDE_CONN_ROLE_CLIENT &&
-	    (t.kind == SONDE_TXN_DB || t.kind == SONDE_TXN_CACHE) &&
+	    (t->kind == SONDE_TXN_DB || t->kind == SONDE_TXN_CACHE) &&
 	    sonde_addr_is_loopback(&c->peer)) {
 		tab->stats.loopback_dups++;
 		return;
 	}
-	t.source = SONDE_SRC_EBPF;
-	t.pid = c->tgid;
-	t.local = c->local;
-	t.peer = c->peer;
-	if (t.kind == SONDE_TXN_HTTP_SERVER || t.kind == SONDE_TXN_HTTP_CLIENT ||
-	    t.proto == SONDE_PROTO_HTTP1)
-		t.kind = c->role == SONDE_CONN_ROLE_CLIENT ? SONDE_TXN_HTTP_CLIENT :
-							     SONDE_TXN_HTTP_SERVER;
+	t->source = SONDE_SRC_EBPF;
+	t->pid = c->tgid;
+	t->local = c->local;
+	t->peer = c->peer;
+	if (t->kind == SONDE_TXN_HTTP_SERVER || t->kind == SONDE_TXN_HTTP_CLIENT ||
+	    t->proto == SONDE_PROTO_HTTP1)
+		t->kind = c->role == SONDE_CONN_ROLE_CLIENT ? SONDE_TXN_HTTP_CLIENT :
+							      SONDE_TXN_HTTP_SERVER;
 	/* the server end: the peer for clients, ourselves for servers */
 	{
 		const struct sonde_addr *srv =
 			c->role == SONDE_CONN_ROLE_CLIENT ? &c->peer : &c->local;
 
-		if (!t.server_address[0])
-			sonde_addr_string(srv, t.server_address,
-					  sizeof(t.server_address));
-		if (!t.server_port)
-			t.server_port = srv->port;
+		if (!t->server_address[0])
+			sonde_addr_string(srv, t->server_address,
+					  sizeof(t->server_address));
+		if (!t->server_port)
+			t->server_port = srv->port;
 	}
 	tab->stats.txns++;
 	if (tab->o.emit)
-		tab->o.emit(&t, c, tab->o.userdata);
+		tab->o.emit(t, c, tab->o.userdata);
 }
 
 static void give_up(struct sonde_conntab *tab, struct sonde_conn *c)

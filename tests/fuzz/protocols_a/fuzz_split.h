@@ -16,7 +16,7 @@
  * every byte is someone's control byte.
  */
 
-static void fuzz_emit(const struct sonde_txn *txn, void *userdata)
+static void fuzz_emit(struct sonde_txn *txn, void *userdata)
 {
 	unsigned *n = userdata;
 

@@ -14,7 +14,7 @@
 
 extern const struct sonde_proto_ops FUZZ_OPS;
 
-static void check_txn(const struct sonde_txn *t, void *userdata)
+static void check_txn(struct sonde_txn *t, void *userdata)
 {
 	(void)userdata;
 	if (!memchr(t->operation, 0, sizeof(t->operation)) ||

@@ -214,7 +214,7 @@ struct collect {
 	struct sonde_txn txns[FX_MAX_TXNS];
 };
 
-static void collect_emit(const struct sonde_txn *txn, void *userdata)
+static void collect_emit(struct sonde_txn *txn, void *userdata)
 {
 	struct collect *c = userdata;
 

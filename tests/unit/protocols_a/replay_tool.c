@@ -20,7 +20,7 @@ struct totals {
 	bool verbose;
 };
 
-static void add(const struct sonde_txn *txn, void *userdata)
+static void add(struct sonde_txn *txn, void *userdata)
 {
 	struct totals *t = userdata;
 

@@ -210,7 +210,7 @@ struct counter {
 	unsigned n;
 };
 
-static void count_emit(const struct sonde_txn *txn, void *userdata)
+static void count_emit(struct sonde_txn *txn, void *userdata)
 {
 	struct counter *c = userdata;
 
@@ -367,7 +367,7 @@ struct op_log {
 	unsigned n, get, get_hits;
 };
 
-static void op_emit(const struct sonde_txn *txn, void *userdata)
+static void op_emit(struct sonde_txn *txn, void *userdata)
 {
 	struct op_log *l = userdata;
 
@@ -436,7 +436,7 @@ static void test_redis_deep_pipeline(void **s)
 }
 
 /* Pending start times survive long waits (compact relative storage). */
-static void start_emit(const struct sonde_txn *txn, void *userdata)
+static void start_emit(struct sonde_txn *txn, void *userdata)
 {
 	uint64_t *out = userdata;
 
@@ -490,7 +490,7 @@ struct mc_log {
 	} *t;
 };
 
-static void mc_emit(const struct sonde_txn *txn, void *userdata)
+static void mc_emit(struct sonde_txn *txn, void *userdata)
 {
 	struct mc_log *l = userdata;
 
@@ -916,7 +916,7 @@ struct http_log {
 	int status[8];
 };
 
-static void http_log_emit(const struct sonde_txn *txn, void *userdata)
+static void http_log_emit(struct sonde_txn *txn, void *userdata)
 {
 	struct http_log *l = userdata;
 
@@ -1008,7 +1008,7 @@ static void test_detect(void **s)
 	assert_false(sonde_proto_memcached.detect((const uint8_t *)"GET / HTTP/1.1", 14));
 }
 
-static void txn_sink(const struct sonde_txn *txn, void *userdata)
+static void txn_sink(struct sonde_txn *txn, void *userdata)
 {
 	(void)txn;
 	(*(unsigned *)userdata)++;

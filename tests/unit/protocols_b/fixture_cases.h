@@ -75,7 +75,7 @@ struct sink {
 	struct sonde_txn last;
 };
 
-static inline void sink_txn(const struct sonde_txn *t, void *userdata)
+static inline void sink_txn(struct sonde_txn *t, void *userdata)
 {
 	struct sink *s = userdata;
 
@@ -94,7 +94,7 @@ static inline void *fx_new_state(const struct sonde_proto_ops *ops)
 }
 
 /* Every emitted txn must be well formed, whatever the input was. */
-static inline void fx_count_txn(const struct sonde_txn *t, void *userdata)
+static inline void fx_count_txn(struct sonde_txn *t, void *userdata)
 {
 	size_t *n = userdata;
 

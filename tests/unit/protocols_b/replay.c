@@ -123,7 +123,7 @@ void fx_free(struct fixture *fx)
 	memset(fx, 0, sizeof(*fx));
 }
 
-static void collect(const struct sonde_txn *txn, void *userdata)
+static void collect(struct sonde_txn *txn, void *userdata)
 {
 	struct replay_out *out = userdata;
 
