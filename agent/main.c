@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "log.h"
 #include "module.h"
 
@@ -276,15 +277,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
-	/*
-	 * Each scrape builds a snapshot of a few MB and frees it; with glibc's
-	 * default thresholds that memory goes back to the kernel every time
-	 * and the next scrape pays the page faults again (85% of a 10k-series
-	 * snapshot). Keep it: RSS stays at the scrape's peak, which it reaches
-	 * anyway.
-	 */
-	mallopt(M_MMAP_THRESHOLD, 64 << 20);
-	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	sonde_heap_keep_scrape_memory();
 
 	if (sonde_n_modules > 64) {
 		fprintf(stderr, "sonde: too many modules\n");

@@ -27,6 +27,7 @@
 
 #include <zlib.h>
 
+#include "heap.h"
 #include "prom_buf.h"
 #include "prom_format.h"
 #include "prom_server.h"
@@ -360,6 +361,7 @@ static int do_scrape(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	sonde_heap_keep_scrape_memory(); /* the daemon's malloc policy (agent/main.c) */
 	if (argc >= 2 && strcmp(argv[1], "render") == 0)
 		return do_render(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
