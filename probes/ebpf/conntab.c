@@ -318,12 +318,6 @@ static void on_txn(struct sonde_txn *t, void *userdata)
 	struct sonde_conntab *tab = ctx->tab;
 	struct sonde_conn *c = ctx->conn;
 
-	if (tab->o.loopback_dedup && c->role == SONDE_CONN_ROLE_CLIENT &&
-	    (t->kind == SONDE_TXN_DB || t->kind == SONDE_TXN_CACHE) &&
-	    sonde_addr_is_loopback(&c->peer)) {
-		tab->stats.loopback_dups++;
-		return;
-	}
 	t->source = SONDE_SRC_EBPF;
 	t->pid = c->tgid;
 	t->local = c->local;
@@ -348,13 +342,30 @@ static void on_txn(struct sonde_txn *t, void *userdata)
 		tab->o.emit(t, c, tab->o.userdata);
 }
 
-static void give_up(struct sonde_conntab *tab, struct sonde_conn *c)
+/* No parser from here on: bytes are still counted, payload no longer wanted. */
+static void stop_parsing(struct sonde_conntab *tab, struct sonde_conn *c)
 {
 	drop_parser(c);
 	c->state = SONDE_CONN_IGNORED;
-	tab->stats.ignored++;
 	if (tab->o.proto_changed)
 		tab->o.proto_changed(c, tab->o.userdata);
+}
+
+static void give_up(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	tab->stats.ignored++;
+	stop_parsing(tab, c);
+}
+
+/*
+ * The client end of a loopback DB or cache connection: the server's end,
+ * on this host too, reports every command, so parsing this one would only
+ * produce transactions to drop.
+ */
+static bool loopback_client(const struct sonde_conntab *tab, const struct sonde_conn *c)
+{
+	return tab->o.loopback_dedup && c->role == SONDE_CONN_ROLE_CLIENT &&
+	       c->proto->proto != SONDE_PROTO_HTTP1 && sonde_addr_is_loopback(&c->peer);
 }
 
 /* Tries each parser's detect() on a request-flow chunk. */
@@ -476,6 +487,11 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 		if (c->role == SONDE_CONN_ROLE_UNKNOWN)
 			c->role = ch->send ? SONDE_CONN_ROLE_CLIENT :
 					     SONDE_CONN_ROLE_SERVER;
+		if (loopback_client(tab, c)) {
+			tab->stats.loopback_clients++;
+			stop_parsing(tab, c);
+			return 0;
+		}
 	}
 	flow = ch->send == (c->role == SONDE_CONN_ROLE_CLIENT) ? SONDE_FLOW_REQUEST :
 								 SONDE_FLOW_RESPONSE;

@@ -84,9 +84,10 @@ struct sonde_conntab_opts {
 	unsigned max_switches;  /* re-detections after -EPROTO */
 	uint16_t ephemeral_lo, ephemeral_hi; /* 0,0: 32768..60999 */
 	/*
-	 * DB and cache transactions seen on the client side of a loopback
-	 * connection are dropped: the server side, on this host too, reports
-	 * the same command (counted in loopback_dups).
+	 * The client end of a loopback DB or cache connection is not parsed
+	 * once its protocol is known: the server's end, on this host too,
+	 * reports the same commands. Counted in loopback_clients; like an
+	 * ignored connection, proto_changed tells its payload is not wanted.
 	 */
 	bool loopback_dedup;
 	sonde_conntab_emit_fn emit;
@@ -110,7 +111,7 @@ struct sonde_conntab_stats {
 	uint64_t reused; /* fd seen with a new socket id without a close */
 	uint64_t ignored;
 	uint64_t alloc_failed;
-	uint64_t loopback_dups;
+	uint64_t loopback_clients; /* client ends of loopback DB/cache connections */
 	uint64_t txns;
 	unsigned active;
 	struct sonde_conntab_proto_stats proto[SONDE_CONNTAB_MAX_PROTOS];

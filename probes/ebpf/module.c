@@ -235,8 +235,8 @@ static int register_metrics(struct ebpf_state *st)
 	TRY(solo(reg, "sonde_ebpf_connections_unparsed_total",
 		 "connections no protocol parser recognised", SONDE_COUNTER,
 		 &st->ignored));
-	TRY(solo(reg, "sonde_ebpf_loopback_duplicates_total",
-		 "client-side DB/cache transactions on loopback dropped (the server side reports them)",
+	TRY(solo(reg, "sonde_ebpf_loopback_clients_skipped_total",
+		 "client ends of loopback DB/cache connections not parsed (the server end reports their commands)",
 		 SONDE_COUNTER, &st->dups));
 	for (i = 0; i < st->n_protos; i++) {
 		TRY(one_label(reg, "sonde_ebpf_parse_errors_total",
@@ -457,7 +457,7 @@ static void refresh_metrics(struct ebpf_state *st)
 	sonde_counter_set(st->evict_idle, (double)cs->evicted_idle);
 	sonde_counter_set(st->reused, (double)cs->reused);
 	sonde_counter_set(st->ignored, (double)cs->ignored);
-	sonde_counter_set(st->dups, (double)cs->loopback_dups);
+	sonde_counter_set(st->dups, (double)cs->loopback_clients);
 	for (i = 0; i < st->n_protos; i++) {
 		sonde_counter_set(st->parse_err[i], (double)cs->proto[i].parse_errors);
 		sonde_counter_set(st->desync[i], (double)cs->proto[i].desyncs);

@@ -262,7 +262,7 @@ static void test_client_http_kind_and_server_address(void **state)
 	assert_string_equal(x->txn[0].server_address, "127.0.0.1");
 	assert_int_equal(x->txn[0].server_port, 8080);
 	/* HTTP on loopback is not deduplicated: client and server both matter */
-	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_dups, 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 0);
 	done(x);
 }
 
@@ -275,8 +275,17 @@ static void test_loopback_dedup_for_cache_clients(void **state)
 	sonde_conntab_open(x->tab, 100, 7, 1, SONDE_CONN_ROLE_CLIENT, &l, &p, 0);
 	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, &l, &p, "REQ GET\n", 0, 10);
 	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, &l, &p, "RES 1\n", 0, 30);
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, &l, &p, "REQ GET\n", 0, 40);
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, &l, &p, "RES 1\n", 0, 50);
 	assert_int_equal(x->n, 0);
-	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_dups, 1);
+	/* one connection, not parsed past detection, its payload muted */
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 1);
+	assert_int_equal(x->detected, 1);
+	assert_int_equal(x->ignored, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->ignored, 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->txns, 0);
+	assert_int_equal(sonde_conntab_find(x->tab, 100, 7)->state, SONDE_CONN_IGNORED);
+	assert_int_equal(sonde_conntab_find(x->tab, 100, 7)->bytes_sent, 16);
 	/* a remote server: only this side sees it */
 	sonde_conntab_open(x->tab, 100, 8, 2, SONDE_CONN_ROLE_CLIENT, &rl, &rp, 0);
 	chunk(x, 8, 2, SONDE_CONN_ROLE_CLIENT, true, &rl, &rp, "REQ GET\n", 0, 10);
