@@ -71,12 +71,23 @@ struct sonde_ebpf_sock_info {
 	__u8 pad[6];
 	struct sonde_ebpf_addr local;
 	struct sonde_ebpf_addr peer;
+	/* payload muted (sock_ctl capture 0): bytes held for the next report */
+	__u64 batch_ns;        /* when the last report went out */
+	__u32 batch_bytes[2];  /* per enum sonde_ebpf_dir */
 };
 
 /*
  * The `sock_ctl` map, keyed by socket id (inode number), written by user
  * space once it knows the protocol: how much payload this socket is worth.
+ * A socket set to 0 (no parser, or the client end of a loopback DB/cache
+ * connection) gets no record per syscall: its bytes go out in batches, as
+ * payload-less DATA records whose `total` is the bytes gathered in that
+ * direction since the last one, once SONDE_EBPF_BATCH_BYTES have gathered
+ * or the first syscall SONDE_EBPF_BATCH_NS after the last report; CLOSE
+ * carries the full totals.
  */
+#define SONDE_EBPF_BATCH_BYTES 16384
+#define SONDE_EBPF_BATCH_NS 1000000000ull
 struct sonde_ebpf_sock_ctl {
 	__u32 capture; /* bytes per syscall; 0 = count bytes only (muted) */
 	__u32 pad;

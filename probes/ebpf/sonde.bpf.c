@@ -346,6 +346,33 @@ static __always_inline __u32 copy_iov(__u8 *buf, const struct iovec *iov,
 }
 
 /*
+ * A muted socket (sock_ctl capture 0) is worth its byte counts only: this
+ * call's bytes join the direction's batch, which is reported (returns its
+ * size, and starts a new one) once SONDE_EBPF_BATCH_BYTES have gathered or
+ * SONDE_EBPF_BATCH_NS have passed since the last report; 0 holds it back.
+ * Not atomic: two threads on one socket at once may misplace a call's
+ * bytes in a batch, which CLOSE's totals (atomic) set right.
+ */
+static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
+{
+	__u32 *b = &si->batch_bytes[dir & 1];
+	__u64 sum = *b + (__u64)ret, now;
+
+	if (sum < SONDE_EBPF_BATCH_BYTES) {
+		now = bpf_ktime_get_ns();
+		if (now - si->batch_ns < SONDE_EBPF_BATCH_NS) {
+			*b = (__u32)sum;
+			return 0;
+		}
+	} else {
+		now = bpf_ktime_get_ns();
+	}
+	*b = 0;
+	si->batch_ns = now;
+	return sum > 0xffffffffULL ? 0xffffffffU : (__u32)sum;
+}
+
+/*
  * One program per I/O syscall, at its exit: the arguments come from the
  * registers the syscall was entered with (bpf_task_pt_regs), which stay
  * saved until it returns. No enter program, no per-call map entry: half
@@ -358,10 +385,12 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 				     __u8 kind, __u8 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct sonde_ebpf_sock_ctl *ctl;
 	struct sonde_ebpf_data *ev;
 	struct sock_info *si;
 	struct scratch *s;
 	__u32 zero = 0, want, got = 0;
+	__u32 total = ret > 0xffffffffL ? 0xffffffffU : (__u32)ret;
 
 	if (ret <= 0 || !pid_wanted(id >> 32))
 		return 0;
@@ -372,6 +401,13 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 		__sync_fetch_and_add(&si->bytes_sent, ret);
 	else
 		__sync_fetch_and_add(&si->bytes_recv, ret);
+	ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
+	want = ctl ? ctl->capture : capture_bytes;
+	if (ctl && want == 0) {
+		total = batch_due(si, dir, ret);
+		if (!total)
+			return 0;
+	}
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
@@ -380,13 +416,7 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	ev->hdr.dir = dir;
 	ev->local = si->local;
 	ev->peer = si->peer;
-	ev->total = ret > 0xffffffffL ? 0xffffffffU : (__u32)ret;
-
-	{
-		struct sonde_ebpf_sock_ctl *ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
-
-		want = ctl ? ctl->capture : capture_bytes;
-	}
+	ev->total = total;
 	if (want > SONDE_EBPF_CAPTURE_MAX)
 		want = SONDE_EBPF_CAPTURE_MAX;
 	if ((__u64)ret < want)

@@ -532,6 +532,45 @@ static void test_stats_and_mute(void **state)
 	assert_true(st[SONDE_EBPF_STAT_ESTAB_UP] >= 2);
 }
 
+/*
+ * A muted socket reports its bytes in batches: its first muted call at once
+ * (nothing reported yet), then when SONDE_EBPF_BATCH_BYTES have gathered,
+ * then on the first call SONDE_EBPF_BATCH_NS after the last report; CLOSE
+ * has the totals.
+ */
+static void test_mute_batches(void **state)
+{
+	struct fixture *f = *state;
+	static char b[7000];
+	const struct seen *s;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a, i;
+	unsigned n = 0;
+
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	drain(f);
+	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
+	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0), 0);
+	for (i = 0; i < 100; i++) /* 10,000 bytes: the first 100 reported */
+		assert_int_equal(write(c, b, 100), 100);
+	/* 9,900 held + 7,000 >= SONDE_EBPF_BATCH_BYTES: reported */
+	assert_int_equal(write(c, b, sizeof(b)), (ssize_t)sizeof(b));
+	usleep(SONDE_EBPF_BATCH_NS / 1000 + 100000);
+	assert_int_equal(write(c, b, 10), 10); /* a batch period later: reported */
+	close_and_drain(f, c, a, l);
+	while (find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, n))
+		n++;
+	assert_int_equal(n, 3);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0)->total, 100);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
+	assert_int_equal(s->total, 16900);
+	assert_int_equal(s->len, 0);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2)->total, 10);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_sent, 17010);
+}
+
 /* Readable within timeout_ms: the kernel woke the reader. */
 static bool woken(struct fixture *f, int timeout_ms)
 {
@@ -587,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_latency_and_refusal, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
 
