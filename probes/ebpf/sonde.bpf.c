@@ -356,16 +356,11 @@ static __always_inline __u32 copy_iov(__u8 *buf, const struct iovec *iov,
 static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 {
 	__u32 *b = &si->batch_bytes[dir & 1];
-	__u64 sum = *b + (__u64)ret, now;
+	__u64 sum = *b + (__u64)ret, now = bpf_ktime_get_ns();
 
-	if (sum < SONDE_EBPF_BATCH_BYTES) {
-		now = bpf_ktime_get_ns();
-		if (now - si->batch_ns < SONDE_EBPF_BATCH_NS) {
-			*b = (__u32)sum;
-			return 0;
-		}
-	} else {
-		now = bpf_ktime_get_ns();
+	if (sum < SONDE_EBPF_BATCH_BYTES && now - si->batch_ns < SONDE_EBPF_BATCH_NS) {
+		*b = (__u32)sum;
+		return 0;
 	}
 	*b = 0;
 	si->batch_ns = now;
