@@ -131,7 +131,6 @@ struct ebpf_state {
 	int64_t wall_offset_ns;
 	uint64_t now_mono_ns;
 	uint64_t last_expire_ns;
-	uint64_t decode_errors;
 	/* the record being handled: names gone processes (NULL outside one) */
 	const char *cur_comm;
 	/* counted per record, added to the registry once per drain */
@@ -142,7 +141,7 @@ struct ebpf_state {
 	const char *proto_names[SONDE_CONNTAB_MAX_PROTOS];
 
 	struct sonde_series *up, *events, *lost, *decode_err, *conns, *txns;
-	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *dups;
+	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *loopback_skipped;
 	struct sonde_series *retrans, *tcp_active, *truncated;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
@@ -237,7 +236,7 @@ static int register_metrics(struct ebpf_state *st)
 		 &st->ignored));
 	TRY(solo(reg, "sonde_ebpf_loopback_clients_skipped_total",
 		 "client ends of loopback DB/cache connections not parsed (the server end reports their commands)",
-		 SONDE_COUNTER, &st->dups));
+		 SONDE_COUNTER, &st->loopback_skipped));
 	for (i = 0; i < st->n_protos; i++) {
 		TRY(one_label(reg, "sonde_ebpf_parse_errors_total",
 			      "bytes a protocol parser could not parse", "protocol",
@@ -457,7 +456,7 @@ static void refresh_metrics(struct ebpf_state *st)
 	sonde_counter_set(st->evict_idle, (double)cs->evicted_idle);
 	sonde_counter_set(st->reused, (double)cs->reused);
 	sonde_counter_set(st->ignored, (double)cs->ignored);
-	sonde_counter_set(st->dups, (double)cs->loopback_clients);
+	sonde_counter_set(st->loopback_skipped, (double)cs->loopback_clients);
 	for (i = 0; i < st->n_protos; i++) {
 		sonde_counter_set(st->parse_err[i], (double)cs->proto[i].parse_errors);
 		sonde_counter_set(st->desync[i], (double)cs->proto[i].desyncs);

@@ -345,6 +345,12 @@ static __always_inline __u32 copy_iov(__u8 *buf, const struct iovec *iov,
 	return off;
 }
 
+/* A byte count in a record's 32-bit field: saturated, never wrapped. */
+static __always_inline __u32 sat32(__u64 v)
+{
+	return v > 0xffffffffULL ? 0xffffffffU : (__u32)v;
+}
+
 /*
  * A muted socket (sock_ctl capture 0) is worth its byte counts only: this
  * call's bytes join the direction's batch, which is reported (returns its
@@ -364,7 +370,7 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 	}
 	*b = 0;
 	si->batch_ns = now;
-	return sum > 0xffffffffULL ? 0xffffffffU : (__u32)sum;
+	return sat32(sum);
 }
 
 /*
@@ -385,7 +391,7 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	struct sock_info *si;
 	struct scratch *s;
 	__u32 zero = 0, want, got = 0;
-	__u32 total = ret > 0xffffffffL ? 0xffffffffU : (__u32)ret;
+	__u32 total = sat32((__u64)ret);
 
 	if (ret <= 0 || !pid_wanted(id >> 32))
 		return 0;
