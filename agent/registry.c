@@ -221,12 +221,14 @@ static unsigned family_cap(const struct sonde_family *fam)
 
 static struct sonde_series *overflow_series(struct sonde_family *fam)
 {
-	char vals[SONDE_MAX_LABELS][SONDE_LABEL_VALUE_MAX];
+	char buf[SONDE_MAX_LABELS][SONDE_LABEL_VALUE_MAX];
+	/* ISO C before C2x does not convert char (*)[N] to const char (*)[N] */
+	const char(*vals)[SONDE_LABEL_VALUE_MAX] = (const char(*)[SONDE_LABEL_VALUE_MAX])buf;
 
 	/* Called with the write lock held. */
 	if (!fam->overflow) {
 		for (unsigned i = 0; i < fam->n_labels; i++)
-			strcpy(vals[i], SONDE_OVERFLOW_VALUE);
+			strcpy(buf[i], SONDE_OVERFLOW_VALUE);
 		fam->overflow = series_new(fam, vals, hash_values(vals, fam->n_labels));
 	}
 	return fam->overflow;
@@ -235,12 +237,13 @@ static struct sonde_series *overflow_series(struct sonde_family *fam)
 struct sonde_series *sonde_family_series(struct sonde_family *fam,
 					 const char *const *values)
 {
-	char vals[SONDE_MAX_LABELS][SONDE_LABEL_VALUE_MAX];
+	char buf[SONDE_MAX_LABELS][SONDE_LABEL_VALUE_MAX];
+	const char(*vals)[SONDE_LABEL_VALUE_MAX] = (const char(*)[SONDE_LABEL_VALUE_MAX])buf;
 	struct sonde_series *s;
 	uint64_t hash;
 
 	for (unsigned i = 0; i < fam->n_labels; i++)
-		clean_value(values ? values[i] : "", vals[i], sizeof(vals[i]));
+		clean_value(values ? values[i] : "", buf[i], sizeof(buf[i]));
 	hash = hash_values(vals, fam->n_labels);
 
 	pthread_rwlock_rdlock(&fam->lock);

@@ -206,15 +206,22 @@ static bool is_uuid(const char *s, size_t len)
 
 /* Character classes for looks_like_id, one table load per byte. */
 enum { C_DIGIT = 1, C_HEX = 2, C_UPPER = 4, C_LOWER = 8 };
-#define C_RANGE(a, b, v) [a ... b] = (v)
+/* ISO C has no range designators: runs of 2^k characters */
+#define R2(c, v) [(c)] = (v), [(c) + 1] = (v)
+#define R4(c, v) R2(c, v), R2((c) + 2, v)
+#define R8(c, v) R4(c, v), R4((c) + 4, v)
+#define R16(c, v) R8(c, v), R8((c) + 8, v)
 static const unsigned char char_class[256] = {
-	C_RANGE('0', '9', C_DIGIT | C_HEX),
-	C_RANGE('A', 'F', C_UPPER | C_HEX),
-	C_RANGE('G', 'Z', C_UPPER),
-	C_RANGE('a', 'f', C_LOWER | C_HEX),
-	C_RANGE('g', 'z', C_LOWER),
+	R8('0', C_DIGIT | C_HEX), R2('8', C_DIGIT | C_HEX),
+	R4('A', C_UPPER | C_HEX), R2('E', C_UPPER | C_HEX),
+	R16('G', C_UPPER), R4('W', C_UPPER),
+	R4('a', C_LOWER | C_HEX), R2('e', C_LOWER | C_HEX),
+	R16('g', C_LOWER), R4('w', C_LOWER),
 };
-#undef C_RANGE
+#undef R16
+#undef R8
+#undef R4
+#undef R2
 
 static bool looks_like_id(const char *s, size_t len)
 {

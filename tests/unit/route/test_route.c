@@ -99,7 +99,8 @@ static void test_long_pattern(void **state)
 	memset(pats[0], 'p', sizeof(pats[0]) - 1);
 	pats[0][0] = '/';
 	pats[0][sizeof(pats[0]) - 1] = '\0';
-	assert_int_equal(sonde_route_table_new(pats, 1, &t, err, sizeof(err)), 0);
+	assert_int_equal(sonde_route_table_new((const char(*)[SONDE_ROUTE_PATTERN_LEN])pats, 1, &t,
+					       err, sizeof(err)), 0);
 	sonde_route_resolve(t, pats[0], strlen(pats[0]), out, sizeof(out));
 	assert_string_equal(out, pats[0]);
 	sonde_route_resolve(t, pats[0], strlen(pats[0]), small, sizeof(small));
