@@ -22,6 +22,8 @@
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_SENT_ 2
 #define TCP_CLOSE_ 7
+#define MSG_PEEK_ 2
+#define MSG_TRUNC_ 0x20
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -383,7 +385,7 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
  * program below 0.58 us).
  */
 static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt,
-				     __u8 kind, __u8 dir)
+				     __u8 kind, __u8 dir, __u32 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sonde_ebpf_sock_ctl *ctl;
@@ -393,7 +395,8 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	__u32 zero = 0, want, got = 0;
 	__u32 total = sat32((__u64)ret);
 
-	if (ret <= 0 || !pid_wanted(id >> 32))
+	/* a peek leaves the bytes queued: the read that takes them reports them */
+	if (ret <= 0 || (flags & MSG_PEEK_) || !pid_wanted(id >> 32))
 		return 0;
 	si = lookup_sock(id >> 32, fd);
 	if (!si)
@@ -422,6 +425,8 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 		want = SONDE_EBPF_CAPTURE_MAX;
 	if ((__u64)ret < want)
 		want = ret;
+	if (flags & MSG_TRUNC_) /* TCP: bytes consumed without a copy */
+		want = 0;
 	if (want && kind == ARG_BUF) {
 		if (!bpf_probe_read_user(ev->data, bounded(want), (void *)ptr))
 			got = want;
@@ -452,26 +457,28 @@ static __always_inline struct pt_regs *sys_regs(void)
 #define FD(r) ((__s32)PT_REGS_PARM1_SYSCALL(r))
 #define P2(r) ((__u64)PT_REGS_PARM2_SYSCALL(r))
 #define P3(r) ((__u32)PT_REGS_PARM3_SYSCALL(r))
+#define P4(r) ((__u32)PT_REGS_PARM4_SYSCALL(r))
 
-#define DATA_EXIT(name, kind, dir, iovcnt)                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
-	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)             \
-	{                                                                     \
-		struct pt_regs *r;                                            \
-		if (ctx->ret <= 0)                                            \
-			return 0;                                             \
-		r = sys_regs();                                               \
-		return data_exit(ctx->ret, FD(r), P2(r), iovcnt, kind, dir);  \
+/* iovcnt and flags: expressions of the entry registers r */
+#define DATA_EXIT(name, kind, dir, iovcnt, flags)                                   \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                  \
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                           \
+		struct pt_regs *r;                                                  \
+		if (ctx->ret <= 0)                                                  \
+			return 0;                                                   \
+		r = sys_regs();                                                     \
+		return data_exit(ctx->ret, FD(r), P2(r), iovcnt, kind, dir, flags); \
 	}
 
-DATA_EXIT(read, ARG_BUF, SONDE_EBPF_DIR_RECV, 0)
-DATA_EXIT(recvfrom, ARG_BUF, SONDE_EBPF_DIR_RECV, 0)
-DATA_EXIT(readv, ARG_IOV, SONDE_EBPF_DIR_RECV, P3(r))
-DATA_EXIT(recvmsg, ARG_MSG, SONDE_EBPF_DIR_RECV, 0)
-DATA_EXIT(write, ARG_BUF, SONDE_EBPF_DIR_SEND, 0)
-DATA_EXIT(sendto, ARG_BUF, SONDE_EBPF_DIR_SEND, 0)
-DATA_EXIT(writev, ARG_IOV, SONDE_EBPF_DIR_SEND, P3(r))
-DATA_EXIT(sendmsg, ARG_MSG, SONDE_EBPF_DIR_SEND, 0)
+DATA_EXIT(read, ARG_BUF, SONDE_EBPF_DIR_RECV, 0, 0)
+DATA_EXIT(recvfrom, ARG_BUF, SONDE_EBPF_DIR_RECV, 0, P4(r))
+DATA_EXIT(readv, ARG_IOV, SONDE_EBPF_DIR_RECV, P3(r), 0)
+DATA_EXIT(recvmsg, ARG_MSG, SONDE_EBPF_DIR_RECV, 0, P3(r))
+DATA_EXIT(write, ARG_BUF, SONDE_EBPF_DIR_SEND, 0, 0)
+DATA_EXIT(sendto, ARG_BUF, SONDE_EBPF_DIR_SEND, 0, 0)
+DATA_EXIT(writev, ARG_IOV, SONDE_EBPF_DIR_SEND, P3(r), 0)
+DATA_EXIT(sendmsg, ARG_MSG, SONDE_EBPF_DIR_SEND, 0, 0)
 
 /* A new socket for this fd: cache it with its role and tell user space. */
 static __always_inline int open_sock(__u64 id, __s32 fd, __u8 role)
@@ -580,17 +587,21 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_any, struct pt_regs *regs, long ret)
 {
 	__u8 kind = ARG_BUF, dir = SONDE_EBPF_DIR_RECV;
+	__u32 flags = 0;
 	__u64 id;
 
 	switch (regs->orig_ax) {
 	case NR_read:
+		break;
 	case NR_recvfrom:
+		flags = regs->r10; /* the syscall ABI's fourth argument */
 		break;
 	case NR_readv:
 		kind = ARG_IOV;
 		break;
 	case NR_recvmsg:
 		kind = ARG_MSG;
+		flags = regs->dx;
 		break;
 	case NR_write:
 	case NR_sendto:
@@ -622,7 +633,7 @@ int BPF_PROG(sys_exit_any, struct pt_regs *regs, long ret)
 	if (ret <= 0)
 		return 0;
 	return data_exit(ret, (__s32)regs->di, regs->si,
-			 kind == ARG_IOV ? (__u32)regs->dx : 0, kind, dir);
+			 kind == ARG_IOV ? (__u32)regs->dx : 0, kind, dir, flags);
 }
 
 static __always_inline void tp_addrs(struct trace_event_raw_inet_sock_set_state *ctx,

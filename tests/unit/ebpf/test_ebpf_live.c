@@ -114,6 +114,12 @@ static void open_probe(struct fixture *f)
 	o.wakeup_bytes = f->wakeup_bytes;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
+	/* ctest runs these tests once per set of syscall hooks */
+	if (getenv("SONDE_TEST_EBPF_HOOKS") &&
+	    strcmp(getenv("SONDE_TEST_EBPF_HOOKS"), "tracepoints") == 0)
+		o.hooks = SONDE_EBPF_HOOKS_TRACEPOINTS;
+	else
+		o.hooks = SONDE_EBPF_HOOKS_RAW;
 	memset(&f->cap, 0, sizeof(f->cap));
 	err = sonde_ebpf_probe_open(&o, on_rec, &f->cap, &f->probe, why, sizeof(why));
 	if (err == -EPERM || err == -ENOTSUP || err == -ENOENT) {
@@ -571,6 +577,45 @@ static void test_mute_batches(void **state)
 	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_sent, 17010);
 }
 
+/*
+ * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
+ * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
+ * bytes without copying them: counted, no payload.
+ */
+static void test_peek_and_trunc(void **state)
+{
+	struct fixture *f = *state;
+	char buf[32];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	const struct seen *s;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a;
+
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, "GET / HTTP/1.1\r\n\r\n", 18), 18);
+	assert_int_equal(recv(a, buf, 1, MSG_PEEK | MSG_WAITALL), 1);
+	assert_int_equal(recvfrom(a, buf, 4, MSG_PEEK, NULL, NULL), 4);
+	assert_int_equal(recvmsg(a, &mh, MSG_PEEK), 18);
+	assert_int_equal(read(a, buf, 18), 18);
+	assert_int_equal(write(c, "abcdef", 6), 6);
+	usleep(50000);
+	assert_int_equal(recv(a, NULL, 6, MSG_TRUNC), 6);
+	close_and_drain(f, c, a, l);
+
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(s->total, 18);
+	assert_int_equal(s->len, 18);
+	assert_memory_equal(s->data, "GET / HTTP/1.1\r\n\r\n", 18);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
+	assert_int_equal(s->total, 6);
+	assert_int_equal(s->len, 0);
+	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 2));
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0)->bytes_recv, 24);
+}
+
 /* Readable within timeout_ms: the kernel woke the reader. */
 static bool woken(struct fixture *f, int timeout_ms)
 {
@@ -627,6 +672,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peek_and_trunc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
 
