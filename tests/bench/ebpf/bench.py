@@ -7,6 +7,7 @@ agent is left to the scheduler (as it would be in production). Reports
 median ratios side by side, against the goals."""
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -86,10 +87,51 @@ class Result:
         self.observed = 0.0
         self.lost = 0.0
         self.rss_kb = 0
+        self.bpf_ns = 0.0
+        self.bpf_runs = 0.0
 
     @property
     def ratio(self):
         return statistics.median(self.agent) / statistics.median(self.base)
+
+
+def bpf_progs():
+    """id -> (run_time_ns, run_cnt) of every loaded BPF program."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0)) for p in json.loads(out)}
+
+
+class BpfStats:
+    """--bpf-stats: kernel.bpf_stats_enabled on for the measured window, and
+    the time the kernel spent in the programs loaded since `before` (the
+    agent's). Timing each run costs two clock reads: read the result as an
+    upper bound, for comparing probe variants rather than as the cost."""
+
+    KNOB = "/proc/sys/kernel/bpf_stats_enabled"
+
+    def __init__(self, wanted, before):
+        self.wanted, self.before, self.ns, self.runs = wanted, before, 0, 0
+
+    def __enter__(self):
+        if self.wanted:
+            with open(self.KNOB) as f:
+                self.old = f.read().strip()
+            with open(self.KNOB, "w") as f:
+                f.write("1")
+            self.p0 = bpf_progs()
+        return self
+
+    def __exit__(self, *exc):
+        if not self.wanted:
+            return
+        p1 = bpf_progs()
+        with open(self.KNOB, "w") as f:
+            f.write(self.old)
+        for k, (t, c) in p1.items():
+            if k not in self.before and k in self.p0:
+                self.ns += t - self.p0[k][0]
+                self.runs += c - self.p0[k][1]
 
 
 class ServerCgroup:
@@ -121,20 +163,24 @@ class ServerCgroup:
             os.rmdir(self.dir)
 
 
-def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None):
+def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None, bpf_stats=False):
     """counter(metrics) -> transactions the agent observed for this workload.
     cgroup: trace only the processes of this cgroup (the server), not the
     load generator."""
     section = {"cgroups": [cgroup]} if cgroup else {}
     for i in range(rounds):
         res.base.append(measure(seconds))
+        before = bpf_progs() if bpf_stats else {}
         with Agent(ebpf.config(ports=ports, **section)) as agent:
             time.sleep(0.5)
             m0 = agent.scrape()
             c0 = cpu_seconds(agent.proc.pid)
-            res.agent.append(measure(seconds))
+            with BpfStats(bpf_stats, before) as st:
+                res.agent.append(measure(seconds))
             c1 = cpu_seconds(agent.proc.pid)
             m1 = agent.settle("sonde_ebpf_events_total", quiet=0.5, timeout=10)
+            res.bpf_ns += st.ns
+            res.bpf_runs += st.runs
             res.agent_cpu += c1 - c0
             res.observed += counter(m1) - counter(m0)
             res.lost += ebpf.lost_events(m1) - ebpf.lost_events(m0)
@@ -164,6 +210,9 @@ def main():
     ap.add_argument("--server-only", action="store_true",
                     help="trace the server's processes only (moved into a cgroup of "
                          "their own, ebpf.cgroups), as when the clients are on other hosts")
+    ap.add_argument("--bpf-stats", action="store_true",
+                    help="also report the kernel's time in the BPF programs per observed "
+                         "transaction (kernel.bpf_stats_enabled during the runs with the agent)")
     a = ap.parse_args()
     ebpf.require()
     if os.cpu_count() < 2:
@@ -178,7 +227,7 @@ def main():
             pin_tree(ng.proc.pid, SERVER_CPU)
             with ServerCgroup(ng.proc.pid, a.server_only) as cg:
                 run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
-                             a.rounds, http_count, cg)
+                             a.rounds, http_count, cg, a.bpf_stats)
         results.append(res)
     if "redis" in only:
         res = Result("redis-benchmark GET -c8, no pipelining (req/s)", 0.95)
@@ -188,7 +237,7 @@ def main():
                 c.call("SET", "key:__rand_int__", "x")
             with ServerCgroup(r.proc.pid, a.server_only) as cg:
                 run_workload(res, [r.port], lambda s: redis_rps(r, s), a.seconds, a.rounds,
-                             cache_count, cg)
+                             cache_count, cg, a.bpf_stats)
         results.append(res)
     if "postgres" in only:
         res = Result("pgbench -S -c4 (tps)", 0.97)
@@ -199,7 +248,7 @@ def main():
             pin_tree(pg.proc.pid, SERVER_CPU)
             with ServerCgroup(pg.proc.pid, a.server_only) as cg:
                 run_workload(res, [pg.port], lambda s: pgbench_tps(pg, s), a.seconds, a.rounds,
-                             db_count, cg)
+                             db_count, cg, a.bpf_stats)
         results.append(res)
     lines = ["| workload | without agent | with agent | ratio | goal | agent CPU per observed txn | observed txns | events lost | agent peak RSS |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -208,6 +257,13 @@ def main():
         lines.append("| %s | %.0f | %.0f | %.3f | >= %.2f %s | %.2f µs | %d | %d | %.1f MB |" % (
             r.name, statistics.median(r.base), statistics.median(r.agent), r.ratio, r.goal,
             "met" if r.ratio >= r.goal else "MISSED", per, r.observed, r.lost, r.rss_kb / 1024))
+    if a.bpf_stats:
+        lines += ["", "| workload | BPF ns per observed txn (upper bound) | BPF program runs per txn |",
+                  "| --- | --- | --- |"]
+        for r in results:
+            if r.observed:
+                lines.append("| %s | %.0f | %.1f |" % (r.name, r.bpf_ns / r.observed,
+                                                      r.bpf_runs / r.observed))
     table = "\n".join(lines)
     print(table)
     # The 1-minute load average says how much else ran on the machine.
