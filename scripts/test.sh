@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Installs what is missing (test servers included), builds, and runs the
 # whole suite through ctest:
-#   1. build/       RelWithDebInfo: unit, fuzz-replay and integration tests
+#   1. build/       RelWithDebInfo: unit, fuzz-replay and integration tests,
+#                   and the unit tests again under valgrind's memcheck
 #   2. build-asan/  ASan+UBSan: unit and fuzz-replay tests
 #   3. build-fuzz/  clang libFuzzer: every harness for a bounded time
 # SONDE_TEST_QUICK=1 skips 2 and 3.
@@ -16,6 +17,7 @@ status=0
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build -j2 -L 'unit|fuzz' || status=1
 ctest --test-dir build -L integration || status=1
+ctest --test-dir build -j2 -L valgrind || status=1
 
 if [ "${SONDE_TEST_QUICK:-0}" != 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
