@@ -24,6 +24,7 @@
 #define TCP_CLOSE_ 7
 #define MSG_PEEK_ 2
 #define MSG_TRUNC_ 0x20
+#define MSG_ERRQUEUE_ 0x2000
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -395,8 +396,12 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	__u32 zero = 0, want, got = 0;
 	__u32 total = sat32((__u64)ret);
 
-	/* a peek leaves the bytes queued: the read that takes them reports them */
-	if (ret <= 0 || (flags & MSG_PEEK_) || !pid_wanted(id >> 32))
+	/*
+	 * A peek leaves the bytes queued: the read that takes them reports
+	 * them. The error queue (timestamps, zerocopy notices) is not the
+	 * stream.
+	 */
+	if (ret <= 0 || (flags & (MSG_PEEK_ | MSG_ERRQUEUE_)) || !pid_wanted(id >> 32))
 		return 0;
 	si = lookup_sock(id >> 32, fd);
 	if (!si)

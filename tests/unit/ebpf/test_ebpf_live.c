@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -580,14 +581,18 @@ static void test_mute_batches(void **state)
 /*
  * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
  * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
- * bytes without copying them: counted, no payload.
+ * bytes without copying them: counted, no payload. MSG_ERRQUEUE reads the
+ * socket's error queue (here a transmit timestamp returning a copy of the
+ * sent packet, headers included), not the stream: nothing.
  */
-static void test_peek_and_trunc(void **state)
+static void test_peek_trunc_errqueue(void **state)
 {
 	struct fixture *f = *state;
-	char buf[32];
+	char buf[256], ctl[256];
 	struct iovec iov = { buf, sizeof(buf) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int ts = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		 SOF_TIMESTAMPING_OPT_ID;
 	const struct seen *s;
 	uint16_t port;
 	int l = listener(&port), cerr, c, a;
@@ -595,6 +600,7 @@ static void test_peek_and_trunc(void **state)
 	c = connect_to(port, false, &cerr);
 	a = accept(l, NULL, NULL);
 	assert_true(a >= 0);
+	assert_int_equal(setsockopt(c, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)), 0);
 	assert_int_equal(write(c, "GET / HTTP/1.1\r\n\r\n", 18), 18);
 	assert_int_equal(recv(a, buf, 1, MSG_PEEK | MSG_WAITALL), 1);
 	assert_int_equal(recvfrom(a, buf, 4, MSG_PEEK, NULL, NULL), 4);
@@ -603,6 +609,10 @@ static void test_peek_and_trunc(void **state)
 	assert_int_equal(write(c, "abcdef", 6), 6);
 	usleep(50000);
 	assert_int_equal(recv(a, buf, 6, MSG_TRUNC), 6); /* buf left as it was */
+	mh.msg_iov->iov_len = sizeof(buf);
+	mh.msg_control = ctl;
+	mh.msg_controllen = sizeof(ctl);
+	assert_true(recvmsg(c, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) > 18);
 	close_and_drain(f, c, a, l);
 
 	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
@@ -614,6 +624,8 @@ static void test_peek_and_trunc(void **state)
 	assert_int_equal(s->len, 0);
 	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 2));
 	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0)->bytes_recv, 24);
+	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_RECV, 0));
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_recv, 0);
 }
 
 /* Readable within timeout_ms: the kernel woke the reader. */
@@ -672,7 +684,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_peek_and_trunc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peek_trunc_errqueue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
 
