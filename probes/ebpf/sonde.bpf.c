@@ -19,6 +19,7 @@
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define EINPROGRESS 115
+#define IPPROTO_MPTCP_ 262
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_SENT_ 2
 #define TCP_CLOSE_ 7
@@ -233,7 +234,7 @@ static __always_inline void read_addrs(struct sock *sk, struct sonde_ebpf_addr *
 }
 
 /*
- * fd -> file -> socket -> sk: is it TCP over IPv4/IPv6? Fills si (addresses
+ * fd -> file -> socket -> sk: is it TCP (or MPTCP) over IPv4/IPv6? Fills si (addresses
  * included) and returns true when it is.
  */
 static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
@@ -262,7 +263,8 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
 		return false;
 	proto = BPF_CORE_READ(sk, sk_protocol);
 	type = BPF_CORE_READ(sk, sk_type);
-	if (proto != IPPROTO_TCP || type != SOCK_STREAM)
+	/* MPTCP: the same byte stream (Go can listen and dial with it) */
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_MPTCP_) || type != SOCK_STREAM)
 		return false;
 	read_addrs(sk, &si->local, &si->peer, family);
 	si->is_tcp = 1;

@@ -202,6 +202,8 @@ static void close_and_drain(struct fixture *f, int c, int a, int l)
 	drain(f);
 }
 
+#define IPPROTO_MPTCP_NR 262 /* older libc headers lack IPPROTO_MPTCP */
+
 static int listener(uint16_t *ret_port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
@@ -628,6 +630,48 @@ static void test_peek_trunc_errqueue(void **state)
 	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_recv, 0);
 }
 
+/*
+ * MPTCP at both ends (a plain-TCP peer gets a plain TCP socket from an
+ * MPTCP listener, already covered): the same stream, seen the same way.
+ */
+static void test_mptcp(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	char buf[32];
+	const struct seen *s;
+	int l = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP_NR), c, a;
+
+	if (l < 0) {
+		print_message("MPTCP not available here (%s): not checked\n", strerror(errno));
+		skip();
+	}
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	c = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP_NR);
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, "PING\r\n", 6), 6);
+	assert_int_equal(read(a, buf, sizeof(buf)), 6);
+	assert_int_equal(write(a, "+PONG\r\n", 7), 7);
+	assert_int_equal(read(c, buf, sizeof(buf)), 7);
+	close_and_drain(f, c, a, l);
+
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0)->role, SONDE_EBPF_ROLE_CLIENT);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0)->role, SONDE_EBPF_ROLE_SERVER);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(s->len, 6);
+	assert_memory_equal(s->data, "PING\r\n", 6);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_RECV, 0);
+	assert_memory_equal(s->data, "+PONG\r\n", 7);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0)->bytes_sent, 7);
+}
+
 /* Readable within timeout_ms: the kernel woke the reader. */
 static bool woken(struct fixture *f, int timeout_ms)
 {
@@ -685,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peek_trunc_errqueue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
 
