@@ -23,6 +23,7 @@
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_SENT_ 2
 #define TCP_CLOSE_ 7
+#define MSG_OOB_ 1
 #define MSG_PEEK_ 2
 #define MSG_TRUNC_ 0x20
 #define MSG_ERRQUEUE_ 0x2000
@@ -400,10 +401,11 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 
 	/*
 	 * A peek leaves the bytes queued: the read that takes them reports
-	 * them. The error queue (timestamps, zerocopy notices) is not the
-	 * stream.
+	 * them. Neither the urgent byte nor the error queue (timestamps,
+	 * zerocopy notices) is part of the stream.
 	 */
-	if (ret <= 0 || (flags & (MSG_PEEK_ | MSG_ERRQUEUE_)) || !pid_wanted(id >> 32))
+	if (ret <= 0 || (flags & (MSG_PEEK_ | MSG_OOB_ | MSG_ERRQUEUE_)) ||
+	    !pid_wanted(id >> 32))
 		return 0;
 	si = lookup_sock(id >> 32, fd);
 	if (!si)

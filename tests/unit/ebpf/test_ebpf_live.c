@@ -583,11 +583,11 @@ static void test_mute_batches(void **state)
 /*
  * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
  * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
- * bytes without copying them: counted, no payload. MSG_ERRQUEUE reads the
- * socket's error queue (here a transmit timestamp returning a copy of the
- * sent packet, headers included), not the stream: nothing.
+ * bytes without copying them: counted, no payload. MSG_OOB and
+ * MSG_ERRQUEUE (here a transmit timestamp returning a copy of the sent
+ * packet, headers included) read what is not the stream: nothing.
  */
-static void test_peek_trunc_errqueue(void **state)
+static void test_recv_flags(void **state)
 {
 	struct fixture *f = *state;
 	char buf[256], ctl[256];
@@ -611,6 +611,11 @@ static void test_peek_trunc_errqueue(void **state)
 	assert_int_equal(write(c, "abcdef", 6), 6);
 	usleep(50000);
 	assert_int_equal(recv(a, buf, 6, MSG_TRUNC), 6); /* buf left as it was */
+	/* the urgent byte leaves the stream: its sender counts it, the
+	 * receiver's MSG_OOB read of it is not stream data */
+	assert_int_equal(send(c, "!", 1, MSG_OOB), 1);
+	usleep(50000);
+	assert_int_equal(recv(a, buf, 1, MSG_OOB), 1);
 	mh.msg_iov->iov_len = sizeof(buf);
 	mh.msg_control = ctl;
 	mh.msg_controllen = sizeof(ctl);
@@ -728,7 +733,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_peek_trunc_errqueue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
