@@ -116,7 +116,7 @@ static const char *const required_tps[] = {
 	"sys_exit_read", "sys_exit_write", "sys_exit_readv", "sys_exit_writev",
 	"sys_exit_recvfrom", "sys_exit_sendto", "sys_exit_recvmsg",
 	"sys_exit_sendmsg", "sys_exit_accept", "sys_exit_accept4",
-	"sys_exit_connect", "sys_enter_close",
+	"sys_exit_connect", "sys_enter_close", "sys_exit_sendfile64", "sys_exit_splice",
 };
 
 /*

@@ -40,7 +40,8 @@ const volatile __u8 filter_cgroups = 0;
 /* Wake user space only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
 
-enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2 };
+/* Where a syscall's bytes are: none for sendfile/splice (kernel to kernel) */
+enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2, ARG_NONE = 3 };
 
 #define sock_key sonde_ebpf_sock_key
 #define sock_info sonde_ebpf_sock_info
@@ -434,7 +435,7 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 		want = SONDE_EBPF_CAPTURE_MAX;
 	if ((__u64)ret < want)
 		want = ret;
-	if (flags & MSG_TRUNC_) /* TCP: bytes consumed without a copy */
+	if ((flags & MSG_TRUNC_) || kind == ARG_NONE) /* bytes moved without a user buffer */
 		want = 0;
 	if (want && kind == ARG_BUF) {
 		if (!bpf_probe_read_user(ev->data, bounded(want), (void *)ptr))
@@ -488,6 +489,34 @@ DATA_EXIT(write, ARG_BUF, SONDE_EBPF_DIR_SEND, 0, 0)
 DATA_EXIT(sendto, ARG_BUF, SONDE_EBPF_DIR_SEND, 0, 0)
 DATA_EXIT(writev, ARG_IOV, SONDE_EBPF_DIR_SEND, P3(r), 0)
 DATA_EXIT(sendmsg, ARG_MSG, SONDE_EBPF_DIR_SEND, 0, 0)
+DATA_EXIT(sendfile64, ARG_NONE, SONDE_EBPF_DIR_SEND, 0, 0)
+
+/*
+ * splice() moves bytes between a pipe and a file or socket: into a socket
+ * (its out fd, the third argument) they are sent, out of one (its in fd)
+ * received. Payload-less either way: counted, a capture gap for parsers.
+ */
+static __always_inline int splice_exit(long ret, __s32 in_fd, __s32 out_fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (ret <= 0 || !pid_wanted(id >> 32))
+		return 0;
+	if (lookup_sock(id >> 32, out_fd))
+		return data_exit(ret, out_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_SEND, 0);
+	return data_exit(ret, in_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_RECV, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_splice")
+int sys_exit_splice(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *r;
+
+	if (ctx->ret <= 0)
+		return 0;
+	r = sys_regs();
+	return splice_exit(ctx->ret, FD(r), (__s32)P3(r));
+}
 
 /* A new socket for this fd: cache it with its role and tell user space. */
 static __always_inline int open_sock(__u64 id, __s32 fd, __u8 role)
@@ -590,6 +619,8 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
+#define NR_sendfile 40
+#define NR_splice 275
 #define NR_accept4 288
 
 SEC("tp_btf/sys_exit")
@@ -624,6 +655,12 @@ int BPF_PROG(sys_exit_any, struct pt_regs *regs, long ret)
 		kind = ARG_MSG;
 		dir = SONDE_EBPF_DIR_SEND;
 		break;
+	case NR_sendfile:
+		kind = ARG_NONE;
+		dir = SONDE_EBPF_DIR_SEND;
+		break;
+	case NR_splice:
+		return splice_exit(ret, (__s32)regs->di, (__s32)regs->dx);
 	case NR_accept:
 	case NR_accept4:
 		return exit_accept(ret);

@@ -8,7 +8,11 @@ Counts must match exactly, per status code:
   - a raw socket writing 10 requests in one write (pipelining);
   - ab -k (keep-alive): ab's own "Complete requests";
   - wrk for 2 s: nginx's access log (wrk does not count requests still in
-    flight when it stops; nginx logs every one it answered).
+    flight when it stops; nginx logs every one it answered);
+  - a static file sent by sendfile() (nginx's `sendfile on`), on a
+    keep-alive connection left open: every response, the last one
+    included, is counted from its body's sendfile calls, and the bytes
+    sent count the bodies.
 Latency: requests proxied to an upstream that sleeps 15/35/60/85 ms (the
 middle of OTel buckets 0.01-0.025, 0.025-0.05, 0.05-0.075, 0.075-0.1 s),
 compared with nginx's $request_time for the same requests.
@@ -152,6 +156,21 @@ def wrk(ng):
     return (n, n + 4)
 
 
+STATIC_N = 40
+STATIC_SIZE = 200 * 1024
+STATIC_OPEN = []  # the keep-alive connection, closed after its phase
+
+
+def static_sendfile(ng):
+    c = http.client.HTTPConnection(ng.host, ng.port, timeout=10)
+    for _ in range(STATIC_N):
+        c.request("GET", "/static/big.bin")
+        r = c.getresponse()
+        assert r.status == 200 and len(r.read()) == STATIC_SIZE
+    STATIC_OPEN.append(c)  # no close: nothing but the body ends the last response
+    return {200: STATIC_N}
+
+
 def slow(ng):
     rnd = random.Random(2)
     plan = [rnd.choice(DELAYS_MS) for _ in range(SLOW_N)]
@@ -213,18 +232,29 @@ def main():
     closed = free_port()
     conf = """root @DIR@/www;
     location /bad/ { proxy_pass http://127.0.0.1:%d/; proxy_connect_timeout 2s; }
-    location /slow { proxy_pass http://127.0.0.1:%d; }""" % (closed, upstream.server_address[1])
+    location /slow { proxy_pass http://127.0.0.1:%d; }
+    location /static/ { sendfile on; }""" % (closed, upstream.server_address[1])
     try:
         with Nginx(server_conf=conf) as ng:
             os.makedirs(os.path.join(ng.dir, "www"), exist_ok=True)
             with open(os.path.join(ng.dir, "www", "index.html"), "w") as f:
                 f.write("hello\n")
+            os.makedirs(os.path.join(ng.dir, "www", "static"), exist_ok=True)
+            with open(os.path.join(ng.dir, "www", "static", "big.bin"), "wb") as f:
+                f.write(os.urandom(STATIC_SIZE))
             with Agent(ebpf.config(ports=[ng.port])) as agent:
                 ebpf.attached(agent)
                 phase("http.client 200/404/502 mix (keep-alive)", agent, ng, lambda: exact_mix(ng))
                 phase("10 pipelined requests in one write", agent, ng, lambda: pipelined(ng))
                 phase("ab -k -n 2000 -c 4", agent, ng, lambda: ab(ng))
                 phase("wrk -c4 -d2s", agent, ng, lambda: wrk(ng))
+                d, _ = phase("static file by sendfile (keep-alive, left open)", agent, ng,
+                             lambda: static_sendfile(ng))
+                sent = d.sum("sonde_tcp_bytes_sent_total")
+                check(sent >= STATIC_N * STATIC_SIZE,
+                      "sendfile: bytes sent count the bodies",
+                      "%d bytes, %d bodies of %d" % (sent, STATIC_N, STATIC_SIZE))
+                STATIC_OPEN.pop().close()
                 d, lines = phase("proxied 15-85 ms requests", agent, ng, lambda: slow(ng))
                 latency(d, lines)
                 check.equal(ebpf.lost_events(agent.scrape()), 0, "no ring-buffer events lost")

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -636,6 +637,56 @@ static void test_recv_flags(void **state)
 }
 
 /*
+ * sendfile() and splice() move bytes without a user buffer: counted, as
+ * payload-less records (a parser sees a capture gap: an HTTP body sent by
+ * sendfile completes its response exactly).
+ */
+static void test_sendfile_splice(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/sonde-live-XXXXXX", buf[4096];
+	const struct seen *s;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a, file, p[2];
+	off_t off = 0;
+
+	memset(buf, 'b', sizeof(buf));
+	file = mkstemp(path);
+	assert_true(file >= 0);
+	unlink(path);
+	assert_int_equal(write(file, buf, 3000), 3000);
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(pipe(p), 0);
+
+	assert_int_equal(sendfile(c, file, &off, 3000), 3000);
+	assert_int_equal(recv(a, buf, 3000, MSG_WAITALL), 3000);
+	assert_int_equal(write(c, "hello", 5), 5);
+	usleep(50000);
+	assert_int_equal(splice(a, NULL, p[1], NULL, 5, 0), 5);   /* socket -> pipe */
+	assert_int_equal(splice(p[0], NULL, a, NULL, 5, 0), 5);   /* pipe -> socket */
+	assert_int_equal(recv(c, buf, 5, MSG_WAITALL), 5);
+	close(file);
+	close(p[0]);
+	close(p[1]);
+	close_and_drain(f, c, a, l);
+
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->total, 3000);
+	assert_int_equal(s->len, 0);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 1);
+	assert_int_equal(s->total, 5);
+	assert_int_equal(s->len, 0);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->total, 5);
+	assert_int_equal(s->len, 0);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_sent, 3005);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0)->bytes_sent, 5);
+	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, a, 0, 0)->bytes_recv, 3005);
+}
+
+/*
  * MPTCP at both ends (a plain-TCP peer gets a plain TCP socket from an
  * MPTCP listener, already covered): the same stream, seen the same way.
  */
@@ -735,6 +786,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sendfile_splice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
 
