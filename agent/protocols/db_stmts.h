@@ -10,7 +10,8 @@
 /*
  * Prepared statements remembered per connection: a key (the parser's
  * statement id or name hash, never 0) -> the summary of its SQL, so that
- * executions are named. A fixed table with LRU replacement.
+ * executions are named. A fixed table with LRU replacement, allocated at
+ * the first put: a connection that prepares nothing pays a pointer.
  */
 
 #define SONDE_DB_STMTS 16
@@ -23,7 +24,7 @@ struct sonde_db_stmt {
 
 struct sonde_db_stmts {
 	uint32_t clock;
-	struct sonde_db_stmt e[SONDE_DB_STMTS];
+	struct sonde_db_stmt *e; /* SONDE_DB_STMTS entries, or NULL */
 };
 
 /* The summary stored under key, or NULL; a hit counts as a use. */
@@ -31,11 +32,15 @@ const struct sonde_db_sum *sonde_db_stmt_find(struct sonde_db_stmts *t, uint64_t
 
 /*
  * Stores sum under key. When the table is full the least recently used
- * entry is replaced: then returns true (the caller counts it as dropped).
+ * entry is replaced: then returns true (the caller counts it as dropped),
+ * as when the table cannot be allocated (nothing stored).
  */
 bool sonde_db_stmt_put(struct sonde_db_stmts *t, uint64_t key,
 		       const struct sonde_db_sum *sum);
 
 void sonde_db_stmt_forget(struct sonde_db_stmts *t, uint64_t key);
+
+/* Frees the table; t is empty (and usable) again. */
+void sonde_db_stmts_free(struct sonde_db_stmts *t);
 
 #endif

@@ -24,7 +24,8 @@
 
 #define MY_REQ_PREFIX 512
 #define MY_RESP_PREFIX 64
-#define MY_PENDING 8
+#define MY_PENDING 8        /* queued at most (pipelined commands) */
+#define MY_PENDING_INLINE 2 /* held in the state; the queue moves to the heap past it */
 #define MY_MAX_PAYLOAD 0xffffffu
 
 #define MY_CAP_COMPRESS 0x00000020u
@@ -94,7 +95,9 @@ struct my_state {
 	uint64_t defs_left;
 	struct sonde_db_sum last_prepare; /* MariaDB's statement id -1 */
 	struct sonde_fifo fifo;
-	struct my_pending pend[MY_PENDING];
+	uint16_t cap;            /* entries in pend[] */
+	struct my_pending *pend; /* pend_inline, or a heap array once grown */
+	struct my_pending pend_inline[MY_PENDING_INLINE];
 	struct sonde_db_stmts stmts;
 	uint8_t req_buf[MY_REQ_PREFIX];
 	uint8_t resp_buf[MY_RESP_PREFIX];
@@ -122,7 +125,18 @@ static bool my_detect(const uint8_t *d, size_t len)
 
 static void my_init(void *state)
 {
-	memset(state, 0, sizeof(struct my_state));
+	struct my_state *s = state;
+
+	memset(s, 0, sizeof(*s));
+	s->pend = sonde_fifo_adopt(s->pend, &s->cap, s->pend_inline, MY_PENDING_INLINE);
+}
+
+static void my_fini(void *state)
+{
+	struct my_state *s = state;
+
+	s->pend = sonde_fifo_release(s->pend, &s->cap, s->pend_inline, MY_PENDING_INLINE);
+	sonde_db_stmts_free(&s->stmts);
 }
 
 /* The frame stream and body buffer of a direction. */
@@ -182,7 +196,7 @@ static bool my_lenenc(const uint8_t *b, size_t have, size_t *off,
 
 static struct my_pending *my_front(struct my_state *s)
 {
-	int i = sonde_fifo_front(&s->fifo, MY_PENDING);
+	int i = sonde_fifo_front(&s->fifo, s->cap);
 
 	return i < 0 ? NULL : &s->pend[i];
 }
@@ -198,7 +212,7 @@ static void my_complete(struct my_state *s, const struct sonde_db_out *o)
 
 	if (p && p->txn)
 		my_emit(p, o);
-	sonde_fifo_pop(&s->fifo, MY_PENDING);
+	sonde_fifo_pop(&s->fifo, s->cap);
 	s->rst = MY_R_FIRST;
 	s->defs_left = 0;
 }
@@ -269,7 +283,8 @@ static int my_on_command(struct my_state *s, const struct my_stream *st,
 		break;
 	}
 	sonde_db_resp_check(&s->c, &s->fifo, &s->resp.f);
-	i = sonde_fifo_push(&s->fifo, MY_PENDING);
+	s->pend = sonde_fifo_push_grow(&s->fifo, s->pend, &s->cap, sizeof(*s->pend), MY_PENDING,
+					s->pend_inline, &i);
 	if (i < 0) {
 		s->c.stats.dropped++;
 		return 0;
@@ -542,7 +557,7 @@ static void my_drop_pending(struct my_state *s)
 	while ((p = my_front(s))) {
 		if (p->txn)
 			s->c.stats.dropped++;
-		sonde_fifo_pop(&s->fifo, MY_PENDING);
+		sonde_fifo_pop(&s->fifo, s->cap);
 	}
 	s->rst = MY_R_FIRST;
 	s->defs_left = 0;
@@ -562,7 +577,7 @@ static void my_resp_desync(struct my_state *s, const struct sonde_db_out *o)
 	while ((p = my_front(s))) {
 		if (p->txn)
 			my_emit(p, o);
-		sonde_fifo_pop(&s->fifo, MY_PENDING);
+		sonde_fifo_pop(&s->fifo, s->cap);
 	}
 	s->rst = MY_R_FIRST;
 	s->defs_left = 0;
@@ -659,4 +674,5 @@ const struct sonde_proto_ops sonde_proto_mysql = {
 	.init = my_init,
 	.feed = my_feed,
 	.stats = sonde_db_stats,
+	.fini = my_fini,
 };

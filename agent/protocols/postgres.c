@@ -22,7 +22,8 @@
 
 #define PG_REQ_PREFIX 512  /* SQL bytes kept to summarise a statement */
 #define PG_RESP_PREFIX 128 /* enough for ErrorResponse's S, V and C fields */
-#define PG_PENDING 16
+#define PG_PENDING 16       /* queued at most (a pipelined batch) */
+#define PG_PENDING_INLINE 2 /* held in the state; the queue moves to the heap past it */
 #define PG_MAX_MSG (1u << 30)  /* the server's own limit on a message */
 #define PG_MAX_STARTUP 10000   /* MAX_STARTUP_PACKET_LENGTH */
 
@@ -61,7 +62,9 @@ struct pg_state {
 	uint64_t batch_ts; /* first message of the extended batch being built */
 	uint64_t last_resp_ts;
 	struct sonde_fifo fifo;
-	struct pg_pending pend[PG_PENDING];
+	uint16_t cap;            /* entries in pend[] */
+	struct pg_pending *pend; /* pend_inline, or a heap array once grown */
+	struct pg_pending pend_inline[PG_PENDING_INLINE];
 	struct sonde_db_stmts names; /* statements and portals: hash of kind + name */
 	uint8_t req_buf[PG_REQ_PREFIX];
 	uint8_t resp_buf[PG_RESP_PREFIX];
@@ -102,6 +105,15 @@ static void pg_init(void *state)
 
 	memset(s, 0, sizeof(*s));
 	s->startup = true;
+	s->pend = sonde_fifo_adopt(s->pend, &s->cap, s->pend_inline, PG_PENDING_INLINE);
+}
+
+static void pg_fini(void *state)
+{
+	struct pg_state *s = state;
+
+	s->pend = sonde_fifo_release(s->pend, &s->cap, s->pend_inline, PG_PENDING_INLINE);
+	sonde_db_stmts_free(&s->names);
 }
 
 /* The frame stream and body buffer of a direction. */
@@ -179,7 +191,8 @@ static struct pg_pending *pg_push(struct pg_state *s, uint8_t kind,
 	int i;
 
 	sonde_db_resp_check(&s->c, &s->fifo, &s->resp.f);
-	i = sonde_fifo_push(&s->fifo, PG_PENDING);
+	s->pend = sonde_fifo_push_grow(&s->fifo, s->pend, &s->cap, sizeof(*s->pend), PG_PENDING,
+					s->pend_inline, &i);
 	if (i < 0) {
 		s->c.stats.dropped++;
 		return NULL;
@@ -193,7 +206,7 @@ static struct pg_pending *pg_push(struct pg_state *s, uint8_t kind,
 
 static struct pg_pending *pg_front(struct pg_state *s)
 {
-	int i = sonde_fifo_front(&s->fifo, PG_PENDING);
+	int i = sonde_fifo_front(&s->fifo, s->cap);
 
 	return i < 0 ? NULL : &s->pend[i];
 }
@@ -372,7 +385,7 @@ static void pg_complete_exec(struct pg_state *s, const struct sonde_db_out *o,
 		SONDE_TXN_SET(p->error, error, sizeof(p->error));
 	if (!empty)
 		pg_emit(p, o);
-	sonde_fifo_pop(&s->fifo, PG_PENDING);
+	sonde_fifo_pop(&s->fifo, s->cap);
 }
 
 /* ReadyForQuery ends the oldest Query, Sync or FunctionCall. */
@@ -385,7 +398,7 @@ static void pg_ready(struct pg_state *s, const struct sonde_db_out *o)
 
 		if (kind == PG_P_QUERY && !(p->empty && !p->error[0]))
 			pg_emit(p, o);
-		sonde_fifo_pop(&s->fifo, PG_PENDING);
+		sonde_fifo_pop(&s->fifo, s->cap);
 		if (kind != PG_P_EXEC)
 			break;
 	}
@@ -417,7 +430,7 @@ static int pg_on_response(struct pg_state *s, const struct pg_stream *st,
 		 * and pg_stat_statements counts one call when it completes.
 		 */
 		if ((p = pg_front(s)) && p->kind == PG_P_EXEC)
-			sonde_fifo_pop(&s->fifo, PG_PENDING);
+			sonde_fifo_pop(&s->fifo, s->cap);
 		break;
 	default:
 		/* Describing, notifying, authenticating: nothing to pair. */
@@ -435,7 +448,7 @@ static void pg_drop_pending(struct pg_state *s)
 	while ((p = pg_front(s))) {
 		if (p->kind == PG_P_QUERY || p->kind == PG_P_EXEC)
 			s->c.stats.dropped++;
-		sonde_fifo_pop(&s->fifo, PG_PENDING);
+		sonde_fifo_pop(&s->fifo, s->cap);
 	}
 	s->batch_ts = 0;
 }
@@ -466,7 +479,7 @@ static void pg_resp_desync(struct pg_state *s, const struct sonde_db_out *o)
 		if (p->kind == PG_P_EXEC ||
 		    (p->kind == PG_P_QUERY && !p->empty))
 			pg_emit(p, o);
-		sonde_fifo_pop(&s->fifo, PG_PENDING);
+		sonde_fifo_pop(&s->fifo, s->cap);
 	}
 	s->resp.f.st = SONDE_FRAME_RESYNC;
 	s->c.resp_armed = false;
@@ -597,4 +610,5 @@ const struct sonde_proto_ops sonde_proto_postgres = {
 	.init = pg_init,
 	.feed = pg_feed,
 	.stats = sonde_db_stats,
+	.fini = pg_fini,
 };

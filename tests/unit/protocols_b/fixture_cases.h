@@ -83,7 +83,7 @@ static inline void sink_txn(struct sonde_txn *t, void *userdata)
 	s->last = *t;
 }
 
-/* A fresh, initialised parser state (free() it). */
+/* A fresh, initialised parser state (sonde_proto_state_free() it). */
 static inline void *fx_new_state(const struct sonde_proto_ops *ops)
 {
 	void *st = calloc(1, ops->state_size);
@@ -128,6 +128,8 @@ static inline void fx_hostile(const struct sonde_proto_ops *ops,
 
 	assert_non_null(st);
 	for (int round = 0; round < 300; round++) {
+		if (round && ops->fini)
+			ops->fini(st); /* the contract: fini before init again */
 		ops->init(st);
 		if (plen)
 			ops->feed(st, SONDE_FLOW_REQUEST, prefix, plen, plen, 1,

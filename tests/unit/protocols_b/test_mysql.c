@@ -92,7 +92,7 @@ static void test_protocol_switch(void **state)
 				      sizeof(resp) - 1, 40, &sink), 0);
 	}
 	assert_true(sink.n <= 1 + 50);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_mysql, st);
 }
 
 /* Unanswered commands: the FIFO is bounded and what it refuses is counted. */
@@ -112,7 +112,7 @@ static void test_pending_bound(void **state)
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 20, &sink), 0);
 	assert_true(sink.n > 0 && sink.n <= 10);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_mysql, st);
 }
 
 /* More prepared statements than remembered: least recently used goes. */
@@ -150,7 +150,7 @@ static void test_statement_lru(void **state)
 	assert_int_equal(sink.n, 2);
 	assert_string_equal(sink.last.operation, "SELECT");
 	assert_int_equal(sink.last.duration_ns, 3);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_mysql, st);
 }
 
 /* A 0xffffff length everywhere: bounded skipping, no hang. */
@@ -166,7 +166,7 @@ static void test_absurd_length(void **state)
 	assert_int_equal(sonde_proto_mysql.feed(st, SONDE_FLOW_REQUEST, b, 6,
 						(size_t)0x7fffffff, 2, sink_txn, &sink), 0);
 	assert_int_equal(sonde_proto_mysql.stats(st)->desyncs, 1);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_mysql, st);
 }
 
 /* An ERR packet cut by a capture gap before its SQLSTATE: just ERR. */
@@ -184,7 +184,7 @@ static void test_cut_error(void **state)
 						20, sink_txn, &sink), 0);
 	assert_int_equal(sink.n, 1);
 	assert_string_equal(sink.last.error, "ERR");
-	free(st);
+	sonde_proto_state_free(&sonde_proto_mysql, st);
 }
 
 static void test_hostile_random(void **state)

@@ -102,7 +102,7 @@ static void test_absurd_length(void **state)
 	assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 50, &sink), 0);
 	assert_int_equal(sink.n, 2);
 	assert_int_equal(sink.last.duration_ns, 10);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_postgres, st);
 }
 
 /* A connection that starts speaking another protocol midway. */
@@ -122,7 +122,7 @@ static void test_protocol_switch(void **state)
 	}
 	assert_true(sonde_proto_postgres.stats(st)->parse_errors > 0);
 	assert_int_equal(sink.n, 0);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_postgres, st);
 }
 
 /* More Executes than the pending FIFO holds: counted, never overrun. */
@@ -146,7 +146,7 @@ static void test_pending_bound(void **state)
 		assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 3, &sink), 0);
 	assert_true(sink.n > 0 && sink.n <= 20);
 	assert_string_equal(sink.last.operation, "SELECT");
-	free(st);
+	sonde_proto_state_free(&sonde_proto_postgres, st);
 }
 
 /* More named statements than remembered: the least recently used goes. */
@@ -186,7 +186,7 @@ static void test_statement_lru(void **state)
 	assert_int_equal(sink.n, 1);
 	assert_string_equal(sink.last.operation, "INSERT");
 	assert_int_equal(sink.last.duration_ns, 4);
-	free(st);
+	sonde_proto_state_free(&sonde_proto_postgres, st);
 }
 
 static void test_hostile_random(void **state)
@@ -218,7 +218,7 @@ static void test_cut_error(void **state)
 						   20, sink_txn, &sink), 0);
 	assert_int_equal(sink.n, 1);
 	assert_string_equal(sink.last.error, "ERROR");
-	free(st);
+	sonde_proto_state_free(&sonde_proto_postgres, st);
 }
 
 int main(void)
