@@ -613,13 +613,13 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 #define NR_close 3
 #define NR_readv 19
 #define NR_writev 20
+#define NR_sendfile 40
 #define NR_connect 42
 #define NR_accept 43
 #define NR_sendto 44
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
-#define NR_sendfile 40
 #define NR_splice 275
 #define NR_accept4 288
 
