@@ -22,6 +22,7 @@
 #define IPPROTO_MPTCP_ 262
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_SENT_ 2
+#define TCP_SYN_RECV_ 3
 #define TCP_CLOSE_ 7
 #define MSG_OOB_ 1
 #define MSG_PEEK_ 2
@@ -100,6 +101,20 @@ struct {
 	__type(key, __u16);
 	__type(value, __u8);
 } port_filter SEC(".maps");
+
+/*
+ * Each established TCP socket's side of the handshake (struct sock address
+ * -> SONDE_EBPF_ROLE_*): SYN_RECV -> ESTABLISHED is the server's,
+ * SYN_SENT -> ESTABLISHED the client's. It gives a role to a socket first
+ * seen in a process that neither accepted nor connected it (PostgreSQL's
+ * backends, fds passed over a unix socket).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} sk_roles SEC(".maps");
 
 /* cgroup v2 ids (ebpf.cgroups and their descendants), filled by the agent */
 struct {
@@ -235,6 +250,15 @@ static __always_inline void read_addrs(struct sock *sk, struct sonde_ebpf_addr *
 	}
 }
 
+/* The side of the handshake the kernel saw for sk, or ROLE_UNKNOWN. */
+static __always_inline __u8 handshake_role(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u8 *role = bpf_map_lookup_elem(&sk_roles, &key);
+
+	return role ? *role : SONDE_EBPF_ROLE_UNKNOWN;
+}
+
 /*
  * fd -> file -> socket -> sk: is it TCP (or MPTCP) over IPv4/IPv6? Fills si (addresses
  * included) and returns true when it is.
@@ -260,6 +284,7 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return false;
+	si->role = handshake_role(sk); /* accept/connect, when seen, say it again */
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return false;
@@ -713,6 +738,13 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		stat_inc(SONDE_EBPF_STAT_ESTAB_UP);
 	if (olds == TCP_ESTABLISHED_)
 		stat_inc(SONDE_EBPF_STAT_ESTAB_DOWN);
+	if (news == TCP_ESTABLISHED_ && (olds == TCP_SYN_RECV_ || olds == TCP_SYN_SENT_)) {
+		__u8 role = olds == TCP_SYN_RECV_ ? SONDE_EBPF_ROLE_SERVER : SONDE_EBPF_ROLE_CLIENT;
+
+		bpf_map_update_elem(&sk_roles, &sk, &role, BPF_ANY);
+	} else if (news == TCP_CLOSE_) {
+		bpf_map_delete_elem(&sk_roles, &sk);
+	}
 
 	if (news == TCP_SYN_SENT_) {
 		/* inside connect(): current is the connecting task */

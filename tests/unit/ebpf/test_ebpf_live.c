@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,6 +34,7 @@
 
 struct seen {
 	uint8_t type, dir, role;
+	uint32_t tgid;
 	int fd;
 	uint64_t sock_id;
 	uint32_t total, len;
@@ -53,6 +56,8 @@ struct capture {
 struct fixture {
 	uint32_t capture;
 	uint32_t wakeup_bytes;
+	pid_t child; /* setup_child: a second traced process, fed an fd over sp */
+	int sp;
 	struct sonde_ebpf_probe *probe;
 	struct capture cap;
 };
@@ -74,6 +79,7 @@ static int on_rec(void *ud, void *data, size_t size)
 	s->type = r.type;
 	s->dir = r.hdr->dir;
 	s->role = r.hdr->role;
+	s->tgid = r.hdr->tgid;
 	s->fd = r.hdr->fd;
 	s->sock_id = r.hdr->sock_id;
 	if (r.type == SONDE_EBPF_EV_DATA) {
@@ -116,6 +122,8 @@ static void open_probe(struct fixture *f)
 	o.wakeup_bytes = f->wakeup_bytes;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
+	if (f->child > 0)
+		o.pids[o.n_pids++] = (uint32_t)f->child;
 	/* ctest runs these tests once per set of syscall hooks */
 	if (getenv("SONDE_TEST_EBPF_HOOKS") &&
 	    strcmp(getenv("SONDE_TEST_EBPF_HOOKS"), "tracepoints") == 0)
@@ -175,10 +183,56 @@ static int setup_batched(void **state)
 	return 0;
 }
 
+/* The child of setup_child: serves one exchange on the fd it is sent. */
+static void serve_passed_fd(int sp)
+{
+	char buf[64], ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sp, &mh, 0) != 1 || !(cm = CMSG_FIRSTHDR(&mh)) ||
+	    cm->cmsg_type != SCM_RIGHTS)
+		_exit(1);
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (read(fd, buf, sizeof(buf)) != 6 || write(fd, "+PONG\r\n", 7) != 7)
+		_exit(2);
+	close(fd);
+	_exit(0);
+}
+
+static int setup_child(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int sp[2];
+
+	if (!f || socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		return -1;
+	f->child = fork();
+	if (f->child < 0)
+		return -1;
+	if (f->child == 0) {
+		close(sp[0]);
+		serve_passed_fd(sp[1]);
+	}
+	close(sp[1]);
+	f->sp = sp[0];
+	open_probe(f);
+	*state = f;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	if (f->child > 0) {
+		kill(f->child, SIGKILL);
+		waitpid(f->child, NULL, 0);
+		close(f->sp);
+	}
 	sonde_ebpf_probe_free(f->probe);
 	free(f);
 	return 0;
@@ -687,6 +741,56 @@ static void test_sendfile_splice(void **state)
 }
 
 /*
+ * A socket served by a process that neither accepted nor connected it
+ * (PostgreSQL's backends, an fd passed over a unix socket): its role comes
+ * from the handshake the kernel saw, not from a guess.
+ */
+static void test_role_from_handshake(void **state)
+{
+	struct fixture *f = *state;
+	char buf[16], ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "x", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	uint16_t port;
+	int l = listener(&port), cerr, c, a, status, recv_seen = 0, send_seen = 0;
+	pid_t child = f->child;
+
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &a, sizeof(a));
+	assert_int_equal(sendmsg(f->sp, &mh, 0), 1);
+	assert_int_equal(write(c, "PING\r\n", 6), 6);
+	assert_int_equal(recv(c, buf, 7, MSG_WAITALL), 7);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	f->child = 0;
+	close(f->sp);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close_and_drain(f, c, a, l);
+
+	for (unsigned i = 0; i < f->cap.n; i++) {
+		const struct seen *s = &f->cap.ev[i];
+
+		if (s->type != SONDE_EBPF_EV_DATA || s->tgid != (uint32_t)child)
+			continue;
+		assert_int_equal(s->role, SONDE_EBPF_ROLE_SERVER);
+		if (s->dir == SONDE_EBPF_DIR_RECV) {
+			assert_memory_equal(s->data, "PING\r\n", 6);
+			recv_seen++;
+		} else {
+			send_seen++;
+		}
+	}
+	assert_int_equal(recv_seen, 1);
+	assert_int_equal(send_seen, 1);
+}
+
+/*
  * MPTCP at both ends (a plain-TCP peer gets a plain TCP socket from an
  * MPTCP listener, already covered): the same stream, seen the same way.
  */
@@ -786,6 +890,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_role_from_handshake, setup_child, teardown),
 		cmocka_unit_test_setup_teardown(test_sendfile_splice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 	};
