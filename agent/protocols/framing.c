@@ -65,7 +65,8 @@ bool sonde_parse_u64(const char *s, size_t n, uint64_t *ret_v)
 
 		if (d > 9)
 			return false;
-		if (v > (UINT64_MAX - d) / 10)
+		/* v * 10 + d would pass UINT64_MAX (constants: no division) */
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return false;
 		v = v * 10 + d;
 	}
