@@ -260,10 +260,11 @@ static __always_inline __u8 handshake_role(struct sock *sk)
 }
 
 /*
- * fd -> file -> socket -> sk: is it TCP (or MPTCP) over IPv4/IPv6? Fills si (addresses
- * included) and returns true when it is.
+ * fd -> file -> socket -> sk: is it TCP (or MPTCP) over IPv4/IPv6? Fills si
+ * (addresses included) and returns true when it is. role: what accept or
+ * connect said; ROLE_UNKNOWN asks the handshake the kernel saw.
  */
-static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
+static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si, __u8 role)
 {
 	struct file *f = fd_file(fd);
 	struct socket *sock;
@@ -284,7 +285,6 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return false;
-	si->role = handshake_role(sk); /* accept/connect, when seen, say it again */
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return false;
@@ -294,6 +294,7 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si)
 	if ((proto != IPPROTO_TCP && proto != IPPROTO_MPTCP_) || type != SOCK_STREAM)
 		return false;
 	read_addrs(sk, &si->local, &si->peer, family);
+	si->role = role != SONDE_EBPF_ROLE_UNKNOWN ? role : handshake_role(sk);
 	si->is_tcp = 1;
 	return true;
 }
@@ -314,7 +315,7 @@ static __always_inline struct sock_info *lookup_sock(__u32 tgid, __s32 fd)
 		if ((__u64)fd_file(fd) == si->file)
 			return si;
 	}
-	if (resolve_sock(fd, &fresh) && !ports_wanted(&fresh))
+	if (resolve_sock(fd, &fresh, SONDE_EBPF_ROLE_UNKNOWN) && !ports_wanted(&fresh))
 		fresh.is_tcp = 0;
 	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
 	if (!fresh.is_tcp)
@@ -405,37 +406,17 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 	return sat32(sum);
 }
 
-/*
- * One program per I/O syscall, at its exit: the arguments come from the
- * registers the syscall was entered with (bpf_task_pt_regs), which stay
- * saved until it returns. No enter program, no per-call map entry: half
- * the programs and two hash-map writes fewer per call than an enter/exit
- * pair (measured on the 2026-11-22 VM, nginx CPU added per request:
- * enter+exit pairs 1.46 us, exit-only tracepoints 0.74 us, the one tp_btf
- * program below 0.58 us).
- */
-static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt,
-				     __u8 kind, __u8 dir, __u32 flags)
+/* ret > 0 bytes moved on traced socket si (fd): counted, and recorded. */
+static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, __s32 fd,
+				     __u64 ptr, __u32 iovcnt, __u8 kind, __u8 dir,
+				     __u32 flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct sonde_ebpf_sock_ctl *ctl;
 	struct sonde_ebpf_data *ev;
-	struct sock_info *si;
 	struct scratch *s;
 	__u32 zero = 0, want, got = 0;
 	__u32 total = sat32((__u64)ret);
 
-	/*
-	 * A peek leaves the bytes queued: the read that takes them reports
-	 * them. Neither the urgent byte nor the error queue (timestamps,
-	 * zerocopy notices) is part of the stream.
-	 */
-	if (ret <= 0 || (flags & (MSG_PEEK_ | MSG_OOB_ | MSG_ERRQUEUE_)) ||
-	    !pid_wanted(id >> 32))
-		return 0;
-	si = lookup_sock(id >> 32, fd);
-	if (!si)
-		return 0;
 	if (dir == SONDE_EBPF_DIR_SEND)
 		__sync_fetch_and_add(&si->bytes_sent, ret);
 	else
@@ -483,6 +464,35 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	return 0;
 }
 
+/*
+ * One program per I/O syscall, at its exit: the arguments come from the
+ * registers the syscall was entered with (bpf_task_pt_regs), which stay
+ * saved until it returns. No enter program, no per-call map entry: half
+ * the programs and two hash-map writes fewer per call than an enter/exit
+ * pair (measured on the 2026-11-22 VM, nginx CPU added per request:
+ * enter+exit pairs 1.46 us, exit-only tracepoints 0.74 us, the one tp_btf
+ * program below 0.58 us).
+ */
+static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt,
+				     __u8 kind, __u8 dir, __u32 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_info *si;
+
+	/*
+	 * A peek leaves the bytes queued: the read that takes them reports
+	 * them. Neither the urgent byte nor the error queue (timestamps,
+	 * zerocopy notices) is part of the stream.
+	 */
+	if (ret <= 0 || (flags & (MSG_PEEK_ | MSG_OOB_ | MSG_ERRQUEUE_)) ||
+	    !pid_wanted(id >> 32))
+		return 0;
+	si = lookup_sock(id >> 32, fd);
+	if (!si)
+		return 0;
+	return sock_data(id, si, ret, fd, ptr, iovcnt, kind, dir, flags);
+}
+
 /* The entry registers of the current syscall. */
 static __always_inline struct pt_regs *sys_regs(void)
 {
@@ -524,12 +534,17 @@ DATA_EXIT(sendfile64, ARG_NONE, SONDE_EBPF_DIR_SEND, 0, 0)
 static __always_inline int splice_exit(long ret, __s32 in_fd, __s32 out_fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_info *si;
 
 	if (ret <= 0 || !pid_wanted(id >> 32))
 		return 0;
-	if (lookup_sock(id >> 32, out_fd))
-		return data_exit(ret, out_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_SEND, 0);
-	return data_exit(ret, in_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_RECV, 0);
+	si = lookup_sock(id >> 32, out_fd);
+	if (si)
+		return sock_data(id, si, ret, out_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_SEND, 0);
+	si = lookup_sock(id >> 32, in_fd);
+	if (si)
+		return sock_data(id, si, ret, in_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_RECV, 0);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_splice")
@@ -550,12 +565,11 @@ static __always_inline int open_sock(__u64 id, __s32 fd, __u8 role)
 	struct sock_info si = {};
 	struct sonde_ebpf_open ev;
 
-	if (!resolve_sock(fd, &si) || !ports_wanted(&si)) {
+	if (!resolve_sock(fd, &si, role) || !ports_wanted(&si)) {
 		si.is_tcp = 0;
 		bpf_map_update_elem(&socks, &key, &si, BPF_ANY);
 		return 0;
 	}
-	si.role = role;
 	bpf_map_update_elem(&socks, &key, &si, BPF_ANY);
 	fill_hdr(&ev.hdr, SONDE_EBPF_EV_OPEN, id, fd, &si);
 	ev.local = si.local;
