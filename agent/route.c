@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexdigit.h"
 #include "route.h"
 
 #define ROUTE_MAX_SEGS 32   /* segments examined for pattern matching */
@@ -181,12 +182,6 @@ static size_t utf8_len(const unsigned char *s, size_t len)
 	return n;
 }
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
-
 static bool is_uuid(const char *s, size_t len)
 {
 	size_t i;
@@ -197,7 +192,7 @@ static bool is_uuid(const char *s, size_t len)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return false;
-		} else if (!is_hex(s[i])) {
+		} else if (sonde_hexval(s[i]) < 0) {
 			return false;
 		}
 	}

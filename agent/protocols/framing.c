@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexdigit.h"
 #include "protocols/framing.h"
 
 bool sonde_line_next(struct sonde_linebuf *lb, char *buf, size_t cap,
@@ -106,20 +107,13 @@ bool sonde_parse_hex_u64(const char *s, size_t n, uint64_t *ret_v)
 	if (n == 0)
 		return false;
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		unsigned d;
+		int d = sonde_hexval(s[i]);
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
+		if (d < 0)
 			return false;
 		if (v >> 60)
 			return false;
-		v = v << 4 | d;
+		v = v << 4 | (unsigned)d;
 	}
 	*ret_v = v;
 	return true;

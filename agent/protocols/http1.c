@@ -201,7 +201,8 @@ static void http_desync(struct http_state *st, bool gap)
 	side_reset(&st->resp, PH_RESYNC);
 }
 
-static int hexval(char c)
+/* W3C trace context: lowercase hex only (sonde_hexval takes either case). */
+static int lower_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -216,7 +217,7 @@ static bool parse_hex_bytes(const char *s, uint8_t *out, size_t n)
 	uint8_t any = 0;
 
 	for (i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = lower_hexval(s[2 * i]), lo = lower_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;
@@ -231,7 +232,7 @@ static void parse_traceparent(struct http_pending *pd, const char *v, size_t n)
 {
 	if (n < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-')
 		return;
-	if (hexval(v[0]) < 0 || hexval(v[1]) < 0 || (v[0] == 'f' && v[1] == 'f'))
+	if (lower_hexval(v[0]) < 0 || lower_hexval(v[1]) < 0 || (v[0] == 'f' && v[1] == 'f'))
 		return;
 	if (v[0] == '0' && v[1] == '0' && n != 55)
 		return;
@@ -240,9 +241,9 @@ static void parse_traceparent(struct http_pending *pd, const char *v, size_t n)
 	if (!parse_hex_bytes(v + 3, pd->trace_id, 16) ||
 	    !parse_hex_bytes(v + 36, pd->span_id, 8))
 		return;
-	if (hexval(v[53]) < 0 || hexval(v[54]) < 0)
+	if (lower_hexval(v[53]) < 0 || lower_hexval(v[54]) < 0)
 		return;
-	pd->trace_flags = (uint8_t)(hexval(v[53]) << 4 | hexval(v[54]));
+	pd->trace_flags = (uint8_t)(lower_hexval(v[53]) << 4 | lower_hexval(v[54]));
 	pd->flags |= PF_TRACE;
 }
 

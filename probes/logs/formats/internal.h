@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hexdigit.h"
 #include "probes/logs/format.h"
 
 /*
@@ -59,18 +60,6 @@ static inline int sonde_logfmt_uint(const char *s, size_t len, uint64_t *ret_val
 	}
 	*ret_val = v;
 	return 0;
-}
-
-/* A hex digit's value, -1 for any other byte; inline, as unescaping calls it per byte. */
-static inline int sonde_logfmt_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */

@@ -167,9 +167,9 @@ static size_t json_unescape(const char *s, size_t len, char *out, size_t outlen)
 		default: out[n++] = c; continue;
 		}
 		for (k = 0; k < 4; k++) {
-			if (i >= len || sonde_logfmt_hexval(s[i]) < 0)
+			if (i >= len || sonde_hexval(s[i]) < 0)
 				break;
-			cp = cp << 4 | (unsigned)sonde_logfmt_hexval(s[i++]);
+			cp = cp << 4 | (unsigned)sonde_hexval(s[i++]);
 		}
 		if (k < 4 || (cp >= 0xd800 && cp <= 0xdfff))
 			cp = '?'; /* surrogate halves are not worth pairing here */

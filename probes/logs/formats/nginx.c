@@ -281,15 +281,15 @@ static size_t unescape(const char *s, size_t len, char *out, size_t outlen)
 			char e = s[i++];
 			int hi, lo;
 
-			if (e == 'x' && i + 2 <= len && (hi = sonde_logfmt_hexval(s[i])) >= 0 &&
-			    (lo = sonde_logfmt_hexval(s[i + 1])) >= 0) {
+			if (e == 'x' && i + 2 <= len && (hi = sonde_hexval(s[i])) >= 0 &&
+			    (lo = sonde_hexval(s[i + 1])) >= 0) {
 				c = (char)(hi << 4 | lo);
 				i += 2;
 			} else if (e == 'u' && i + 4 <= len) {
 				int v = 0, k;
 
 				for (k = 0; k < 4 && v >= 0; k++) {
-					int d = sonde_logfmt_hexval(s[i + k]);
+					int d = sonde_hexval(s[i + k]);
 
 					v = d < 0 ? -1 : v << 4 | d;
 				}

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "probes/logs/formats/internal.h" /* sonde_logfmt_hexval */
+#include "hexdigit.h"
 
 #define FX_MAX_TXNS 1024 /* a full Redis pending queue (512) and more */
 
@@ -29,10 +29,10 @@ size_t fx_unescape(const char *s, size_t n, uint8_t *out, size_t cap)
 		case 't': c = '\t'; break;
 		case '0': c = '\0'; break;
 		case 'x':
-			if (i + 1 < n + 1 && sonde_logfmt_hexval(s[i]) >= 0 &&
-			    sonde_logfmt_hexval(s[i + 1]) >= 0) {
-				c = (char)(sonde_logfmt_hexval(s[i]) << 4 |
-					   sonde_logfmt_hexval(s[i + 1]));
+			if (i + 1 < n + 1 && sonde_hexval(s[i]) >= 0 &&
+			    sonde_hexval(s[i + 1]) >= 0) {
+				c = (char)(sonde_hexval(s[i]) << 4 |
+					   sonde_hexval(s[i + 1]));
 				i += 2;
 			}
 			break;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Fixture loading and replay for the PostgreSQL and MySQL parser tests. */
 #include "replay.h"
-#include "probes/logs/formats/internal.h" /* sonde_logfmt_hexval */
+#include "hexdigit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -31,8 +31,8 @@ static int parse_chunk(char *line, struct fx_chunk *c)
 	if (!c->data)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->len; i++) {
-		int hi = sonde_logfmt_hexval(hex[2 * i]);
-		int lo = sonde_logfmt_hexval(hex[2 * i + 1]);
+		int hi = sonde_hexval(hex[2 * i]);
+		int lo = sonde_hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		c->data[i] = (uint8_t)(hi << 4 | lo);
