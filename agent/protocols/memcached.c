@@ -261,7 +261,7 @@ static void pd_pack(const struct mc_state *st, struct mc_pending *pd,
 		    const struct mc_req *rq)
 {
 	pd->dts = sonde_dts_encode(rq->start_ns > st->pend_base ?
-			     rq->start_ns - st->pend_base : 0);
+				   rq->start_ns - st->pend_base : 0);
 	pd->aux = is_meta(rq->op) ? rq->echo : rq->nkeys;
 	pd->info = (uint32_t)(rq->op & 0x1f) |
 		   (uint32_t)(rq->flags & (MF_STORED & ~MF_SKIP)) << PI_FLAGS_SHIFT |
