@@ -259,12 +259,13 @@ static void close_and_drain(struct fixture *f, int c, int a, int l)
 
 #define IPPROTO_MPTCP_NR 262 /* older libc headers lack IPPROTO_MPTCP */
 
-static int listener(uint16_t *ret_port)
+/* A loopback listener of protocol proto (0: TCP) on a free port. */
+static int listener_of(int proto, uint16_t *ret_port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int s = socket(AF_INET, SOCK_STREAM, proto);
 
 	assert_true(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -274,15 +275,25 @@ static int listener(uint16_t *ret_port)
 	return s;
 }
 
-static int connect_to(uint16_t port, bool nonblock, int *ret_err)
+static int listener(uint16_t *ret_port)
+{
+	return listener_of(0, ret_port);
+}
+
+static int connect_of(int proto, uint16_t port, bool nonblock, int *ret_err)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int s = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	int s = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), proto);
 
 	assert_true(s >= 0);
 	*ret_err = connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
 	return s;
+}
+
+static int connect_to(uint16_t port, bool nonblock, int *ret_err)
+{
+	return connect_of(0, port, nonblock, ret_err);
 }
 
 static const struct seen *find(const struct capture *c, uint8_t type, int fd,
@@ -797,23 +808,19 @@ static void test_role_from_handshake(void **state)
 static void test_mptcp(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sa);
 	char buf[32];
 	const struct seen *s;
-	int l = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP_NR), c, a;
+	uint16_t port;
+	int l = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP_NR), cerr, c, a;
 
 	if (l < 0) {
 		print_message("MPTCP not available here (%s): not checked\n", strerror(errno));
 		skip();
 	}
-	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(l, 8), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
-	c = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP_NR);
-	assert_true(c >= 0);
-	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(l);
+	l = listener_of(IPPROTO_MPTCP_NR, &port);
+	c = connect_of(IPPROTO_MPTCP_NR, port, false, &cerr);
+	assert_int_equal(cerr, 0);
 	a = accept(l, NULL, NULL);
 	assert_true(a >= 0);
 	assert_int_equal(write(c, "PING\r\n", 6), 6);
