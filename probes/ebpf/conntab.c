@@ -133,6 +133,8 @@ static void feed_close(struct sonde_conntab *tab, struct sonde_conn *c)
 static void finish(struct sonde_conntab *tab, struct sonde_conn *c)
 {
 	feed_close(tab, c);
+	if (c->tls && !c->plain_seen)
+		tab->stats.tls_opaque++;
 	release(tab, c);
 }
 
@@ -425,6 +427,63 @@ static bool detect_chunk(struct sonde_conntab *tab, struct sonde_conn *c,
 	return true;
 }
 
+/* A chunk of the request flow, or of either while the role is unknown. */
+static bool request_chunk(const struct sonde_conn *c, const struct sonde_conntab_chunk *ch)
+{
+	if (c->role == SONDE_CONN_ROLE_UNKNOWN)
+		return true; /* whichever side detects names the role */
+	return ch->send == (c->role == SONDE_CONN_ROLE_CLIENT);
+}
+
+/*
+ * A TLS ClientHello: a handshake record (type 22, version 3.x, a length
+ * up to 2^14 + 2048) whose first message is a ClientHello (type 1) that
+ * fits in it. Strict enough not to take a protocol's first request for it
+ * (a MySQL packet 790 bytes long starts 16 03 00 too).
+ */
+static bool tls_client_hello(const uint8_t *d, size_t len)
+{
+	size_t rec, hs;
+
+	if (len < 9 || d[0] != 0x16 || d[1] != 0x03 || d[2] > 0x04 || d[5] != 0x01)
+		return false;
+	rec = (size_t)d[3] << 8 | d[4];
+	hs = (size_t)d[6] << 16 | (size_t)d[7] << 8 | d[8];
+	return rec >= 4 && rec <= 16384 + 2048 && hs + 4 <= rec;
+}
+
+/* The connection speaks TLS: its wire bytes are counted, not parsed. */
+static void mark_tls(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	c->tls = true;
+	tab->stats.tls++;
+	if (c->state == SONDE_CONN_PARSING)
+		drop_parser(c);
+	c->state = SONDE_CONN_DETECTING;
+	c->det_len = 0;
+	if (tab->o.proto_changed)
+		tab->o.proto_changed(c, tab->o.userdata);
+}
+
+/*
+ * The first plaintext of a TLS connection: detection starts over on the
+ * plaintext, whatever the handshake bytes did to it (given up on, taken
+ * for another protocol).
+ */
+static void start_plaintext(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	if (!c->tls) {
+		c->tls = true;
+		tab->stats.tls++;
+	}
+	c->plain_seen = true;
+	drop_parser(c);
+	c->state = SONDE_CONN_DETECTING;
+	c->detect_left = (uint8_t)tab->o.detect_chunks;
+	c->switches = 0;
+	c->det_len = 0;
+}
+
 int sonde_conntab_data(struct sonde_conntab *tab,
 		       const struct sonde_conntab_chunk *ch)
 {
@@ -458,10 +517,21 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 	}
 	if (ch->ts_ns > c->last_ns)
 		c->last_ns = ch->ts_ns;
-	if (ch->send)
-		c->bytes_sent += ch->total;
-	else
-		c->bytes_recv += ch->total;
+	if (ch->tls == SONDE_CONN_TLS_PLAIN) {
+		if (!c->plain_seen)
+			start_plaintext(tab, c);
+	} else {
+		if (ch->send)
+			c->bytes_sent += ch->total;
+		else
+			c->bytes_recv += ch->total;
+		if (!c->tls && (ch->tls == SONDE_CONN_TLS_CIPHER ||
+				(c->state == SONDE_CONN_DETECTING && request_chunk(c, ch) &&
+				 tls_client_hello(ch->data, ch->len))))
+			mark_tls(tab, c);
+		if (c->tls)
+			return 0; /* ciphertext */
+	}
 
 	if (c->state == SONDE_CONN_IGNORED)
 		return 0;
@@ -469,15 +539,9 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 	len = ch->len;
 	total = ch->total;
 	if (c->state == SONDE_CONN_DETECTING) {
-		bool request;
-
 		if (!ch->len)
 			return 0;
-		if (c->role == SONDE_CONN_ROLE_UNKNOWN)
-			request = true; /* whichever side detects names the role */
-		else
-			request = ch->send == (c->role == SONDE_CONN_ROLE_CLIENT);
-		if (!request)
+		if (!request_chunk(c, ch))
 			return 0; /* responses mean nothing before a request */
 		if (!detect_chunk(tab, c, ch, &data, &len, &total)) {
 			if (--c->detect_left == 0)

@@ -31,6 +31,13 @@ enum sonde_conn_role {
 	SONDE_CONN_ROLE_CLIENT = 2, /* writes are requests */
 };
 
+/* What a chunk is on a TLS connection (sonde_conntab_chunk.tls). */
+enum sonde_conn_tls {
+	SONDE_CONN_TLS_NONE = 0,   /* the wire's bytes, TLS or not */
+	SONDE_CONN_TLS_PLAIN = 1,  /* the TLS library's plaintext: parsed, not counted */
+	SONDE_CONN_TLS_CIPHER = 2, /* wire bytes known to be encrypted: counted only */
+};
+
 enum sonde_conn_state {
 	SONDE_CONN_DETECTING = 0,
 	SONDE_CONN_PARSING,
@@ -46,6 +53,12 @@ struct sonde_conn {
 	uint8_t state;      /* enum sonde_conn_state */
 	uint8_t detect_left;
 	uint8_t switches;
+	/*
+	 * TLS: the wire's bytes are counted, never parsed; the protocol is
+	 * detected and parsed from the plaintext chunks (plain_seen).
+	 */
+	bool tls;
+	bool plain_seen;
 	unsigned proto_idx;
 	const struct sonde_proto_ops *proto;
 	void *pstate;
@@ -70,7 +83,9 @@ typedef void (*sonde_conntab_emit_fn)(struct sonde_txn *txn,
 				      void *userdata);
 /*
  * The connection's protocol changed: conn->proto is the parser now, or
- * NULL when no parser wants it (e.g. stop copying its payload).
+ * NULL when no parser wants it (e.g. stop copying its payload). Also
+ * called when a connection turns out to be TLS (conn->tls): its wire
+ * bytes are no longer worth copying.
  */
 typedef void (*sonde_conntab_proto_fn)(const struct sonde_conn *conn,
 				       void *userdata);
@@ -112,6 +127,8 @@ struct sonde_conntab_stats {
 	uint64_t ignored;
 	uint64_t alloc_failed;
 	uint64_t loopback_clients; /* client ends of loopback DB/cache connections */
+	uint64_t tls;              /* connections seen speaking TLS */
+	uint64_t tls_opaque;       /* TLS connections that ended without plaintext */
 	uint64_t txns;
 	unsigned active;
 	struct sonde_conntab_proto_stats proto[SONDE_CONNTAB_MAX_PROTOS];
@@ -146,6 +163,7 @@ struct sonde_conntab_chunk {
 	size_t len;   /* captured */
 	size_t total; /* moved by the syscall */
 	uint64_t ts_ns;
+	uint8_t tls;  /* enum sonde_conn_tls */
 };
 
 /* One syscall's bytes; creates the connection when first seen. */

@@ -45,6 +45,7 @@ enum sonde_ebpf_stat {
 	SONDE_EBPF_STAT_ESTAB_DOWN,    /* transitions out of ESTABLISHED */
 	SONDE_EBPF_STAT_SUBMITTED,     /* records written */
 	SONDE_EBPF_STAT_TRUNCATED,     /* data records whose payload was cut */
+	SONDE_EBPF_STAT_TLS_UNPAIRED,  /* SSL_read/SSL_write with no known socket */
 	SONDE_EBPF_STAT_N,
 };
 
@@ -90,14 +91,18 @@ struct sonde_ebpf_sock_info {
 #define SONDE_EBPF_BATCH_NS 1000000000ull
 struct sonde_ebpf_sock_ctl {
 	__u32 capture; /* bytes per syscall; 0 = count bytes only (muted) */
-	__u32 pad;
+	__u32 plain;   /* bytes per SSL_read/SSL_write; 0 = no plaintext record */
 };
+
+/* sonde_ebpf_hdr.flags of DATA records on TLS connections */
+#define SONDE_EBPF_F_PLAIN 0x1  /* SSL_read/SSL_write's plaintext: not on the wire */
+#define SONDE_EBPF_F_CIPHER 0x2 /* a syscall inside SSL_read/SSL_write: bytes only */
 
 struct sonde_ebpf_hdr {
 	__u8 type;
 	__u8 dir;  /* DATA */
 	__u8 role; /* the kernel's view: accept/connect seen */
-	__u8 pad;
+	__u8 flags; /* DATA: SONDE_EBPF_F_* */
 	__u32 tgid;
 	__u32 tid;
 	__s32 fd;

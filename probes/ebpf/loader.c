@@ -13,13 +13,20 @@
 
 #include "loader.h"
 #include "log.h"
+#include "sslsyms.h"
 #include "sonde.skel.h"
+
+/* uprobes per libssl file: up to 4 functions, entry and return */
+#define TLS_LINKS_PER_LIB 8
 
 struct sonde_ebpf_probe {
 	struct sonde_bpf *skel;
 	struct ring_buffer *rb;
 	unsigned features;
 	int ncpus;
+	unsigned tls_libs; /* libssl files hooked */
+	struct bpf_link *tls_links[SONDE_EBPF_TLS_LIBS_MAX * TLS_LINKS_PER_LIB];
+	unsigned n_tls_links;
 };
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
@@ -153,6 +160,139 @@ static int fill_filters(struct sonde_bpf *skel,
 	return 0;
 }
 
+/* Loads the libssl programs only when there is a library to hook. */
+static void choose_tls(struct sonde_bpf *skel, bool tls)
+{
+	bpf_program__set_autoload(skel->progs.ssl_read_enter, tls);
+	bpf_program__set_autoload(skel->progs.ssl_read_ex_enter, tls);
+	bpf_program__set_autoload(skel->progs.ssl_write_enter, tls);
+	bpf_program__set_autoload(skel->progs.ssl_write_ex_enter, tls);
+	bpf_program__set_autoload(skel->progs.ssl_ret, tls);
+	bpf_program__set_autoload(skel->progs.ssl_ex_ret, tls);
+	skel->rodata->tls_hooks = tls;
+}
+
+/* pid -1: every process that maps the file, now and later */
+static struct bpf_link *attach_at(struct bpf_program *prog, const char *lib,
+				  const char *fn, uint64_t off, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fn, .retprobe = ret);
+
+	return bpf_program__attach_uprobe_opts(prog, -1, lib, (size_t)off, &uo);
+}
+
+/* One hook point: an exported function by name, or a file offset. */
+struct tls_hook {
+	const char *fn; /* NULL: off is the file offset */
+	uint64_t off;
+	struct bpf_program *enter, *ret;
+	bool required;
+};
+
+/* Attaches each hook's return then entry probe; all or nothing for the required. */
+static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
+			const struct tls_hook *hooks, size_t n, char *why, size_t whylen)
+{
+	unsigned first = p->n_tls_links;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		/* the return probe first: an entry without one would leak calls */
+		struct bpf_link *r = attach_at(hooks[i].ret, lib, hooks[i].fn, hooks[i].off, true);
+		struct bpf_link *e = r ? attach_at(hooks[i].enter, lib, hooks[i].fn, hooks[i].off,
+						   false) :
+					 NULL;
+
+		if (e) {
+			p->tls_links[p->n_tls_links++] = r;
+			p->tls_links[p->n_tls_links++] = e;
+			continue;
+		}
+		err = -errno;
+		bpf_link__destroy(r);
+		if (!hooks[i].required)
+			continue;
+		if (hooks[i].fn)
+			snprintf(why, whylen, "cannot hook %s in %s: %s", hooks[i].fn, lib,
+				 strerror(-err));
+		else
+			snprintf(why, whylen, "cannot hook offset 0x%llx in %s: %s",
+				 (unsigned long long)hooks[i].off, lib, strerror(-err));
+		while (p->n_tls_links > first)
+			bpf_link__destroy(p->tls_links[--p->n_tls_links]);
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Hooks one libssl file: OpenSSL's internal read/write functions when
+ * sslsyms.c finds them (cheap probes, see there), else SSL_read/SSL_write
+ * (required) and their _ex forms (OpenSSL 1.1.1 and later). Returns 0 once
+ * reads and writes are hooked, else -errno with the reason in why; *cheap
+ * tells which way.
+ */
+static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool *cheap,
+			  char *why, size_t whylen)
+{
+	struct sonde_bpf *sk = p->skel;
+	struct sonde_ssl_internal in;
+	const struct tls_hook exported[] = {
+		{ "SSL_read", 0, sk->progs.ssl_read_enter, sk->progs.ssl_ret, true },
+		{ "SSL_write", 0, sk->progs.ssl_write_enter, sk->progs.ssl_ret, true },
+		{ "SSL_read_ex", 0, sk->progs.ssl_read_ex_enter, sk->progs.ssl_ex_ret, false },
+		{ "SSL_write_ex", 0, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, false },
+	};
+
+	*cheap = false;
+	if (sonde_ssl_internal_find(lib, &in) == 0) {
+		/* the internal functions take SSL_read_ex's arguments */
+		const struct tls_hook internal[] = {
+			{ NULL, in.read_off, sk->progs.ssl_read_ex_enter, sk->progs.ssl_ex_ret, true },
+			{ NULL, in.write_off, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, true },
+		};
+
+		if (attach_hooks(p, lib, internal, 2, why, whylen) == 0) {
+			*cheap = true;
+			return 0;
+		}
+	}
+	return attach_hooks(p, lib, exported, sizeof(exported) / sizeof(exported[0]), why,
+			    whylen);
+}
+
+static void detach_tls(struct sonde_ebpf_probe *p)
+{
+	while (p->n_tls_links)
+		bpf_link__destroy(p->tls_links[--p->n_tls_links]);
+	p->tls_libs = 0;
+}
+
+/* Each configured libssl file, skipped with a log line when it cannot be hooked. */
+static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe_opts *o)
+{
+	unsigned i;
+
+	for (i = 0; i < o->n_tls_libs && i < SONDE_EBPF_TLS_LIBS_MAX; i++) {
+		char why[512];
+		bool cheap;
+
+		if (attach_tls_lib(p, o->tls_libs[i], &cheap, why, sizeof(why)) == 0) {
+			p->tls_libs++;
+			sonde_log(cheap ? SONDE_LOG_INFO : SONDE_LOG_NOTICE, "probe", "ebpf",
+				  cheap ? "TLS: SSL_read/SSL_write hooked in %s (internal functions)" :
+					  "TLS: SSL_read/SSL_write hooked in %s at their entry: each call may cost microseconds (single-stepped probe)",
+				  o->tls_libs[i]);
+		} else {
+			sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
+				  "TLS: %s; connections using it are counted, not parsed", why);
+		}
+	}
+	if (p->tls_libs)
+		p->features |= SONDE_EBPF_HAS_TLS;
+}
+
 /* Opens, loads and attaches the object with one set of syscall hooks. */
 static int load_attach(struct sonde_ebpf_probe *p,
 		       const struct sonde_ebpf_probe_opts *opts,
@@ -189,6 +329,7 @@ static int load_attach(struct sonde_ebpf_probe *p,
 		bpf_program__set_autoload(p->skel->progs.tcp_retransmit_skb, false);
 
 	choose_hooks(p->skel, raw);
+	choose_tls(p->skel, opts->n_tls_libs > 0);
 	err = sonde_bpf__load(p->skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
@@ -214,6 +355,7 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	}
 	if (raw)
 		p->features |= SONDE_EBPF_HAS_RAW_SYSCALLS;
+	attach_tls(p, opts);
 	return 0;
 }
 
@@ -268,6 +410,7 @@ int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
 		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
 			  "raw syscall tracepoint refused (%s): using the per-syscall tracepoints",
 			  why);
+		detach_tls(p);
 		sonde_bpf__destroy(p->skel);
 		p->skel = NULL;
 		p->features = 0;
@@ -294,6 +437,7 @@ void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 {
 	if (!probe)
 		return;
+	detach_tls(probe);
 	ring_buffer__free(probe->rb);
 	sonde_bpf__destroy(probe->skel);
 	free(probe);
@@ -346,14 +490,16 @@ int sonde_ebpf_probe_add_cgroup(struct sonde_ebpf_probe *probe, uint64_t id)
 }
 
 int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_id,
-				 uint32_t bytes)
+				 uint32_t bytes, uint32_t plain)
 {
-	struct sonde_ebpf_sock_ctl ctl = { .capture = bytes };
+	struct sonde_ebpf_sock_ctl ctl = { .capture = bytes, .plain = plain };
 
 	if (!sock_id)
 		return -EINVAL;
 	if (ctl.capture > SONDE_EBPF_CAPTURE_MAX)
 		ctl.capture = SONDE_EBPF_CAPTURE_MAX;
+	if (ctl.plain > SONDE_EBPF_CAPTURE_MAX)
+		ctl.plain = SONDE_EBPF_CAPTURE_MAX;
 	if (bpf_map__update_elem(probe->skel->maps.sock_ctl, &sock_id, sizeof(sock_id),
 				 &ctl, sizeof(ctl), BPF_ANY))
 		return -errno;
@@ -363,4 +509,9 @@ int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_i
 unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe)
 {
 	return probe->features;
+}
+
+unsigned sonde_ebpf_probe_tls_libs(const struct sonde_ebpf_probe *probe)
+{
+	return probe->tls_libs;
 }

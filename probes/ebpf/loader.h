@@ -19,6 +19,7 @@ struct sonde_ebpf_probe;
 typedef int (*sonde_ebpf_record_fn)(void *userdata, void *data, size_t size);
 
 #define SONDE_EBPF_FILTER_MAX 64
+#define SONDE_EBPF_TLS_LIBS_MAX 8
 
 struct sonde_ebpf_probe_opts {
 	uint32_t self_tgid;      /* excluded in the kernel */
@@ -39,6 +40,13 @@ struct sonde_ebpf_probe_opts {
 	/* NULL: "/sys". Tests point it at a fixture tree (tracefs is then
 	 * never mounted there). */
 	const char *sys_root;
+	/*
+	 * libssl files whose SSL_read/SSL_write(_ex) get uprobes, for TLS
+	 * plaintext (none: TLS is not looked into). Files that cannot be
+	 * hooked are skipped and said so in the log; the rest still work.
+	 */
+	const char *tls_libs[SONDE_EBPF_TLS_LIBS_MAX];
+	unsigned n_tls_libs;
 };
 
 /*
@@ -65,9 +73,11 @@ int sonde_ebpf_probe_stats(const struct sonde_ebpf_probe *probe,
 /*
  * Payload bytes worth copying per syscall on this socket (sock_id from the
  * events); 0 stops payload altogether, the kernel still counts bytes.
+ * plain: the same for the TLS plaintext of SSL_read/SSL_write on it; 0
+ * stops its records altogether.
  */
 int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_id,
-				 uint32_t bytes);
+				 uint32_t bytes, uint32_t plain);
 
 /* Lets tasks of cgroup v2 id `id` through (opts.filter_cgroups). */
 int sonde_ebpf_probe_add_cgroup(struct sonde_ebpf_probe *probe, uint64_t id);
@@ -77,6 +87,11 @@ int sonde_ebpf_probe_add_cgroup(struct sonde_ebpf_probe *probe, uint64_t id);
 #define SONDE_EBPF_HAS_RETRANS 0x2
 /* Syscalls hooked through one BTF raw tracepoint (else per-syscall ones). */
 #define SONDE_EBPF_HAS_RAW_SYSCALLS 0x4
+/* SSL_read/SSL_write hooked in at least one libssl file. */
+#define SONDE_EBPF_HAS_TLS 0x8
 unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe);
+
+/* How many of opts.tls_libs were hooked (SSL_read and SSL_write both). */
+unsigned sonde_ebpf_probe_tls_libs(const struct sonde_ebpf_probe *probe);
 
 #endif

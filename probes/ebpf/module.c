@@ -23,6 +23,7 @@
 #include "log.h"
 #include "module.h"
 #include "service.h"
+#include "tlslibs.h"
 
 #define EBPF_LIST_MAX SONDE_EBPF_FILTER_MAX
 
@@ -43,6 +44,9 @@ struct ebpf_cfg {
 	unsigned n_cgroups;
 	char cgroupfs[128];
 	char syscall_hooks[16];
+	bool tls;
+	char tls_libraries[SONDE_EBPF_TLS_LIBS_MAX][SONDE_TLS_LIB_PATH_MAX];
+	unsigned n_tls_libraries;
 };
 
 /* New cgroups below the configured ones are looked for this often. */
@@ -103,6 +107,14 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .size = sizeof(((struct ebpf_cfg *)0)->syscall_hooks), .def = "auto",
 	  .enum_values = hook_kinds,
 	  .help = "raw: one BTF raw tracepoint on syscall exit (cheapest); tracepoints: one tracepoint per syscall; auto: raw, else tracepoints" },
+	{ .name = "tls", .type = SONDE_CFG_BOOL,
+	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
+	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },
+	{ .name = "tls_libraries", .type = SONDE_CFG_STRLIST,
+	  .offset = offsetof(struct ebpf_cfg, tls_libraries), .size = SONDE_TLS_LIB_PATH_MAX,
+	  .max_items = SONDE_EBPF_TLS_LIBS_MAX,
+	  .count_offset = offsetof(struct ebpf_cfg, n_tls_libraries),
+	  .help = "libssl files to hook (empty: libssl.so.3 and libssl.so.1.1 in the usual library directories)" },
 	SONDE_CFG_END,
 };
 
@@ -143,6 +155,7 @@ struct ebpf_state {
 	struct sonde_series *up, *events, *lost, *decode_err, *conns, *txns;
 	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *loopback_skipped;
 	struct sonde_series *retrans, *tcp_active, *truncated;
+	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
@@ -248,6 +261,16 @@ static int register_metrics(struct ebpf_state *st)
 			      "requests a parser dropped (pending queue full, unpaired)",
 			      "protocol", st->proto_names[i], &st->pdropped[i]));
 	}
+	TRY(solo(reg, "sonde_ebpf_tls_libraries",
+		 "libssl files whose SSL_read/SSL_write are hooked", SONDE_GAUGE, &st->tls_libs));
+	TRY(solo(reg, "sonde_ebpf_tls_connections_total",
+		 "connections seen speaking TLS", SONDE_COUNTER, &st->tls_conns));
+	TRY(solo(reg, "sonde_ebpf_tls_connections_opaque_total",
+		 "TLS connections that ended with no plaintext seen (their TLS library is not hooked: statically linked, Go, GnuTLS...)",
+		 SONDE_COUNTER, &st->tls_opaque));
+	TRY(solo(reg, "sonde_ebpf_tls_unpaired_total",
+		 "SSL_read/SSL_write calls with data whose socket was not known (no syscall inside or before them on that SSL object)",
+		 SONDE_COUNTER, &st->tls_unpaired));
 	TRY(solo(reg, "sonde_tcp_retransmits_total", "TCP segments retransmitted (node)",
 		 SONDE_COUNTER, &st->retrans));
 	TRY(solo(reg, "sonde_tcp_connections_active",
@@ -314,20 +337,30 @@ static void on_txn(struct sonde_txn *txn, const struct sonde_conn *conn,
 /*
  * Sockets start with capture_bytes_pipelined so that a first write full of
  * pipelined commands parses; HTTP needs only its headers, and a socket no
- * parser wants needs no payload at all (the kernel still counts bytes).
+ * parser wants needs no payload at all (the kernel still counts bytes). On
+ * TLS connections the wire's bytes are never copied, and the same choice
+ * applies to the plaintext; the plaintext of other connections keeps the
+ * default, for those that start TLS later (PostgreSQL's SSLRequest).
  */
 static void on_proto(const struct sonde_conn *conn, void *userdata)
 {
 	struct ebpf_state *st = userdata;
-	uint32_t want = (uint32_t)st->cfg.capture_bytes_pipelined;
+	uint32_t dflt = (uint32_t)st->cfg.capture_bytes_pipelined;
+	uint32_t want = dflt, capture, plain;
 
 	if (!conn->proto)
 		want = 0;
 	else if (conn->proto->proto == SONDE_PROTO_HTTP1)
 		want = (uint32_t)st->cfg.capture_bytes;
-	if (st->probe && conn->sock_id &&
-	    (want != st->cfg.capture_bytes_pipelined || !conn->proto))
-		sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, want);
+	if (conn->tls) {
+		capture = 0;
+		plain = conn->state == SONDE_CONN_DETECTING ? dflt : want;
+	} else {
+		capture = want;
+		plain = dflt;
+	}
+	if (st->probe && conn->sock_id && (capture != dflt || plain != dflt || !conn->proto))
+		sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, capture, plain);
 }
 
 static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r)
@@ -341,9 +374,15 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 		.kernel_role = d->hdr.role, .send = d->hdr.dir == SONDE_EBPF_DIR_SEND,
 		.local = &local, .peer = &peer, .data = r->payload,
 		.len = r->payload_len, .total = d->total, .ts_ns = d->hdr.ts_ns,
+		.tls = d->hdr.flags == SONDE_EBPF_F_PLAIN ? SONDE_CONN_TLS_PLAIN :
+		       d->hdr.flags == SONDE_EBPF_F_CIPHER ? SONDE_CONN_TLS_CIPHER :
+							     SONDE_CONN_TLS_NONE,
 	};
 
-	if (ch.send)
+	/* plaintext is not on the wire: the syscalls inside SSL calls count it */
+	if (ch.tls == SONDE_CONN_TLS_PLAIN)
+		;
+	else if (ch.send)
 		sonde_counter_add(svc_series(si, SLOT_SENT, st->f_sent), d->total);
 	else
 		sonde_counter_add(svc_series(si, SLOT_RECV, st->f_recv), d->total);
@@ -457,6 +496,8 @@ static void refresh_metrics(struct ebpf_state *st)
 	sonde_counter_set(st->reused, (double)cs->reused);
 	sonde_counter_set(st->ignored, (double)cs->ignored);
 	sonde_counter_set(st->loopback_skipped, (double)cs->loopback_clients);
+	sonde_counter_set(st->tls_conns, (double)cs->tls);
+	sonde_counter_set(st->tls_opaque, (double)cs->tls_opaque);
 	for (i = 0; i < st->n_protos; i++) {
 		sonde_counter_set(st->parse_err[i], (double)cs->proto[i].parse_errors);
 		sonde_counter_set(st->desync[i], (double)cs->proto[i].desyncs);
@@ -466,6 +507,7 @@ static void refresh_metrics(struct ebpf_state *st)
 		return;
 	sonde_counter_set(st->lost, (double)ks[SONDE_EBPF_STAT_LOST]);
 	sonde_counter_set(st->truncated, (double)ks[SONDE_EBPF_STAT_TRUNCATED]);
+	sonde_counter_set(st->tls_unpaired, (double)ks[SONDE_EBPF_STAT_TLS_UNPAIRED]);
 	sonde_counter_set(st->retrans, (double)ks[SONDE_EBPF_STAT_RETRANS]);
 	if (sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE) {
 		int64_t active = st->estab_base + (int64_t)ks[SONDE_EBPF_STAT_ESTAB_UP] -
@@ -692,6 +734,18 @@ static void ebpf_stop(void *state)
 	sonde_gauge_set(st->up, 0);
 }
 
+/* ebpf.tls_libraries, or the system's libssl when it is empty. */
+static void tls_libs(struct ebpf_state *st, struct sonde_ebpf_probe_opts *po)
+{
+	unsigned i;
+
+	if (!st->cfg.n_tls_libraries)
+		st->cfg.n_tls_libraries = sonde_tls_libs_find("", st->cfg.tls_libraries,
+							      SONDE_EBPF_TLS_LIBS_MAX);
+	for (i = 0; i < st->cfg.n_tls_libraries; i++)
+		po->tls_libs[po->n_tls_libs++] = st->cfg.tls_libraries[i];
+}
+
 static int ebpf_start(void *state)
 {
 	struct ebpf_state *st = state;
@@ -709,6 +763,8 @@ static int ebpf_start(void *state)
 		   strcmp(st->cfg.syscall_hooks, "tracepoints") == 0 ?
 						       SONDE_EBPF_HOOKS_TRACEPOINTS :
 						       SONDE_EBPF_HOOKS_AUTO;
+	if (st->cfg.tls)
+		tls_libs(st, &po);
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {
@@ -717,6 +773,10 @@ static int ebpf_start(void *state)
 			  "eBPF tracing disabled: %s", why);
 		return 0;
 	}
+	sonde_gauge_set(st->tls_libs, sonde_ebpf_probe_tls_libs(st->probe));
+	if (st->cfg.tls && !po.n_tls_libs)
+		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
+			  "TLS: no libssl.so.3 or libssl.so.1.1 found: TLS connections are counted, not parsed (set ebpf.tls_libraries)");
 	sonde_log(SONDE_LOG_INFO, "probe", "ebpf", "syscalls hooked through %s",
 		  sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_RAW_SYSCALLS ?
 			  "the raw tracepoint sys_exit (tp_btf)" :

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Kernel side of the eBPF probe: syscall tracepoints for socket I/O,
- * accept/connect/close, and the sock/tcp tracepoints for connection life.
- * Only syscall tracepoints and classic tracepoints are used: kprobes and
- * fentry are not available on every host this runs on.
+ * accept/connect/close, the sock/tcp tracepoints for connection life, and
+ * uprobes on libssl for TLS plaintext. Only tracepoints and uprobes are
+ * used: kprobes and fentry are not available on every host this runs on.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -40,6 +40,8 @@ const volatile __u8 filter_ports = 0;
 const volatile __u8 filter_cgroups = 0;
 /* Wake user space only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
+/* The libssl uprobes are attached: syscalls look for an SSL call around them. */
+const volatile __u8 tls_hooks = 0;
 
 /* Where a syscall's bytes are: none for sendfile/splice (kernel to kernel) */
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2, ARG_NONE = 3 };
@@ -137,6 +139,45 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+/*
+ * TLS: the SSL_read/SSL_write(_ex) call each thread is inside (pid_tgid ->
+ * call), from the uprobe at its entry to the uretprobe at its return. A
+ * syscall on a TCP socket made inside it names the call's socket (fd) and
+ * is ciphertext.
+ */
+struct ssl_call {
+	__u64 ssl;     /* SSL * */
+	__u64 buf;     /* the plaintext */
+	__u64 out_len; /* size_t * of the _ex forms (bytes moved), else 0 */
+	__s32 fd;      /* socket a nested syscall used; -1 until one did */
+	__u8 dir;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+/*
+ * The socket each SSL object last used ({tgid, SSL *} -> fd), for calls
+ * served from what OpenSSL had already buffered, without a syscall.
+ */
+struct ssl_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ssl;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ssl_key);
+	__type(value, __s32);
+} ssl_fds SEC(".maps");
 
 /* Bytes this CPU queued since it last woke the reader (ringbuf_flags). */
 struct {
@@ -330,7 +371,7 @@ static __always_inline void fill_hdr(struct sonde_ebpf_hdr *h, __u8 type,
 	h->type = type;
 	h->dir = 0;
 	h->role = si ? si->role : 0;
-	h->pad = 0;
+	h->flags = 0;
 	h->tgid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
 	h->fd = fd;
@@ -406,10 +447,16 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 	return sat32(sum);
 }
 
-/* ret > 0 bytes moved on traced socket si (fd): counted, and recorded. */
+/*
+ * ret > 0 bytes moved on traced socket si (fd), recorded. tls: 0 for a
+ * syscall outside any SSL call; SONDE_EBPF_F_CIPHER for one inside an SSL
+ * call (counted, no payload); SONDE_EBPF_F_PLAIN for SSL_read/SSL_write's
+ * own plaintext (payload only: its bytes are not the wire's, which the
+ * nested syscalls count).
+ */
 static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, __s32 fd,
 				     __u64 ptr, __u32 iovcnt, __u8 kind, __u8 dir,
-				     __u32 flags)
+				     __u32 flags, __u8 tls)
 {
 	struct sonde_ebpf_sock_ctl *ctl;
 	struct sonde_ebpf_data *ev;
@@ -417,16 +464,22 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	__u32 zero = 0, want, got = 0;
 	__u32 total = sat32((__u64)ret);
 
-	if (dir == SONDE_EBPF_DIR_SEND)
-		__sync_fetch_and_add(&si->bytes_sent, ret);
-	else
-		__sync_fetch_and_add(&si->bytes_recv, ret);
 	ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
-	want = ctl ? ctl->capture : capture_bytes;
-	if (ctl && want == 0) {
-		total = batch_due(si, dir, ret);
-		if (!total)
-			return 0;
+	if (tls == SONDE_EBPF_F_PLAIN) {
+		want = ctl ? ctl->plain : capture_bytes;
+		if (ctl && want == 0)
+			return 0; /* no parser wants this plaintext */
+	} else {
+		if (dir == SONDE_EBPF_DIR_SEND)
+			__sync_fetch_and_add(&si->bytes_sent, ret);
+		else
+			__sync_fetch_and_add(&si->bytes_recv, ret);
+		want = ctl ? ctl->capture : capture_bytes;
+		if (ctl && want == 0) {
+			total = batch_due(si, dir, ret);
+			if (!total)
+				return 0;
+		}
 	}
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
@@ -434,6 +487,7 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	ev = (struct sonde_ebpf_data *)s->raw;
 	fill_hdr(&ev->hdr, SONDE_EBPF_EV_DATA, id, fd, si);
 	ev->hdr.dir = dir;
+	ev->hdr.flags = tls;
 	ev->local = si->local;
 	ev->peer = si->peer;
 	ev->total = total;
@@ -441,7 +495,8 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 		want = SONDE_EBPF_CAPTURE_MAX;
 	if ((__u64)ret < want)
 		want = ret;
-	if ((flags & MSG_TRUNC_) || kind == ARG_NONE) /* bytes moved without a user buffer */
+	/* bytes moved without a user buffer, or encrypted */
+	if ((flags & MSG_TRUNC_) || kind == ARG_NONE || tls == SONDE_EBPF_F_CIPHER)
 		want = 0;
 	if (want && kind == ARG_BUF) {
 		if (!bpf_probe_read_user(ev->data, bounded(want), (void *)ptr))
@@ -462,6 +517,24 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
 	submit(ev, sizeof(*ev) + bounded(got));
 	return 0;
+}
+
+/*
+ * Inside an SSL call, the socket's syscall is ciphertext, and it tells the
+ * call which socket it works on. Returns the sock_data tls flag.
+ */
+static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
+{
+	struct ssl_call *call;
+
+	if (!tls_hooks)
+		return 0;
+	call = bpf_map_lookup_elem(&ssl_calls, &id);
+	if (!call)
+		return 0;
+	if (call->fd < 0)
+		call->fd = fd;
+	return SONDE_EBPF_F_CIPHER;
 }
 
 /*
@@ -490,7 +563,7 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	si = lookup_sock(id >> 32, fd);
 	if (!si)
 		return 0;
-	return sock_data(id, si, ret, fd, ptr, iovcnt, kind, dir, flags);
+	return sock_data(id, si, ret, fd, ptr, iovcnt, kind, dir, flags, in_ssl_call(id, fd));
 }
 
 /* The entry registers of the current syscall. */
@@ -540,10 +613,10 @@ static __always_inline int splice_exit(long ret, __s32 in_fd, __s32 out_fd)
 		return 0;
 	si = lookup_sock(id >> 32, out_fd);
 	if (si)
-		return sock_data(id, si, ret, out_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_SEND, 0);
+		return sock_data(id, si, ret, out_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_SEND, 0, 0);
 	si = lookup_sock(id >> 32, in_fd);
 	if (si)
-		return sock_data(id, si, ret, in_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_RECV, 0);
+		return sock_data(id, si, ret, in_fd, 0, 0, ARG_NONE, SONDE_EBPF_DIR_RECV, 0, 0);
 	return 0;
 }
 
@@ -719,6 +792,110 @@ int BPF_PROG(sys_exit_any, struct pt_regs *regs, long ret)
 		return 0;
 	return data_exit(ret, (__s32)regs->di, regs->si,
 			 kind == ARG_IOV ? (__u32)regs->dx : 0, kind, dir, flags);
+}
+
+/*
+ * TLS through libssl: SSL_read/SSL_write(_ex) move plaintext in and out of
+ * the buffer the application gave. The entry uprobe remembers the call;
+ * the return uprobe records the plaintext on the socket a syscall inside
+ * the call used, or, for a call served from OpenSSL's buffer, the one this
+ * SSL object used last. The loader attaches these to each libssl file.
+ */
+static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 out_len, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_call call = { .ssl = ssl, .buf = buf, .out_len = out_len, .fd = -1,
+				 .dir = dir };
+
+	if (!pid_wanted(id >> 32))
+		return 0;
+	bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY);
+	return 0;
+}
+
+/*
+ * n: plaintext bytes the call moved, or <= 0; ex: the _ex form and
+ * OpenSSL's internal functions, whose return is > 0 on success with the
+ * count at out_len.
+ */
+static __always_inline int ssl_exit(long n, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
+	struct ssl_key key = { .tgid = id >> 32 };
+	struct sock_info *si;
+	__s32 fd, *cached;
+	__u64 buf;
+	__u8 dir;
+
+	if (!c)
+		return 0;
+	key.ssl = c->ssl;
+	fd = c->fd;
+	buf = c->buf;
+	dir = c->dir;
+	if (ex && n > 0) {
+		size_t moved = 0;
+
+		n = bpf_probe_read_user(&moved, sizeof(moved), (void *)c->out_len) ? 0 :
+										    (long)moved;
+	} else if (ex) {
+		n = 0;
+	}
+	bpf_map_delete_elem(&ssl_calls, &id);
+	if (fd >= 0) {
+		bpf_map_update_elem(&ssl_fds, &key, &fd, BPF_ANY);
+	} else {
+		cached = bpf_map_lookup_elem(&ssl_fds, &key);
+		if (!cached) {
+			if (n > 0)
+				stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
+			return 0;
+		}
+		fd = *cached;
+	}
+	if (n <= 0)
+		return 0;
+	si = lookup_sock(id >> 32, fd);
+	if (!si)
+		return 0;
+	return sock_data(id, si, n, fd, buf, 0, ARG_BUF, dir, 0, SONDE_EBPF_F_PLAIN);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, 0, SONDE_EBPF_DIR_RECV);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, __u64 num, void *readbytes)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, SONDE_EBPF_DIR_RECV);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, void *buf)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, 0, SONDE_EBPF_DIR_SEND);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, void *buf, __u64 num, void *written)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, (__u64)written, SONDE_EBPF_DIR_SEND);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_ret, int ret)
+{
+	return ssl_exit(ret, false);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_ex_ret, int ret)
+{
+	return ssl_exit(ret, true);
 }
 
 static __always_inline void tp_addrs(struct trace_event_raw_inet_sock_set_state *ctx,

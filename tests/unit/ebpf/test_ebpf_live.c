@@ -590,7 +590,7 @@ static void test_stats_and_mute(void **state)
 	assert_int_equal(read(a, b, 3), 3);
 	drain(f);
 	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, a, 0, 0);
-	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0), 0);
+	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0, 0), 0);
 	assert_int_equal(write(c, "two", 3), 3);
 	assert_int_equal(read(a, b, 3), 3);
 	close_and_drain(f, c, a, l);
@@ -627,7 +627,7 @@ static void test_mute_batches(void **state)
 	assert_true(a >= 0);
 	drain(f);
 	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, c, 0, 0);
-	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0), 0);
+	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 0, 0), 0);
 	for (i = 0; i < 100; i++) /* 10,000 bytes: the first 100 reported */
 		assert_int_equal(write(c, b, 100), 100);
 	/* 9,900 held + 7,000 >= SONDE_EBPF_BATCH_BYTES: reported */
