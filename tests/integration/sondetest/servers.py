@@ -23,13 +23,17 @@ class Nginx(Server):
     server-block bodies, each given its own port (self.extra_ports[i]);
     http_conf goes in the http block. In every snippet @DIR@, @PORT@ and
     @EXTRA_PORTn@ are replaced. The access log (tab separated, see
-    NGINX_LOG_FORMAT) is self.access_log_path; access_log() parses it."""
+    NGINX_LOG_FORMAT) is self.access_log_path; access_log() parses it.
+    tls=True serves self.port over TLS with a self-signed certificate made
+    for the run (openssl req)."""
 
     name = "nginx"
 
     def __init__(self, server_conf="location / { return 200 \"ok\\n\"; }",
-                 extra_servers=(), http_conf="", workers=1, log_format=None, **kw):
+                 extra_servers=(), http_conf="", workers=1, log_format=None, tls=False,
+                 **kw):
         super().__init__(**kw)
+        self.tls = tls
         self.server_conf = server_conf
         self.extra_servers = list(extra_servers)
         self.extra_ports = [free_port() for _ in self.extra_servers]
@@ -50,6 +54,13 @@ class Nginx(Server):
         d = self.dir
         for t in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(d, "tmp", t), exist_ok=True)
+        listen = "listen 127.0.0.1:%d;" % self.port
+        if self.tls:
+            key, crt = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+            run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                 "-subj", "/CN=localhost", "-keyout", key, "-out", crt])
+            listen = ("listen 127.0.0.1:%d ssl;\n    ssl_certificate %s;\n"
+                      "    ssl_certificate_key %s;" % (self.port, crt, key))
         extra = "\n".join("  server {\n    listen 127.0.0.1:%d;\n    %s\n  }" % (p, self._subst(c))
                           for p, c in zip(self.extra_ports, self.extra_servers))
         conf = """user root;
@@ -69,13 +80,13 @@ http {
   keepalive_requests 100000;
   %(http)s
   server {
-    listen 127.0.0.1:%(port)d;
+    %(listen)s
     server_name localhost;
     %(server)s
   }
 %(extra)s
 }
-""" % {"workers": self.workers, "d": d, "fmt": self.log_format, "port": self.port,
+""" % {"workers": self.workers, "d": d, "fmt": self.log_format, "listen": listen,
        "http": self._subst(self.http_conf), "server": self._subst(self.server_conf),
        "extra": extra}
         with open(self.conf_path, "w") as f:
@@ -95,7 +106,7 @@ http {
 
     @property
     def url(self):
-        return "http://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", self.host, self.port)
 
     def access_log(self):
         """Parsed access log lines (default format): dicts with msec, status,

@@ -141,13 +141,16 @@ def which(name, extra_dirs=()):
 
 class Checks:
     """Collects named assertions so one run reports every mismatch, then
-    ends with an 'N passed, N failed' line and the exit status."""
+    ends with an 'N passed, N failed' line and the exit status. `prefix`
+    goes before each name (a phase run several ways)."""
 
     def __init__(self):
         self.passed = 0
         self.failed = []
+        self.prefix = ""
 
     def __call__(self, cond, what, detail=""):
+        what = self.prefix + what
         print("%s: %s%s" % ("ok" if cond else "FAIL", what,
                             (" (%s)" % detail) if detail else ""), flush=True)
         if cond:
