@@ -227,13 +227,12 @@ static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
 }
 
 /*
- * Hooks one libssl file: OpenSSL's internal read/write functions when
- * sslsyms.c finds them (cheap probes, see there), else SSL_read/SSL_write
- * (required) and their _ex forms (OpenSSL 1.1.1 and later). Returns 0 once
- * reads and writes are hooked, else -errno with the reason in why; *cheap
- * tells which way.
+ * Hooks one libssl file: OpenSSL's internal read/write functions (cheap
+ * probes, see sslsyms.h), or with entry SSL_read/SSL_write (required) and
+ * their _ex forms (OpenSSL 1.1.1 and later). Returns 0 once reads and
+ * writes are hooked, else -errno with the reason in why.
  */
-static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool *cheap,
+static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool entry,
 			  char *why, size_t whylen)
 {
 	struct sonde_bpf *sk = p->skel;
@@ -244,22 +243,27 @@ static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool *che
 		{ "SSL_read_ex", 0, sk->progs.ssl_read_ex_enter, sk->progs.ssl_ex_ret, false },
 		{ "SSL_write_ex", 0, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, false },
 	};
+	int err;
 
-	*cheap = false;
-	if (sonde_ssl_internal_find(lib, &in) == 0) {
+	if (entry)
+		return attach_hooks(p, lib, exported, sizeof(exported) / sizeof(exported[0]), why,
+				    whylen);
+	err = sonde_ssl_internal_find(lib, &in);
+	if (err) {
+		snprintf(why, whylen, "%s: %s", lib,
+			 err == -ENOENT ? "OpenSSL's internal read/write functions not found (ebpf.tls_hooks: entry hooks SSL_read/SSL_write instead, at a higher cost per call)" :
+					  strerror(-err));
+		return err;
+	}
+	{
 		/* the internal functions take SSL_read_ex's arguments */
 		const struct tls_hook internal[] = {
 			{ NULL, in.read_off, sk->progs.ssl_read_ex_enter, sk->progs.ssl_ex_ret, true },
 			{ NULL, in.write_off, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, true },
 		};
 
-		if (attach_hooks(p, lib, internal, 2, why, whylen) == 0) {
-			*cheap = true;
-			return 0;
-		}
+		return attach_hooks(p, lib, internal, 2, why, whylen);
 	}
-	return attach_hooks(p, lib, exported, sizeof(exported) / sizeof(exported[0]), why,
-			    whylen);
 }
 
 static void detach_tls(struct sonde_ebpf_probe *p)
@@ -275,18 +279,18 @@ static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe
 	unsigned i;
 
 	for (i = 0; i < o->n_tls_libs && i < SONDE_EBPF_TLS_LIBS_MAX; i++) {
-		char why[512];
-		bool cheap;
+		char why[768];
 
-		if (attach_tls_lib(p, o->tls_libs[i], &cheap, why, sizeof(why)) == 0) {
+		if (attach_tls_lib(p, o->tls_libs[i], o->tls_entry, why, sizeof(why)) == 0) {
 			p->tls_libs++;
-			sonde_log(cheap ? SONDE_LOG_INFO : SONDE_LOG_NOTICE, "probe", "ebpf",
-				  cheap ? "TLS: SSL_read/SSL_write hooked in %s (internal functions)" :
-					  "TLS: SSL_read/SSL_write hooked in %s at their entry: each call may cost microseconds (single-stepped probe)",
+			sonde_log(SONDE_LOG_INFO, "probe", "ebpf", "TLS: %s hooked in %s",
+				  o->tls_entry ? "SSL_read/SSL_write (entry)" :
+						 "OpenSSL's internal read/write functions",
 				  o->tls_libs[i]);
 		} else {
 			sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
-				  "TLS: %s; connections using it are counted, not parsed", why);
+				  "TLS: not hooked: %s; its TLS connections are counted, not parsed",
+				  why);
 		}
 	}
 	if (p->tls_libs)

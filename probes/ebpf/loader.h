@@ -47,6 +47,12 @@ struct sonde_ebpf_probe_opts {
 	 */
 	const char *tls_libs[SONDE_EBPF_TLS_LIBS_MAX];
 	unsigned n_tls_libs;
+	/*
+	 * false: hook OpenSSL's internal read/write functions (sslsyms.h),
+	 * and leave a file where they are not found unhooked; true: hook the
+	 * exported SSL_read/SSL_write(_ex) at their entry, single-stepped.
+	 */
+	bool tls_entry;
 };
 
 /*

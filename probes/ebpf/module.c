@@ -45,6 +45,7 @@ struct ebpf_cfg {
 	char cgroupfs[128];
 	char syscall_hooks[16];
 	bool tls;
+	char tls_hooks[16];
 	char tls_libraries[SONDE_EBPF_TLS_LIBS_MAX][SONDE_TLS_LIB_PATH_MAX];
 	unsigned n_tls_libraries;
 };
@@ -53,6 +54,7 @@ struct ebpf_cfg {
 #define CGROUP_RESCAN_NS (5 * 1000000000ull)
 
 static const char *const hook_kinds[] = { "auto", "raw", "tracepoints", NULL };
+static const char *const tls_hook_kinds[] = { "internal", "entry", NULL };
 
 static const struct sonde_cfg_field ebpf_fields[] = {
 	{ .name = "enabled", .type = SONDE_CFG_BOOL,
@@ -110,6 +112,11 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	{ .name = "tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
 	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },
+	{ .name = "tls_hooks", .type = SONDE_CFG_ENUM,
+	  .offset = offsetof(struct ebpf_cfg, tls_hooks),
+	  .size = sizeof(((struct ebpf_cfg *)0)->tls_hooks), .def = "internal",
+	  .enum_values = tls_hook_kinds,
+	  .help = "internal: OpenSSL's internal read/write functions, ~1 us per call (a library where they are not found is left unhooked); entry: SSL_read/SSL_write at their entry, any OpenSSL build, single-stepped: ~14 us per call on VMs" },
 	{ .name = "tls_libraries", .type = SONDE_CFG_STRLIST,
 	  .offset = offsetof(struct ebpf_cfg, tls_libraries), .size = SONDE_TLS_LIB_PATH_MAX,
 	  .max_items = SONDE_EBPF_TLS_LIBS_MAX,
@@ -765,6 +772,7 @@ static int ebpf_start(void *state)
 						       SONDE_EBPF_HOOKS_AUTO;
 	if (st->cfg.tls)
 		tls_libs(st, &po);
+	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {

@@ -20,7 +20,9 @@ to python's http.client over TLS, all three linking Debian's libssl.so.3.
 - sonde_ebpf_tls_connections_total counts every connection at both ends,
   with no opaque connection and no unpaired SSL call.
 - All of the above with the syscalls hooked both ways (ebpf.syscall_hooks
-  raw and tracepoints): the syscalls inside SSL calls name their socket.
+  raw and tracepoints: the syscalls inside SSL calls name their socket),
+  and with libssl hooked both ways (ebpf.tls_hooks internal, the default,
+  and entry: SSL_read/SSL_write and their _ex forms, which python uses).
 - With ebpf.tls false the same HTTPS traffic makes no HTTP transaction, and
   every connection is counted as TLS and opaque, none as unparsed.
 """
@@ -103,14 +105,16 @@ def by_status(delta, fam):
     return out
 
 
-def traced(ng, hooks):
+def traced(ng, hooks, tls_hooks):
     plan = {"200": 0, "404": 0, "502": 0}
-    check.prefix = hooks + ": "
-    with Agent(ebpf.config(ports=[ng.port], syscall_hooks=hooks)) as agent:
+    check.prefix = "%s/%s: " % (hooks, tls_hooks)
+    with Agent(ebpf.config(ports=[ng.port], syscall_hooks=hooks, tls_hooks=tls_hooks)) as agent:
         ebpf.attached(agent)
         m = agent.scrape()
-        check(m.value("sonde_ebpf_tls_libraries") >= 1, "libssl hooked",
-              agent.log()[-2000:])
+        hooked = [ln for ln in agent.log().splitlines() if "TLS:" in ln]
+        check(m.value("sonde_ebpf_tls_libraries") >= 1 and
+              any(("(entry)" in ln) == (tls_hooks == "entry") for ln in hooked),
+              "libssl hooked the way asked", "; ".join(hooked))
         before = m
 
         # python: one keep-alive connection, a mix of statuses
@@ -211,8 +215,9 @@ def main():
         wait_until(lambda: port_open("127.0.0.1", upstream_port), timeout=15,
                    what="upstream", proc=up)
         with Nginx(server_conf=conf, tls=True) as ng:
-            for hooks in ("raw", "tracepoints"):
-                traced(ng, hooks)
+            for hooks, tls_hooks in (("raw", "internal"), ("tracepoints", "internal"),
+                                     ("raw", "entry")):
+                traced(ng, hooks, tls_hooks)
             check.prefix = ""
             untraced_tls(ng)
     finally:
