@@ -452,6 +452,24 @@ static bool tls_client_hello(const uint8_t *d, size_t len)
 	return rec >= 4 && rec <= 16384 + 2048 && hs + 4 <= rec;
 }
 
+/*
+ * The request flow's first bytes are a ClientHello: those gathered while
+ * detecting, then this chunk's (a server may read the record's 5-byte
+ * header first and its body after).
+ */
+static bool tls_start(const struct sonde_conn *c, const struct sonde_conntab_chunk *ch)
+{
+	uint8_t head[9];
+	size_t n = c->det_len < sizeof(head) ? c->det_len : sizeof(head);
+	size_t more = sizeof(head) - n;
+
+	memcpy(head, c->det, n);
+	if (more > ch->len)
+		more = ch->len;
+	memcpy(head + n, ch->data, more);
+	return tls_client_hello(head, n + more);
+}
+
 /* The connection speaks TLS: its wire bytes are counted, not parsed. */
 static void mark_tls(struct sonde_conntab *tab, struct sonde_conn *c)
 {
@@ -527,7 +545,7 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 			c->bytes_recv += ch->total;
 		if (!c->tls && (ch->tls == SONDE_CONN_TLS_CIPHER ||
 				(c->state == SONDE_CONN_DETECTING && request_chunk(c, ch) &&
-				 tls_client_hello(ch->data, ch->len))))
+				 tls_start(c, ch))))
 			mark_tls(tab, c);
 		if (c->tls)
 			return 0; /* ciphertext */

@@ -30,14 +30,16 @@ static size_t modrm_len(const uint8_t *p, size_t left)
 /* Length of the instruction at p, not a call; 0 when not one we walk over. */
 static size_t insn_len(const uint8_t *p, size_t left)
 {
-	size_t pre = 0, m;
-	bool rex_w = false;
+	size_t pre = 0, m, imm;
+	bool rex_w = false, opsize = false;
 	uint8_t op;
 
 	if (left >= 4 && p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
 		return 4; /* endbr64 */
-	while (pre < left && (p[pre] == 0x64 || p[pre] == 0x65 || p[pre] == 0x66))
+	while (pre < left && (p[pre] == 0x64 || p[pre] == 0x65 || p[pre] == 0x66)) {
+		opsize |= p[pre] == 0x66; /* 16-bit immediates, unless REX.W */
 		pre++; /* fs, gs, operand size */
+	}
 	if (pre < left && (p[pre] & 0xf0) == 0x40) {
 		rex_w = p[pre] & 0x08;
 		pre++;
@@ -47,13 +49,14 @@ static size_t insn_len(const uint8_t *p, size_t left)
 	op = p[pre];
 	p += pre + 1;
 	left -= pre + 1;
+	imm = rex_w ? 4 : opsize ? 2 : 4; /* group 1's immediate */
 	if (op >= 0x50 && op <= 0x57)
 		return pre + 1; /* push */
 	if (op >= 0x70 && op <= 0x7f)
 		return left >= 1 ? pre + 2 : 0; /* jcc rel8 */
 	if (op >= 0xb8 && op <= 0xbf) {
-		size_t imm = rex_w ? 8 : 4; /* mov imm */
-		return left >= imm ? pre + 1 + imm : 0;
+		size_t mov = rex_w ? 8 : opsize ? 2 : 4; /* mov imm */
+		return left >= mov ? pre + 1 + mov : 0;
 	}
 	switch (op) {
 	case 0x01: case 0x03: case 0x29: case 0x2b: /* add, sub */
@@ -67,9 +70,9 @@ static size_t insn_len(const uint8_t *p, size_t left)
 	case 0x83: /* group 1, imm8 */
 		m = modrm_len(p, left);
 		return m && left >= m + 1 ? pre + 1 + m + 1 : 0;
-	case 0x81: /* group 1, imm32 */
+	case 0x81: /* group 1, imm32 (imm16 with 0x66) */
 		m = modrm_len(p, left);
-		return m && left >= m + 4 ? pre + 1 + m + 4 : 0;
+		return m && left >= m + imm ? pre + 1 + m + imm : 0;
 	case 0x0f: /* jcc rel32 */
 		return left >= 5 && (p[0] & 0xf0) == 0x80 ? pre + 6 : 0;
 	default:

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Ring-buffer record decoding: every type, every short length, bad fields. */
+/* Ring-buffer record decoding: every type, every short length, bad fields,
+ * the TLS flags of DATA records. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,6 +105,36 @@ static void test_data_bad(void **state)
 	assert_int_equal(sonde_ebpf_decode(NULL, 100, &r), -EINVAL);
 }
 
+/* DATA on TLS connections: flags PLAIN or CIPHER, never both nor others. */
+static void test_data_tls_flags(void **state)
+{
+	union buf u;
+	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u.b;
+	struct sonde_ebpf_record r;
+	static const uint8_t bad[] = { 3, 4, 0x80, 0xff };
+	size_t n, i;
+
+	n = mk_data(&u, 100, 20);
+	d->hdr.flags = SONDE_EBPF_F_PLAIN;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.type, SONDE_EBPF_EV_DATA);
+	assert_int_equal(r.hdr->flags, SONDE_EBPF_F_PLAIN);
+	assert_int_equal(r.payload_len, 20);
+	assert_ptr_equal(r.payload, u.b + sizeof(struct sonde_ebpf_data));
+	n = mk_data(&u, 100, 20);
+	d->hdr.flags = SONDE_EBPF_F_CIPHER;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.hdr->flags, SONDE_EBPF_F_CIPHER);
+	assert_int_equal(r.u.data->total, 100);
+	for (i = 0; i < sizeof(bad); i++) {
+		r.type = 0xEE;
+		n = mk_data(&u, 100, 20);
+		d->hdr.flags = bad[i];
+		assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+		assert_int_equal(r.type, 0xEE);
+	}
+}
+
 static void test_other_types(void **state)
 {
 	union buf u;
@@ -185,6 +216,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_data_ok),
 		cmocka_unit_test(test_data_bad),
+		cmocka_unit_test(test_data_tls_flags),
 		cmocka_unit_test(test_other_types),
 		cmocka_unit_test(test_addr_convert),
 		cmocka_unit_test(test_random),
