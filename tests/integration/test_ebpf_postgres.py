@@ -8,7 +8,11 @@ pg_stat_statements calls summed by the statement's first keyword, for
 SELECT/INSERT/UPDATE/DELETE exactly (other keywords are printed). Phases:
 psql (simple protocol, one statement per message), pgbench -S with
 -M simple, extended and prepared, and pgbench's TPC-B script -M prepared;
-then 5 failing statements must carry error_type 42P01.
+then 5 failing statements must carry error_type 42P01. Then the same
+counts over TLS (a second server with ssl on, clients with sslmode
+require: SSLRequest, then the handshake, then the protocol inside TLS,
+read from libpq's and the backend's libssl): psql and pgbench -S -M
+prepared, every connection's plaintext read at both ends (none opaque).
 Ground-truth queries go over the unix socket and are excluded by text.
 
 Durations (stated tolerance): the agent times a query on the wire, from
@@ -20,6 +24,7 @@ exec mean and the exec mean + 1 ms.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -93,18 +98,23 @@ def bench_mean(name, agent_ms, exec_ms):
           "agent %.3f ms, exec %.3f ms" % (agent_ms, exec_ms))
 
 
-def psql_script(pg, sql):
+def client_env(sslmode):
+    return dict(os.environ, PGSSLMODE=sslmode)
+
+
+def psql_script(pg, sql, sslmode="prefer"):
     path = os.path.join(pg.dir, "script.sql")
     with open(path, "w") as f:
         f.write(sql)
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host, "-p", str(pg.port),
-                    "-U", "postgres", "-f", path], check=True, capture_output=True, timeout=60)
+                    "-U", "postgres", "-f", path], check=True, capture_output=True, timeout=60,
+                   env=client_env(sslmode))
 
 
-def pgbench(pg, *args):
+def pgbench(pg, *args, sslmode="prefer"):
     subprocess.run(["pgbench", "-h", pg.host, "-p", str(pg.port), "-U", "postgres", "-n",
                     "-c", "2", "-j", "1"] + list(args) + ["postgres"],
-                   check=True, capture_output=True, timeout=90)
+                   check=True, capture_output=True, timeout=90, env=client_env(sslmode))
 
 
 def errors_phase(pg, agent):
@@ -124,6 +134,43 @@ def errors_phase(pg, agent):
     d = Delta(before, after)
     check.equal(d.by(FAM + "_count", "error_type", **SYS), {"42P01": 5},
                 "failing statements: 5 with error_type 42P01 (undefined_table)")
+
+
+def tls_phases(mixed):
+    with Postgres(tls=True, options={"log_connections": "on"}) as pg:
+        pg.psql("CREATE TABLE items(id int primary key, v text)")
+        subprocess.run(["pgbench", "-i", "-q", "-s", "1", "-h", pg.dir, "-p", str(pg.port),
+                        "-U", "postgres", "postgres"], check=True, capture_output=True, timeout=120)
+        with Agent(ebpf.config(ports=[pg.port])) as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            log0 = os.path.getsize(pg.log_path)
+            phase("TLS: psql mix", pg, agent,
+                  lambda: psql_script(pg, "\n".join(mixed) + "\n", sslmode="require"))
+            phase("TLS: pgbench -S -M prepared", pg, agent,
+                  lambda: pgbench(pg, "-S", "-M", "prepared", "-t", "300", sslmode="require"),
+                  bench_mean)
+            agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15,
+                           what="TLS connections closed")
+            d = Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+            # the server's own word (log_connections) on each TCP connection's TLS
+            with open(pg.log_path, "rb") as f:
+                f.seek(log0)
+                lines = f.read().decode(errors="replace").splitlines()
+            tcp = {m.group(1) for m in (re.search(r"\[(\d+)\].*connection received: host=127\.0\.0\.1", ln)
+                                        for ln in lines) if m}
+            authorized = [ln for ln in lines if "connection authorized" in ln and
+                          re.search(r"\[(\d+)\]", ln) and
+                          re.search(r"\[(\d+)\]", ln).group(1) in tcp]
+            ssl = sum(1 for ln in authorized if "SSL enabled" in ln)
+            check(ssl >= 3 and ssl == len(authorized),
+                  "TLS: every TCP connection of the phase used TLS (server log)",
+                  "%d of %d" % (ssl, len(authorized)))
+            check.equal(int(d.sum("sonde_ebpf_tls_connections_total")), 2 * ssl,
+                        "TLS: each TLS connection seen speaking TLS at both ends")
+            check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                        "TLS: every connection's plaintext read")
+            check.equal(ebpf.lost_events(agent.scrape()), 0, "TLS: no ring-buffer events lost")
 
 
 def main():
@@ -152,6 +199,7 @@ def main():
                   lambda: pgbench(pg, "-M", "prepared", "-t", "200"))
             errors_phase(pg, agent)
             check.equal(ebpf.lost_events(agent.scrape()), 0, "no ring-buffer events lost")
+    tls_phases(mixed)
     check.exit()
 
 

@@ -16,6 +16,15 @@ NGINX_LOG_FORMAT = ("$msec\\t$status\\t$request_time\\t$request_method\\t$uri\\t
                     "$upstream_cache_status\\t$upstream_response_time\\t$body_bytes_sent")
 
 
+def self_signed_cert(directory):
+    """(cert, key) paths of a certificate for CN=localhost made in
+    directory, for servers under test that speak TLS."""
+    key, crt = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-keyout", key, "-out", crt])
+    return crt, key
+
+
 class Nginx(Server):
     """nginx with one server block on self.port.
 
@@ -56,9 +65,7 @@ class Nginx(Server):
             os.makedirs(os.path.join(d, "tmp", t), exist_ok=True)
         listen = "listen 127.0.0.1:%d;" % self.port
         if self.tls:
-            key, crt = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
-            run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                 "-subj", "/CN=localhost", "-keyout", key, "-out", crt])
+            crt, key = self_signed_cert(d)
             listen = ("listen 127.0.0.1:%d ssl;\n    ssl_certificate %s;\n"
                       "    ssl_certificate_key %s;" % (self.port, crt, key))
         extra = "\n".join("  server {\n    listen 127.0.0.1:%d;\n    %s\n  }" % (p, self._subst(c))
@@ -221,15 +228,18 @@ class Postgres(Server):
     """A PostgreSQL cluster initialised in the temp dir as user postgres.
 
     options: extra `-c name=value` settings (dict); pg_stat_statements is
-    preloaded and created in the postgres database by default.
+    preloaded and created in the postgres database by default. tls=True
+    turns ssl on with a self-signed certificate made for the run (clients
+    then choose with sslmode; psql's default, prefer, takes TLS).
     psql()/pg_stat_statements() use the unix socket in the temp dir, so
     ground-truth queries are not seen on TCP."""
 
     name = "postgres"
     user = "postgres"
 
-    def __init__(self, options=None, stat_statements=True, **kw):
+    def __init__(self, options=None, stat_statements=True, tls=False, **kw):
         super().__init__(**kw)
+        self.tls = tls
         self.bindir = _pg_bindir()
         self.data = os.path.join(self.dir, "data")
         self.options = {"listen_addresses": "127.0.0.1", "fsync": "off",
@@ -251,6 +261,10 @@ class Postgres(Server):
         return "postgresql://postgres@%s:%d/postgres" % (self.host, self.port)
 
     def prepare(self):
+        if self.tls:
+            crt, key = self_signed_cert(self.dir)
+            os.chmod(key, 0o600)  # postgres refuses a key others can read
+            self.options.update({"ssl": "on", "ssl_cert_file": crt, "ssl_key_file": key})
         self.chown(self.user)
         run([os.path.join(self.bindir, "initdb"), "-D", self.data, "-A", "trust",
              "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C"],
