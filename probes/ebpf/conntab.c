@@ -135,6 +135,9 @@ static void finish(struct sonde_conntab *tab, struct sonde_conn *c)
 	feed_close(tab, c);
 	if (c->tls && !c->plain_seen)
 		tab->stats.tls_opaque++;
+	/* ended before its detection budget ran out, unrecognised (HTTP/2) */
+	if (c->state == SONDE_CONN_DETECTING && c->detect_left < tab->o.detect_chunks)
+		tab->stats.ignored++;
 	release(tab, c);
 }
 
@@ -478,6 +481,7 @@ static void mark_tls(struct sonde_conntab *tab, struct sonde_conn *c)
 	if (c->state == SONDE_CONN_PARSING)
 		drop_parser(c);
 	c->state = SONDE_CONN_DETECTING;
+	c->detect_left = (uint8_t)tab->o.detect_chunks; /* for the plaintext */
 	c->det_len = 0;
 	if (tab->o.proto_changed)
 		tab->o.proto_changed(c, tab->o.userdata);

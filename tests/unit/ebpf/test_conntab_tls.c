@@ -215,6 +215,34 @@ static void test_client_hello_split(void **state)
 	assert_int_equal(st->ignored, 0);
 	expect_close(x, 5, 0, n);
 	assert_int_equal(st->tls_opaque, 1);
+	assert_int_equal(st->ignored, 0); /* the header's detection try is forgotten */
+	done(x);
+}
+
+/*
+ * Plaintext no parser knows (HTTP/2's preface), on a connection that
+ * closes before its detection budget runs out: unparsed all the same.
+ */
+static void test_plain_unrecognised_counted(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	const struct sonde_conntab_stats *st = sonde_conntab_stats(x->tab);
+
+	(void)state;
+	assert_int_equal(sonde_conntab_open(x->tab, 100, 5, 5, SONDE_CONN_ROLE_SERVER,
+					    &srv, &cli, 1), 0);
+	srv_str(x, 5, RECV, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 0, 10, PLAIN);
+	srv_str(x, 5, SEND, "\0\0\0\4\0\0\0\0\0", 9, 11, PLAIN);
+	assert_int_equal(st->ignored, 0);
+	expect_close(x, 5, 0, 0);
+	assert_int_equal(st->ignored, 1);
+	assert_int_equal(st->tls, 1);
+	assert_int_equal(st->tls_opaque, 0);
+	/* no request bytes at all: nothing to count */
+	assert_int_equal(sonde_conntab_open(x->tab, 100, 6, 6, SONDE_CONN_ROLE_SERVER,
+					    &srv, &cli, 20), 0);
+	expect_close(x, 6, 0, 0);
+	assert_int_equal(st->ignored, 1);
 	done(x);
 }
 
@@ -757,6 +785,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_client_hello_marks_server_conn, setup),
 		cmocka_unit_test_setup(test_client_hello_split, setup),
+		cmocka_unit_test_setup(test_plain_unrecognised_counted, setup),
 		cmocka_unit_test_setup(test_client_hello_direction, setup),
 		cmocka_unit_test_setup(test_client_hello_while_parsing, setup),
 		cmocka_unit_test_setup(test_cipher_chunks, setup),
