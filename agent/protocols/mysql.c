@@ -120,6 +120,10 @@ static bool my_detect(const uint8_t *d, size_t len)
 	/* HandshakeResponse41: capability flags with CLIENT_PROTOCOL_41. */
 	if (d[3] == 1 && n >= 32 && len >= 8)
 		return (sonde_le32(d + 4) & MY_CAP_PROTOCOL_41) != 0;
+	/* The same inside TLS, after the SSLRequest (id 1): the plaintext's start. */
+	if (d[3] == 2 && n > 32 && len >= 8)
+		return (sonde_le32(d + 4) & (MY_CAP_PROTOCOL_41 | MY_CAP_SSL)) ==
+		       (MY_CAP_PROTOCOL_41 | MY_CAP_SSL);
 	return false;
 }
 
@@ -322,8 +326,11 @@ static int my_on_request(struct my_state *s, const struct my_stream *st,
 		return 0;
 	if (st->seq == 0)
 		return my_on_command(s, st, b, have);
-	/* Only the handshake response has sequence id 1 from the client. */
-	if (st->seq == 1 && sonde_fifo_empty(&s->fifo))
+	/*
+	 * Only the handshake response has sequence id 1 from the client, or
+	 * 2 when it follows an SSLRequest (its plaintext, from the TLS hooks).
+	 */
+	if ((st->seq == 1 || (st->seq == 2 && !s->caps_known)) && sonde_fifo_empty(&s->fifo))
 		my_on_handshake_response(s, b, have, st->len);
 	return 0;
 }

@@ -150,10 +150,14 @@ struct ssl_call {
 	__u64 ssl;     /* SSL * */
 	__u64 buf;     /* the plaintext */
 	__u64 out_len; /* size_t * of the _ex forms (bytes moved), else 0 */
-	__s32 fd;      /* socket a nested syscall used; -1 until one did */
+	__s32 fd;      /* socket a nested syscall used; -1 until one did, */
+		       /* SSL_FD_UNTRACED when that was on an fd not traced */
 	__u8 dir;
 	__u8 pad[3];
 };
+
+/* ssl_call.fd: the call's I/O went to an fd not traced (unix socket, pipe) */
+#define SSL_FD_UNTRACED (-2)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -521,7 +525,9 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 
 /*
  * Inside an SSL call, the socket's syscall is ciphertext, and it tells the
- * call which socket it works on. Returns the sock_data tls flag.
+ * call which socket it works on (fd; SSL_FD_UNTRACED when the syscall's
+ * fd is not a traced socket: TLS over a unix socket, as MariaDB's client
+ * speaks to its server's local socket). Returns the sock_data tls flag.
  */
 static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
 {
@@ -532,7 +538,7 @@ static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
 	call = bpf_map_lookup_elem(&ssl_calls, &id);
 	if (!call)
 		return 0;
-	if (call->fd < 0)
+	if (call->fd == -1)
 		call->fd = fd;
 	return SONDE_EBPF_F_CIPHER;
 }
@@ -561,8 +567,10 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 	    !pid_wanted(id >> 32))
 		return 0;
 	si = lookup_sock(id >> 32, fd);
-	if (!si)
+	if (!si) {
+		in_ssl_call(id, SSL_FD_UNTRACED);
 		return 0;
+	}
 	return sock_data(id, si, ret, fd, ptr, iovcnt, kind, dir, flags, in_ssl_call(id, fd));
 }
 
@@ -843,7 +851,7 @@ static __always_inline int ssl_exit(long n, bool ex)
 		n = 0;
 	}
 	bpf_map_delete_elem(&ssl_calls, &id);
-	if (fd >= 0) {
+	if (fd != -1) {
 		bpf_map_update_elem(&ssl_fds, &key, &fd, BPF_ANY);
 	} else {
 		cached = bpf_map_lookup_elem(&ssl_fds, &key);
@@ -854,8 +862,8 @@ static __always_inline int ssl_exit(long n, bool ex)
 		}
 		fd = *cached;
 	}
-	if (n <= 0)
-		return 0;
+	if (n <= 0 || fd < 0)
+		return 0; /* SSL_FD_UNTRACED: not on a traced socket */
 	si = lookup_sock(id >> 32, fd);
 	if (!si)
 		return 0;

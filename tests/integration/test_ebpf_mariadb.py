@@ -10,8 +10,12 @@ by sondetest.mysqlwire): the statements the agent reports, other than
 prepare/close, equal the change in Com_stmt_execute, and per operation they
 equal Com_select/Com_insert (MariaDB counts an executed prepared SELECT in
 both Com_stmt_execute and Com_select). SQL-level PREPARE/EXECUTE is text
-protocol (COM_QUERY) and is covered by the first phase. Ground-truth
-queries go over the unix socket, out of the TCP probe's sight.
+protocol (COM_QUERY) and is covered by the first phase. Then the text
+phase against a second server with TLS (the mariadb client with --ssl:
+SSLRequest, handshake, then the handshake response and the commands read
+from the client's and mariadbd's libssl): the same counts, and the TLS
+connection seen at both ends with its plaintext. Ground-truth queries go
+over the unix socket, out of the TCP probe's sight.
 """
 
 import os
@@ -21,7 +25,7 @@ import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, MariaDB, MysqlClient, ebpf  # noqa: E402
+from sondetest import Agent, Checks, HarnessError, MariaDB, MysqlClient, ebpf  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
@@ -58,18 +62,21 @@ def phase(name, db, agent, work, binary=False, coms=COMS):
     check.equal(errs, 0, "%s: no statement reported with an error" % name)
 
 
-def cli(db, sql):
-    subprocess.run(["mariadb", "--no-defaults", "-uroot", "-h", db.host, "-P", str(db.port),
-                    "--protocol=TCP", "-D", "d", "-e", sql],
-                   check=True, capture_output=True, timeout=60)
+def cli(db, sql, tls=False):
+    out = subprocess.run(["mariadb", "--no-defaults", "-uroot", "-h", db.host, "-P", str(db.port),
+                          "--protocol=TCP", "-D", "d", "--ssl" if tls else "--skip-ssl",
+                          "-e", sql + (" SHOW SESSION STATUS LIKE 'Ssl_version';" if tls else "")],
+                         check=True, capture_output=True, timeout=60, text=True).stdout
+    if tls and "TLS" not in out:  # the workload itself must be what we think
+        raise HarnessError("the mariadb client did not use TLS: %r" % out[-200:])
 
 
-def text_phase(db):
+def text_phase(db, tls=False):
     stmts = ["INSERT INTO t VALUES (%d, 'v%d')" % (i, i) for i in range(20)]
     stmts += ["SELECT v FROM t WHERE id = %d" % (i % 25) for i in range(40)]
     stmts += ["UPDATE t SET v = 'u' WHERE id = %d" % i for i in range(5)]
     stmts += ["DELETE FROM t WHERE id = %d" % i for i in range(15, 20)]
-    cli(db, ";\n".join(stmts[:30]) + ";")
+    cli(db, ";\n".join(stmts[:30]) + ";", tls)
     with MysqlClient(db.host, db.port, db="d") as c:
         for s in stmts[30:]:
             c.query(s)
@@ -109,7 +116,29 @@ def main():
                   coms={"PREPARE": "Com_prepare_sql", "EXECUTE": "Com_execute_sql"})
             phase("binary prepared statements", db, agent, lambda: binary_phase(db), binary=True)
             check.equal(ebpf.lost_events(agent.scrape()), 0, "no ring-buffer events lost")
+    tls_phase()
     check.exit()
+
+
+def tls_phase():
+    with MariaDB(tls=True) as db:
+        db.sql("CREATE DATABASE d; CREATE TABLE d.t(id int primary key, v varchar(20))")
+        with Agent(ebpf.config(ports=[db.port])) as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            # the SHOW SESSION STATUS the TLS check adds is not a Com_* counted here
+            phase("TLS: text protocol (mariadb --ssl + COM_QUERY)", db, agent,
+                  lambda: text_phase(db, tls=True))
+            agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15,
+                           what="connections closed")
+            d = Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+            check.equal(int(d.sum("sonde_ebpf_tls_connections_total")), 2,
+                        "TLS: the client's connection seen speaking TLS at both ends")
+            check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                        "TLS: its plaintext read")
+            check.equal(int(d.sum("sonde_ebpf_tls_unpaired_total")), 0,
+                        "TLS: every SSL call on TCP paired (the unix-socket ones are not counted)")
+            check.equal(ebpf.lost_events(agent.scrape()), 0, "TLS: no ring-buffer events lost")
 
 
 if __name__ == "__main__":

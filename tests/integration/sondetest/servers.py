@@ -315,12 +315,15 @@ class Postgres(Server):
 
 class MariaDB(Server):
     """mariadbd with a fresh datadir; root without a password over TCP and
-    over the unix socket in the temp dir (used for ground truth)."""
+    over the unix socket in the temp dir (used for ground truth). tls=True
+    gives it a self-signed certificate made for the run (MariaDB 10.11's
+    client then takes TLS unless told --skip-ssl)."""
 
     name = "mariadb"
 
-    def __init__(self, options=None, **kw):
+    def __init__(self, options=None, tls=False, **kw):
         super().__init__(**kw)
+        self.tls = tls
         self.data = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysql.sock")
         self.error_log_path = os.path.join(self.dir, "error.log")
@@ -330,6 +333,9 @@ class MariaDB(Server):
         self.options.update(options or {})
 
     def prepare(self):
+        if self.tls:
+            crt, key = self_signed_cert(self.dir)
+            self.options.update({"ssl-cert": crt, "ssl-key": key})
         run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.data,
              "--user=root", "--auth-root-authentication-method=normal",
              "--skip-test-db"], timeout=120)

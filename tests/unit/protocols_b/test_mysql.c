@@ -71,6 +71,44 @@ static void test_detect(void **state)
 	assert_false(sonde_proto_mysql.detect(NULL, 0));
 }
 
+/*
+ * The plaintext of a TLS connection (from the libssl hooks) starts at the
+ * handshake response, id 2 after the SSLRequest (id 1, in the clear):
+ * detected, and the commands after the server's OK parsed. Without
+ * CLIENT_SSL, or as short as an SSLRequest, id 2 is not a start.
+ */
+static void test_tls_plaintext_start(void **state)
+{
+	uint8_t resp[64] = { 0x05, 0xaa, 0x0f, 0x00 }; /* PROTOCOL_41 | SSL | ... */
+	uint8_t b[128];
+	struct sink sink = { 0 };
+	void *st = new_state();
+	size_t n;
+
+	(void)state;
+	resp[8] = 0x21; /* after the max packet size: the character set */
+	n = put_pkt(b, 2, resp, 60);
+	assert_true(sonde_proto_mysql.detect(b, n));
+	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, n, 5, &sink), 0);
+	n = put_pkt(b, 3, ok_pkt, sizeof(ok_pkt));
+	assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 6, &sink), 0);
+	assert_int_equal(sink.n, 0);
+	n = put_pkt(b, 0, "\x03SELECT 1", 9);
+	assert_int_equal(feed(st, SONDE_FLOW_REQUEST, b, n, 10, &sink), 0);
+	n = put_pkt(b, 1, ok_pkt, sizeof(ok_pkt));
+	assert_int_equal(feed(st, SONDE_FLOW_RESPONSE, b, n, 25, &sink), 0);
+	assert_int_equal(sink.n, 1);
+	assert_int_equal(sonde_proto_mysql.stats(st)->parse_errors, 0);
+	sonde_proto_state_free(&sonde_proto_mysql, st);
+
+	resp[1] = 0xa2; /* no CLIENT_SSL: not the TLS case */
+	n = put_pkt(b, 2, resp, 60);
+	assert_false(sonde_proto_mysql.detect(b, n));
+	resp[1] = 0xaa;
+	n = put_pkt(b, 2, resp, 32); /* an SSLRequest's size */
+	assert_false(sonde_proto_mysql.detect(b, n));
+}
+
 /* A connection that starts speaking another protocol midway. */
 static void test_protocol_switch(void **state)
 {
@@ -206,6 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_is_small),
 		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_tls_plaintext_start),
 		cmocka_unit_test(test_text_eof),
 		cmocka_unit_test(test_text_deprecate_eof),
 		cmocka_unit_test(test_prepared),
