@@ -8,6 +8,9 @@ The agent's sonde_cache_lookups_total / sonde_cache_hits_total for
 cache_system="redis" must move by exactly the same amounts, phase by phase:
 redis-benchmark without and with pipelining (-P 16), a scripted mix of
 GET/MGET/HGET hits and misses, many commands in one write, and RESP3.
+Then over TLS (Redis's tls-port; redis-benchmark and redis-cli with
+--tls, read from their libssl and the server's): the same exact counts,
+every connection's plaintext read.
 
 The workload avoids the cases where Redis's keyspace counters and a reply-
 based count legitimately differ (HGET of a missing field in an existing
@@ -63,9 +66,9 @@ def phase(name, r, agent, work):
     return d
 
 
-def benchmark(r, pipeline):
-    cmd = ["redis-benchmark", "-h", r.host, "-p", str(r.port), "-t", "get,set",
-           "-n", str(N), "-c", "4", "-q"]
+def benchmark(r, pipeline, tls=False):
+    cmd = ["redis-benchmark", "-h", r.host, "-p", str(r.tls_port if tls else r.port),
+           "-t", "get,set", "-n", str(N), "-c", "4", "-q"] + (["--tls", "--insecure"] if tls else [])
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
     # The keys must exist for GET to hit: SET runs first in -t get,set.
@@ -135,6 +138,37 @@ def errors_phase(r, agent):
                 "error replies per error_type = INFO errorstats")
 
 
+def cli_tls(r, commands):
+    p = subprocess.run(["redis-cli", "--tls", "--insecure", "-h", r.host, "-p", str(r.tls_port)],
+                       input="\n".join(commands) + "\n", capture_output=True, text=True,
+                       timeout=60, check=True)
+    return p.stdout.splitlines()
+
+
+def scripted_tls(r):
+    out = cli_tls(r, ["SET t:1 a", "HSET t:h f v", "GET t:1", "GET nope:t1",
+                      "MGET t:1 nope:t2 t:1", "HGET t:h f", "HGET nope:th f"])
+    assert out == ["OK", "1", "a", "", "a", "", "a", "v", ""], out
+
+
+def tls_phases():
+    with Redis(tls=True) as r, Agent(ebpf.config(ports=[r.tls_port])) as agent:
+        ebpf.attached(agent)
+        before = agent.scrape()
+        phase("TLS: redis-benchmark --tls", r, agent, lambda: benchmark(r, 1, tls=True))
+        phase("TLS: redis-benchmark --tls -P 16", r, agent, lambda: benchmark(r, 16, tls=True))
+        phase("TLS: redis-cli --tls GET/MGET/HGET", r, agent, lambda: scripted_tls(r))
+        agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15,
+                       what="TLS connections closed")
+        d = Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+        conns = d.sum("sonde_ebpf_tls_connections_total")
+        check(conns >= 2 * (2 * 4 + 1) and conns % 2 == 0,
+              "TLS: every connection seen speaking TLS at both ends", "%d ends" % conns)
+        check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                    "TLS: every connection's plaintext read")
+        check.equal(ebpf.lost_events(agent.scrape()), 0, "TLS: no ring-buffer events lost")
+
+
 def main():
     with Redis() as r, Agent(ebpf.config(ports=[r.port])) as agent:
         ebpf.attached(agent)
@@ -146,6 +180,7 @@ def main():
         errors_phase(r, agent)
         m = agent.scrape()
         check.equal(ebpf.lost_events(m), 0, "no ring-buffer events lost")
+    tls_phases()
     check.exit()
 
 

@@ -136,14 +136,24 @@ http {
 
 class Redis(Server):
     """redis-server on a free port (plus a unix socket for ground-truth
-    queries, so they never show up in what the agent sees over TCP)."""
+    queries, so they never show up in what the agent sees over TCP).
+    tls=True also serves TLS on self.tls_port (a self-signed certificate
+    made for the run; clients: redis-cli/redis-benchmark --tls --insecure)."""
 
     name = "redis"
 
-    def __init__(self, extra_args=(), **kw):
+    def __init__(self, extra_args=(), tls=False, **kw):
         super().__init__(**kw)
         self.extra_args = list(extra_args)
         self.unix = os.path.join(self.dir, "redis.sock")
+        self.tls_port = free_port() if tls else None
+
+    def prepare(self):
+        if self.tls_port:
+            crt, key = self_signed_cert(self.dir)
+            self.extra_args += ["--tls-port", str(self.tls_port), "--tls-cert-file", crt,
+                                "--tls-key-file", key, "--tls-ca-cert-file", crt,
+                                "--tls-auth-clients", "no"]
 
     def command(self):
         return ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
