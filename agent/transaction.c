@@ -6,7 +6,8 @@
 const char *sonde_proto_name(enum sonde_proto p)
 {
 	switch (p) {
-	case SONDE_PROTO_HTTP1: return "http";
+	case SONDE_PROTO_HTTP1:
+	case SONDE_PROTO_HTTP2: return "http";
 	case SONDE_PROTO_POSTGRES: return "postgresql";
 	case SONDE_PROTO_MYSQL: return "mysql";
 	case SONDE_PROTO_REDIS: return "redis";

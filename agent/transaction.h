@@ -28,7 +28,14 @@ enum sonde_proto {
 	SONDE_PROTO_REDIS,
 	SONDE_PROTO_MEMCACHED,
 	SONDE_PROTO_NGINX_CACHE, /* nginx proxy_cache, seen via $upstream_cache_status */
+	SONDE_PROTO_HTTP2,
 };
+
+/* HTTP/1.x or HTTP/2: the same metrics, the same roles. */
+static inline bool sonde_proto_is_http(enum sonde_proto p)
+{
+	return p == SONDE_PROTO_HTTP1 || p == SONDE_PROTO_HTTP2;
+}
 
 enum sonde_txn_source {
 	SONDE_SRC_EBPF = 0,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "protocols/framing.h"
+#include "protocols/httpcommon.h"
 #include "protocols/protocol.h"
 
 #define HTTP_PENDING_MAX 16
@@ -93,32 +94,13 @@ struct http_state {
 	char resp_line[HTTP_RESP_LINE_MAX];
 };
 
-static const char *const http_methods[] = {
-	"_OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
-	"TRACE", "PATCH",
-};
-#define M_OTHER 0
-#define M_HEAD 2
-#define M_CONNECT 6
-#define N_METHODS (sizeof(http_methods) / sizeof(http_methods[0]))
-
-static int method_index(const char *tok, size_t len)
-{
-	unsigned i;
-
-	for (i = 1; i < N_METHODS; i++)
-		if (sonde_token_eq(tok, len, http_methods[i]))
-			return (int)i;
-	return -1;
-}
-
 static bool http1_detect(const uint8_t *data, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len && i < 8; i++) {
 		if (data[i] == ' ')
-			return i > 0 && method_index((const char *)data, i) > 0;
+			return i > 0 && sonde_http_method_index((const char *)data, i) > 0;
 		if (data[i] < 'A' || data[i] > 'Z')
 			return false;
 	}
@@ -126,9 +108,9 @@ static bool http1_detect(const uint8_t *data, size_t len)
 	if (len < 8) {
 		unsigned m;
 
-		for (m = 1; m < N_METHODS; m++)
-			if (strlen(http_methods[m]) >= len &&
-			    memcmp(http_methods[m], data, len) == 0)
+		for (m = 1; m < SONDE_HTTP_N_METHODS; m++)
+			if (strlen(sonde_http_methods[m]) >= len &&
+			    memcmp(sonde_http_methods[m], data, len) == 0)
 				return len > 0;
 	}
 	return false;
@@ -249,33 +231,11 @@ static void parse_traceparent(struct http_pending *pd, const char *v, size_t n)
 
 static void parse_host(struct http_pending *pd, const char *v, size_t n)
 {
-	const char *host = v, *port = NULL;
-	size_t hlen = n, plen = 0, i;
-	uint64_t p;
+	const char *host;
+	size_t hlen;
 
-	if (n > 0 && v[0] == '[') {
-		const char *rb = memchr(v, ']', n);
-
-		if (!rb)
-			return;
-		host = v + 1;
-		hlen = (size_t)(rb - host);
-		if ((size_t)(rb - v) + 1 < n && rb[1] == ':') {
-			port = rb + 2;
-			plen = n - (size_t)(port - v);
-		}
-	} else {
-		for (i = n; i > 0; i--)
-			if (v[i - 1] == ':')
-				break;
-		if (i > 0) {
-			hlen = i - 1;
-			port = v + i;
-			plen = n - i;
-		}
-	}
-	if (port && sonde_parse_u64(port, plen, &p) && p > 0 && p <= 65535)
-		pd->port = (uint16_t)p;
+	if (!sonde_http_authority(v, n, &host, &hlen, &pd->port))
+		return;
 	if (hlen > HTTP_HOST_MAX - 1)
 		hlen = HTTP_HOST_MAX - 1;
 	memcpy(pd->host, host, hlen);
@@ -377,14 +337,14 @@ static bool parse_request_line(struct http_state *st, const struct sonde_line *l
 
 	if (!sonde_token_next(&p, end, &tok, &tlen) || tlen > 20)
 		return false;
-	m = method_index(tok, tlen);
+	m = sonde_http_method_index(tok, tlen);
 	if (m < 0) {
 		size_t i;
 
 		for (i = 0; i < tlen; i++)
 			if (tok[i] < 'A' || tok[i] > 'Z')
 				return false;
-		m = M_OTHER;
+		m = SONDE_HTTP_M_OTHER;
 	}
 	if (!sonde_token_next(&p, end, &target, &target_len))
 		return false;
@@ -410,9 +370,9 @@ static bool parse_request_line(struct http_state *st, const struct sonde_line *l
 	memset(pd, 0, offsetof(struct http_pending, path));
 	pd->start_ns = ts;
 	pd->method = (uint8_t)m;
-	if (m == M_HEAD)
+	if (m == SONDE_HTTP_M_HEAD)
 		pd->flags |= PF_HEAD;
-	if (m == M_CONNECT)
+	if (m == SONDE_HTTP_M_CONNECT)
 		pd->flags |= PF_CONNECT;
 	absolute_form(pd, &target, &target_len);
 	if (target_len > HTTP_PATH_MAX - 1)
@@ -461,7 +421,7 @@ static void emit_front(struct http_state *st, uint64_t ts, sonde_txn_emit_fn emi
 	txn.proto = SONDE_PROTO_HTTP1;
 	txn.start_ns = pd->start_ns;
 	txn.duration_ns = ts > pd->start_ns ? ts - pd->start_ns : 0;
-	SONDE_TXN_SET(txn.operation, http_methods[pd->method], SONDE_TXN_OP_LEN);
+	SONDE_TXN_SET(txn.operation, sonde_http_methods[pd->method], SONDE_TXN_OP_LEN);
 	memcpy(txn.path, pd->path, pd->path_len);
 	memcpy(txn.server_address, pd->host, pd->host_len);
 	txn.server_port = pd->port;

@@ -90,5 +90,6 @@ extern const struct sonde_proto_ops sonde_proto_redis;
 extern const struct sonde_proto_ops sonde_proto_memcached;
 extern const struct sonde_proto_ops sonde_proto_postgres;
 extern const struct sonde_proto_ops sonde_proto_mysql;
+extern const struct sonde_proto_ops sonde_proto_http2;
 
 #endif

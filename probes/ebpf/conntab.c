@@ -328,7 +328,7 @@ static void on_txn(struct sonde_txn *t, void *userdata)
 	t->local = c->local;
 	t->peer = c->peer;
 	if (t->kind == SONDE_TXN_HTTP_SERVER || t->kind == SONDE_TXN_HTTP_CLIENT ||
-	    t->proto == SONDE_PROTO_HTTP1)
+	    sonde_proto_is_http(t->proto))
 		t->kind = c->role == SONDE_CONN_ROLE_CLIENT ? SONDE_TXN_HTTP_CLIENT :
 							      SONDE_TXN_HTTP_SERVER;
 	/* the server end: the peer for clients, ourselves for servers */
@@ -370,7 +370,7 @@ static void give_up(struct sonde_conntab *tab, struct sonde_conn *c)
 static bool loopback_client(const struct sonde_conntab *tab, const struct sonde_conn *c)
 {
 	return tab->o.loopback_dedup && c->role == SONDE_CONN_ROLE_CLIENT &&
-	       c->proto->proto != SONDE_PROTO_HTTP1 && sonde_addr_is_loopback(&c->peer);
+	       !sonde_proto_is_http(c->proto->proto) && sonde_addr_is_loopback(&c->peer);
 }
 
 /* Tries each parser's detect() on a request-flow chunk. */

@@ -355,6 +355,7 @@ static void on_proto(const struct sonde_conn *conn, void *userdata)
 	uint32_t dflt = (uint32_t)st->cfg.capture_bytes_pipelined;
 	uint32_t want = dflt, capture, plain;
 
+	/* HTTP/2 keeps the larger size: every header block must be seen whole */
 	if (!conn->proto)
 		want = 0;
 	else if (conn->proto->proto == SONDE_PROTO_HTTP1)
@@ -658,6 +659,9 @@ static int ebpf_init(struct sonde_agent *agent, const void *section,
 	st->proto_names[to.n_protos++] = sym.name; } while (0)
 #ifdef SONDE_HAVE_PROTO_HTTP1
 	PROTO(sonde_proto_http1);
+#endif
+#ifdef SONDE_HAVE_PROTO_HTTP2
+	PROTO(sonde_proto_http2); /* its preface starts "PRI", no HTTP/1 method */
 #endif
 	/*
 	 * Memcached before Redis: Redis also takes inline commands ("get k"),

@@ -31,8 +31,13 @@ static void fuzz_emit(struct sonde_txn *txn, void *userdata)
 		(*n)++;
 }
 
-static inline int fuzz_conversation(const struct sonde_proto_ops *ops,
-				    const uint8_t *data, size_t size)
+/*
+ * prologue: request-flow bytes fed first, whole (HTTP/2's client preface,
+ * without which every input would be refused at its first byte).
+ */
+static inline int fuzz_conversation_after(const struct sonde_proto_ops *ops,
+					  const uint8_t *prologue, size_t plen,
+					  const uint8_t *data, size_t size)
 {
 	void *state = calloc(1, ops->state_size);
 	size_t pos = 0;
@@ -43,6 +48,8 @@ static inline int fuzz_conversation(const struct sonde_proto_ops *ops,
 		return 0;
 	ops->init(state);
 	ops->detect(data, size);
+	if (plen)
+		ops->feed(state, SONDE_FLOW_REQUEST, prologue, plen, plen, ts, fuzz_emit, &n);
 	while (pos < size) {
 		uint8_t c = data[pos++];
 		size_t len = (size_t)((c >> 1) & 0x3f) + 1, gap = 0;
@@ -60,6 +67,12 @@ static inline int fuzz_conversation(const struct sonde_proto_ops *ops,
 	ops->stats(state);
 	sonde_proto_state_free(ops, state);
 	return 0;
+}
+
+static inline int fuzz_conversation(const struct sonde_proto_ops *ops,
+				    const uint8_t *data, size_t size)
+{
+	return fuzz_conversation_after(ops, NULL, 0, data, size);
 }
 
 #endif

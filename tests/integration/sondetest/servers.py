@@ -34,15 +34,17 @@ class Nginx(Server):
     @EXTRA_PORTn@ are replaced. The access log (tab separated, see
     NGINX_LOG_FORMAT) is self.access_log_path; access_log() parses it.
     tls=True serves self.port over TLS with a self-signed certificate made
-    for the run (openssl req)."""
+    for the run (openssl req); http2=True serves HTTP/2 there too (ALPN h2
+    over TLS, prior knowledge, h2c, without)."""
 
     name = "nginx"
 
     def __init__(self, server_conf="location / { return 200 \"ok\\n\"; }",
                  extra_servers=(), http_conf="", workers=1, log_format=None, tls=False,
-                 **kw):
+                 http2=False, **kw):
         super().__init__(**kw)
         self.tls = tls
+        self.http2 = http2
         self.server_conf = server_conf
         self.extra_servers = list(extra_servers)
         self.extra_ports = [free_port() for _ in self.extra_servers]
@@ -63,11 +65,11 @@ class Nginx(Server):
         d = self.dir
         for t in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(d, "tmp", t), exist_ok=True)
-        listen = "listen 127.0.0.1:%d;" % self.port
+        params = (" ssl" if self.tls else "") + (" http2" if self.http2 else "")
+        listen = "listen 127.0.0.1:%d%s;" % (self.port, params)
         if self.tls:
             crt, key = self_signed_cert(d)
-            listen = ("listen 127.0.0.1:%d ssl;\n    ssl_certificate %s;\n"
-                      "    ssl_certificate_key %s;" % (self.port, crt, key))
+            listen += "\n    ssl_certificate %s;\n    ssl_certificate_key %s;" % (crt, key)
         extra = "\n".join("  server {\n    listen 127.0.0.1:%d;\n    %s\n  }" % (p, self._subst(c))
                           for p, c in zip(self.extra_ports, self.extra_servers))
         conf = """user root;

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF + the HTTP/2 parser against nginx (`http2`), its clients and its log.
+
+- HTTP/2 over TLS (ALPN h2): curl --http2 -k, several requests per
+  connection, one after the other and multiplexed (--parallel): the
+  agent's server and client counts per status equal the clients' plan.
+- h2c (prior knowledge): h2load with 2 connections and 8 concurrent
+  streams each: the server count equals the requests nginx logged, the
+  client count equals h2load's "succeeded", both with the statuses the
+  log has.
+- Latency (stated tolerance): requests nginx proxies to a plain-HTTP/1.1
+  upstream that holds them 50 ms, asked over h2: the agent's server-side
+  mean is within max(10%, 5 ms) of nginx's $request_time mean.
+- Every connection is parsed: no parse error, no desync, none unparsed.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sondetest import Agent, Checks, HarnessError, Nginx, ebpf, free_port, port_open, stop_process, wait_until  # noqa: E402
+from sondetest.ebpf import Delta  # noqa: E402
+
+ebpf.require()
+check = Checks()
+SRV = "http_server_request_duration_seconds"
+CLI = "http_client_request_duration_seconds"
+HOLD_MS = 50
+
+UPSTREAM = r'''
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        time.sleep(%d / 1000.0)
+        body = b"held\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+''' % HOLD_MS
+
+
+def curl_h2(urls, parallel=False):
+    """Statuses of urls fetched by one curl over HTTP/2 (one connection)."""
+    cmd = ["curl", "-sk", "--http2", "-w", "%{http_version} %{http_code}\\n"]
+    if parallel:
+        cmd += ["--parallel", "--parallel-max", "8", "--parallel-immediate"]
+    for u in urls:
+        cmd += [u, "-o", "/dev/null"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.split()
+    versions, codes = out[0::2], out[1::2]
+    if len(codes) != len(urls) or set(versions) != {"2"}:
+        raise HarnessError("curl --http2 gave %r" % out)
+    return codes
+
+
+def by_status(delta, fam):
+    return {k: int(v) for k, v in delta.by(fam + "_count", "http_response_status_code").items()}
+
+
+def settle_both(agent, before, total):
+    agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total and
+                   m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
+                   timeout=20, what="%d requests at both ends" % total)
+    return Delta(before, agent.settle(SRV + "_count", quiet=1.0))
+
+
+def parser_clean(d, what):
+    check.equal(int(d.sum("sonde_ebpf_parse_errors_total", protocol="http2") +
+                    d.sum("sonde_ebpf_parser_desyncs_total", protocol="http2")), 0,
+                "%s: no HTTP/2 parse error or desync" % what)
+    check.equal(int(d.sum("sonde_ebpf_connections_unparsed_total")), 0,
+                "%s: no connection unparsed" % what)
+
+
+def tls_phase(ng):
+    with Agent(ebpf.config(ports=[ng.port])) as agent:
+        ebpf.attached(agent)
+        before = agent.scrape()
+        log0 = len(ng.access_log())
+        plan = {}
+        urls = [ng.url + p for p in ["/ok"] * 6 + ["/missing"] * 2 + ["/ok"] * 2]
+        for parallel in (False, True):
+            for code in curl_h2(urls, parallel):
+                plan[code] = plan.get(code, 0) + 1
+        spent = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            codes = curl_h2([ng.url + "/held"] * 5)
+            spent.append(time.monotonic() - t0)
+            for code in codes:
+                plan[code] = plan.get(code, 0) + 1
+        total = sum(plan.values())
+        d = settle_both(agent, before, total)
+        check.equal(by_status(d, SRV), plan, "h2 over TLS: server requests per status (nginx)")
+        check.equal(by_status(d, CLI), plan, "h2 over TLS: client requests per status (curl)")
+        check.equal(d.by(CLI + "_count", "server_port"), {str(ng.port): total},
+                    "h2 over TLS: client requests carry nginx's port")
+        routes = d.by(SRV + "_count", "http_route")
+        check(set(routes) <= {"/ok", "/missing", "/held"} and routes.get("/held") == 15,
+              "h2 over TLS: routes from :path", str(routes))
+        held = d.histogram(SRV, http_route="/held")
+        log = [r for r in ng.access_log()[log0:] if r["uri"] == "/held"]
+        if len(log) == 15:
+            want = sum(r["request_time"] for r in log) / len(log)
+            check.close(held.mean, want, 0.10, 0.005,
+                        "h2 over TLS: held requests, agent mean vs nginx $request_time mean (s)")
+        else:
+            check(False, "h2 over TLS: nginx logged the 15 held requests", str(len(log)))
+        parser_clean(d, "h2 over TLS")
+        check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                    "h2 over TLS: every connection's plaintext read")
+        check.equal(ebpf.lost_events(agent.scrape()), 0, "h2 over TLS: no ring-buffer events lost")
+
+
+def h2c_phase(ng):
+    with Agent(ebpf.config(ports=[ng.port])) as agent:
+        ebpf.attached(agent)
+        before = agent.scrape()
+        log0 = len(ng.access_log())
+        out = subprocess.run(["h2load", "-n", "400", "-c", "2", "-m", "8",
+                              "http://127.0.0.1:%d/ok" % ng.port],
+                             capture_output=True, text=True, timeout=120).stdout
+        m = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", out)
+        if not m:
+            raise HarnessError("h2load output not understood:\n" + out)
+        succeeded = int(m.group(2))
+        time.sleep(0.3)  # nginx writes its log line after the response
+        log = ng.access_log()[log0:]
+        want = {}
+        for r in log:
+            want[str(r["status"])] = want.get(str(r["status"]), 0) + 1
+        d = settle_both(agent, before, succeeded)
+        check.equal(by_status(d, SRV), want, "h2c: server requests per status = nginx's log")
+        check.equal(int(d.sum(CLI + "_count")), succeeded,
+                    "h2c: client requests = h2load's succeeded")
+        parser_clean(d, "h2c")
+        check.equal(ebpf.lost_events(agent.scrape()), 0, "h2c: no ring-buffer events lost")
+
+
+def main():
+    upstream_port = free_port()
+    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(upstream_port)],
+                          start_new_session=True)
+    conf = ('location /ok { return 200 "ok\\n"; }\n'
+            '    location /missing { return 404; }\n'
+            '    location /held { proxy_pass http://127.0.0.1:%d; }' % upstream_port)
+    try:
+        wait_until(lambda: port_open("127.0.0.1", upstream_port), timeout=15,
+                   what="upstream", proc=up)
+        with Nginx(server_conf=conf, tls=True, http2=True) as ng:
+            tls_phase(ng)
+        with Nginx(server_conf=conf, http2=True) as ng:
+            h2c_phase(ng)
+    finally:
+        stop_process(up)
+    check.exit()
+
+
+if __name__ == "__main__":
+    main()
