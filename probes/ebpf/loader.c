@@ -176,8 +176,13 @@ static void choose_tls(struct sonde_bpf *skel, bool tls)
 static struct bpf_link *attach_at(struct bpf_program *prog, const char *lib,
 				  const char *fn, uint64_t off, bool ret)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fn, .retprobe = ret);
+	struct bpf_uprobe_opts uo;
 
+	/* by hand: LIBBPF_OPTS is a GNU statement expression (clang -Wpedantic) */
+	memset(&uo, 0, sizeof(uo));
+	uo.sz = sizeof(uo);
+	uo.func_name = fn;
+	uo.retprobe = ret;
 	return bpf_program__attach_uprobe_opts(prog, -1, lib, (size_t)off, &uo);
 }
 
