@@ -183,50 +183,11 @@ static void http_desync(struct http_state *st, bool gap)
 	side_reset(&st->resp, PH_RESYNC);
 }
 
-/* W3C trace context: lowercase hex only (sonde_hexval takes either case). */
-static int lower_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static bool parse_hex_bytes(const char *s, uint8_t *out, size_t n)
-{
-	size_t i;
-	uint8_t any = 0;
-
-	for (i = 0; i < n; i++) {
-		int hi = lower_hexval(s[2 * i]), lo = lower_hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-		any |= out[i];
-	}
-	return any != 0; /* all-zero ids are invalid */
-}
-
-/* W3C trace context: version-traceid-parentid-flags, lower-case hex. */
+/* W3C trace context (httpcommon.c). */
 static void parse_traceparent(struct http_pending *pd, const char *v, size_t n)
 {
-	if (n < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-')
-		return;
-	if (lower_hexval(v[0]) < 0 || lower_hexval(v[1]) < 0 || (v[0] == 'f' && v[1] == 'f'))
-		return;
-	if (v[0] == '0' && v[1] == '0' && n != 55)
-		return;
-	if (n > 55 && v[55] != '-')
-		return;
-	if (!parse_hex_bytes(v + 3, pd->trace_id, 16) ||
-	    !parse_hex_bytes(v + 36, pd->span_id, 8))
-		return;
-	if (lower_hexval(v[53]) < 0 || lower_hexval(v[54]) < 0)
-		return;
-	pd->trace_flags = (uint8_t)(lower_hexval(v[53]) << 4 | lower_hexval(v[54]));
-	pd->flags |= PF_TRACE;
+	if (sonde_http_traceparent(v, n, pd->trace_id, pd->span_id, &pd->trace_flags))
+		pd->flags |= PF_TRACE;
 }
 
 static void parse_host(struct http_pending *pd, const char *v, size_t n)

@@ -45,11 +45,15 @@ struct h2_stream {
 	uint8_t path_len;
 	uint8_t host_len;
 	bool has_status;
+	bool has_trace;
+	uint8_t trace_flags;
 	uint16_t status;
 	uint16_t port;
 	uint64_t start_ns;
 	uint64_t req_bytes;
 	uint64_t resp_bytes;
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
 	char path[H2_PATH_MAX];
 	char host[H2_HOST_MAX];
 };
@@ -177,6 +181,12 @@ static void emit_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
 	txn.status = s->status;
 	txn.request_bytes = s->req_bytes;
 	txn.response_bytes = s->resp_bytes;
+	if (s->has_trace) {
+		txn.has_trace = true;
+		memcpy(txn.trace_id, s->trace_id, 16);
+		memcpy(txn.parent_span_id, s->span_id, 8);
+		txn.trace_flags = s->trace_flags;
+	}
 	s->id = 0;
 	(void)st;
 	emit(&txn, userdata);
@@ -190,8 +200,16 @@ static void on_header(const char *name, size_t nlen, const char *value, size_t v
 	struct h2_stream *s = st->cur;
 	int m;
 
-	if (!s || nlen < 2 || name[0] != ':')
-		return; /* regular fields: nothing we export */
+	if (!s || nlen < 2)
+		return;
+	if (name[0] != ':') {
+		/* HTTP/2 field names are lower-case (RFC 9113 8.2.1) */
+		if (st->cur_flow == SONDE_FLOW_REQUEST && nlen == 11 &&
+		    memcmp(name, "traceparent", 11) == 0)
+			s->has_trace = sonde_http_traceparent(value, vlen, s->trace_id, s->span_id,
+							      &s->trace_flags);
+		return;
+	}
 	if (st->cur_flow == SONDE_FLOW_REQUEST) {
 		if (nlen == 7 && memcmp(name, ":method", 7) == 0) {
 			m = sonde_http_method_index(value, vlen);

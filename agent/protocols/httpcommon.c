@@ -19,6 +19,55 @@ int sonde_http_method_index(const char *tok, size_t len)
 	return -1;
 }
 
+/* W3C trace context: lowercase hex only (sonde_hexval takes either case). */
+static int lower_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static bool parse_hex_bytes(const char *s, uint8_t *out, size_t n)
+{
+	size_t i;
+	uint8_t any = 0;
+
+	for (i = 0; i < n; i++) {
+		int hi = lower_hexval(s[2 * i]), lo = lower_hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+		any |= out[i];
+	}
+	return any != 0; /* all-zero ids are invalid */
+}
+
+bool sonde_http_traceparent(const char *v, size_t n, uint8_t trace_id[16],
+			    uint8_t span_id[8], uint8_t *ret_flags)
+{
+	uint8_t tid[16], sid[8];
+
+	if (n < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-')
+		return false;
+	if (lower_hexval(v[0]) < 0 || lower_hexval(v[1]) < 0 || (v[0] == 'f' && v[1] == 'f'))
+		return false;
+	if (v[0] == '0' && v[1] == '0' && n != 55)
+		return false;
+	if (n > 55 && v[55] != '-')
+		return false;
+	if (!parse_hex_bytes(v + 3, tid, 16) || !parse_hex_bytes(v + 36, sid, 8))
+		return false;
+	if (lower_hexval(v[53]) < 0 || lower_hexval(v[54]) < 0)
+		return false;
+	memcpy(trace_id, tid, 16);
+	memcpy(span_id, sid, 8);
+	*ret_flags = (uint8_t)(lower_hexval(v[53]) << 4 | lower_hexval(v[54]));
+	return true;
+}
+
 bool sonde_http_authority(const char *v, size_t n, const char **ret_host,
 			  size_t *ret_hlen, uint16_t *ret_port)
 {

@@ -30,4 +30,12 @@ int sonde_http_method_index(const char *tok, size_t len);
 bool sonde_http_authority(const char *v, size_t n, const char **ret_host,
 			  size_t *ret_hlen, uint16_t *ret_port);
 
+/*
+ * A W3C `traceparent` value (version-traceid-parentid-flags, lower-case
+ * hex; version ff and all-zero ids are invalid; version 00 has nothing
+ * after the flags): true, and the ids and flags written, when valid.
+ */
+bool sonde_http_traceparent(const char *v, size_t n, uint8_t trace_id[16],
+			    uint8_t span_id[8], uint8_t *ret_flags);
+
 #endif

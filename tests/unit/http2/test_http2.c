@@ -357,6 +357,41 @@ static void test_informational_and_trailers(void **state)
 	assert_int_equal(s.t[1].response_bytes, 4);
 }
 
+/* W3C trace context from the request's traceparent field; a bad one is none. */
+static void test_traceparent(void **state)
+{
+	static const uint8_t tid[16] = { 0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd,
+					 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c };
+	static const uint8_t sid[8] = { 0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31 };
+	struct conv c;
+	struct sink s;
+	uint8_t b[256];
+	size_t n = 0;
+
+	(void)state;
+	open_conn(&c);
+	b[n++] = 0x82;
+	n += lit(b + n, ":path", "/t");
+	n += lit(b + n, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+	frame(&c, SONDE_FLOW_REQUEST, 1, 0x5, 1, b, n);
+	chunk(&c, SONDE_FLOW_REQUEST, 1);
+	response(&c, 1, "200", 2);
+	n = 0;
+	b[n++] = 0x82;
+	n += lit(b + n, ":path", "/u");
+	n += lit(b + n, "traceparent", "00-00000000000000000000000000000000-b7ad6b7169203331-01");
+	frame(&c, SONDE_FLOW_REQUEST, 1, 0x5, 3, b, n);
+	chunk(&c, SONDE_FLOW_REQUEST, 3);
+	response(&c, 3, "200", 4);
+	replay_all(&c, &s);
+	assert_int_equal(s.n, 2);
+	assert_true(s.t[0].has_trace);
+	assert_memory_equal(s.t[0].trace_id, tid, 16);
+	assert_memory_equal(s.t[0].parent_span_id, sid, 8);
+	assert_int_equal(s.t[0].trace_flags, 1);
+	assert_false(s.t[1].has_trace);
+}
+
 /* A reset stream is no transaction; it is counted as dropped. */
 static void test_reset(void **state)
 {
@@ -469,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_continuation_padding),
 		cmocka_unit_test(test_dynamic_table),
 		cmocka_unit_test(test_informational_and_trailers),
+		cmocka_unit_test(test_traceparent),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_stream_bound),
