@@ -136,6 +136,16 @@ static inline void sonde_txn_setn(char *dst, unsigned cap, const char *src,
 #define SONDE_TXN_SET(field, src, n) \
 	sonde_txn_setn((field), sizeof(field), (src), (n))
 
+/* The request's W3C trace context. */
+static inline void sonde_txn_set_trace(struct sonde_txn *t, const uint8_t trace_id[16],
+				       const uint8_t parent_span_id[8], uint8_t flags)
+{
+	t->has_trace = true;
+	memcpy(t->trace_id, trace_id, 16);
+	memcpy(t->parent_span_id, parent_span_id, 8);
+	t->trace_flags = flags;
+}
+
 const char *sonde_proto_name(enum sonde_proto p);
 /* "10.0.0.7", "::1"; "" when the family is unknown (len >= 46 fits all). */
 void sonde_addr_string(const struct sonde_addr *a, char *out, size_t len);

@@ -389,12 +389,8 @@ static void emit_front(struct http_state *st, uint64_t ts, sonde_txn_emit_fn emi
 	txn.status = st->status;
 	txn.request_bytes = pd->req_bytes;
 	txn.response_bytes = st->resp.bytes;
-	if (pd->flags & PF_TRACE) {
-		txn.has_trace = true;
-		memcpy(txn.trace_id, pd->trace_id, 16);
-		memcpy(txn.parent_span_id, pd->span_id, 8);
-		txn.trace_flags = pd->trace_flags;
-	}
+	if (pd->flags & PF_TRACE)
+		sonde_txn_set_trace(&txn, pd->trace_id, pd->span_id, pd->trace_flags);
 	st->skip_resp = pd->skip_after;
 	if (st->cur_slot == slot) {
 		/* Answered before fully sent: keep framing, stop accounting. */

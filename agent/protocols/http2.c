@@ -181,12 +181,8 @@ static void emit_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
 	txn.status = s->status;
 	txn.request_bytes = s->req_bytes;
 	txn.response_bytes = s->resp_bytes;
-	if (s->has_trace) {
-		txn.has_trace = true;
-		memcpy(txn.trace_id, s->trace_id, 16);
-		memcpy(txn.parent_span_id, s->span_id, 8);
-		txn.trace_flags = s->trace_flags;
-	}
+	if (s->has_trace)
+		sonde_txn_set_trace(&txn, s->trace_id, s->span_id, s->trace_flags);
 	s->id = 0;
 	(void)st;
 	emit(&txn, userdata);

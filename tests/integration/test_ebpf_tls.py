@@ -38,7 +38,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, HarnessError, Nginx, ebpf, free_port, port_open, stop_process, wait_until  # noqa: E402
+from sondetest import Agent, Checks, HarnessError, HeldUpstream, Nginx, ebpf, free_port  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
@@ -47,21 +47,6 @@ SRV = "http_server_request_duration_seconds"
 CLI = "http_client_request_duration_seconds"
 HOLD_MS = 50
 
-UPSTREAM = r'''
-import http.server, sys, time
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        time.sleep(%d / 1000.0)
-        body = b"held\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-''' % HOLD_MS
 
 
 def https(port):
@@ -204,24 +189,18 @@ def untraced_tls(ng):
 
 
 def main():
-    upstream_port, closed_port = free_port(), free_port()
-    up = subprocess.Popen([sys.executable, "-c", UPSTREAM, str(upstream_port)],
-                          start_new_session=True)
-    conf = ('location /ok { return 200 "ok\\n"; }\n'
-            '    location /missing { return 404; }\n'
-            '    location /held { proxy_pass http://127.0.0.1:%d; }\n'
-            '    location /down { proxy_pass http://127.0.0.1:%d; }' % (upstream_port, closed_port))
-    try:
-        wait_until(lambda: port_open("127.0.0.1", upstream_port), timeout=15,
-                   what="upstream", proc=up)
+    closed_port = free_port()
+    with HeldUpstream(HOLD_MS) as up:
+        conf = ('location /ok { return 200 "ok\\n"; }\n'
+                '    location /missing { return 404; }\n'
+                '    location /held { proxy_pass http://127.0.0.1:%d; }\n'
+                '    location /down { proxy_pass http://127.0.0.1:%d; }' % (up.port, closed_port))
         with Nginx(server_conf=conf, tls=True) as ng:
             for hooks, tls_hooks in (("raw", "internal"), ("tracepoints", "internal"),
                                      ("raw", "entry")):
                 traced(ng, hooks, tls_hooks)
             check.prefix = ""
             untraced_tls(ng)
-    finally:
-        stop_process(up)
     check.exit()
 
 

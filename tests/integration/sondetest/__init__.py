@@ -20,14 +20,15 @@ from .mysqlwire import MysqlClient, MysqlError
 from .promtext import Histogram, Metrics, ParseError, parse
 from .server import Server
 from .sqlmix import mixed_statements
-from .servers import MariaDB, Memcached, Nginx, NodeExporter, Postgres, Prometheus, Redis
+from .servers import (HeldUpstream, MariaDB, Memcached, Nginx, NodeExporter, Postgres,
+                      Prometheus, Redis)
 from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, port_open, run, skip,
                    stop_process, tail, temp_dir, wait_until, which)
 from . import cgroups, ebpf
 
 __all__ = [
     "Agent", "http_get", "sonde_bin", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
-    "Histogram", "Metrics", "ParseError", "parse", "Server", "MariaDB", "Memcached",
+    "Histogram", "Metrics", "ParseError", "parse", "Server", "HeldUpstream", "MariaDB", "Memcached",
     "mixed_statements", "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
     "SKIP", "Checks", "HarnessError", "free_port", "port_open", "run", "skip", "stop_process",
     "tail", "temp_dir", "wait_until", "which", "cgroups", "ebpf",

@@ -5,6 +5,7 @@ truth: each on 127.0.0.1 and a free port, in a temp dir, stopped after."""
 import glob
 import json
 import os
+import sys
 import urllib.parse
 import urllib.request
 
@@ -23,6 +24,38 @@ def self_signed_cert(directory):
     run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
          "-subj", "/CN=localhost", "-keyout", key, "-out", crt])
     return crt, key
+
+
+_HELD_UPSTREAM = r'''
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        time.sleep(int(sys.argv[2]) / 1000.0)
+        body = b"held\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+class HeldUpstream(Server):
+    """A plain HTTP/1.1 server (python's) answering every GET with 200
+    after holding it hold_ms: the slow upstream a proxy's latency is
+    checked against."""
+
+    name = "upstream"
+
+    def __init__(self, hold_ms, **kw):
+        super().__init__(**kw)
+        self.hold_ms = hold_ms
+
+    def command(self):
+        return [sys.executable, "-c", _HELD_UPSTREAM, str(self.port), str(self.hold_ms)]
 
 
 class Nginx(Server):
