@@ -6,8 +6,15 @@
  * request is the client's HEADERS on a new stream; it completes at the
  * frame that ends the server's side of the stream (END_STREAM on HEADERS,
  * DATA or trailers). Bodies are skipped by frame length, so a capture gap
- * inside DATA costs nothing; a gap that hides a header block leaves a
- * dynamic table out of step, and the connection is given up (-EPROTO).
+ * inside DATA costs nothing; a gap that hides a frame header or a header
+ * block leaves the framing or a dynamic table out of step, and the
+ * connection is given up (-EPROTO), which also stops the probe copying
+ * its payload. (Resynchronising at the next chunk was tried: with 8
+ * streams of 64 KiB responses per connection, nginx's writes hide most
+ * response headers and stream ends past the 8 KiB captured per call, so
+ * the server side gained nothing, and the payload records of the
+ * connections kept overflowed the ring buffer, losing the client side's
+ * records too.)
  * A connection first seen mid-stream never shows its preface and is not
  * detected: its tables cannot be rebuilt.
  */
@@ -155,8 +162,12 @@ static struct h2_stream *new_stream(struct h2_state *st, uint32_t id, uint64_t t
 		if (!st->streams[i].id)
 			s = &st->streams[i];
 	if (!s) {
+		/* full: the oldest goes (a stream the server never ended) */
+		s = &st->streams[0];
+		for (int i = 1; i < H2_STREAMS; i++)
+			if (st->streams[i].start_ns < s->start_ns)
+				s = &st->streams[i];
 		st->stats.dropped++;
-		return NULL;
 	}
 	memset(s, 0, sizeof(*s));
 	s->id = id;
@@ -186,6 +197,18 @@ static void emit_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
 	s->id = 0;
 	(void)st;
 	emit(&txn, userdata);
+}
+
+/* The server ended the stream: a transaction, or a drop when no status was seen. */
+static void end_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
+		       sonde_txn_emit_fn emit, void *userdata)
+{
+	if (s->has_status) {
+		emit_stream(st, s, ts, emit, userdata);
+		return;
+	}
+	s->id = 0;
+	st->stats.dropped++;
 }
 
 /* One decoded header field of the block being decoded. */
@@ -268,7 +291,7 @@ static int end_block(struct h2_state *st, enum sonde_flow flow, uint64_t ts,
 	if (s->has_status && s->status < 200 && !d->block_end_stream)
 		return 0;
 	if (d->block_end_stream)
-		emit_stream(st, s, ts, emit, userdata);
+		end_stream(st, s, ts, emit, userdata);
 	return 0;
 }
 
@@ -378,8 +401,8 @@ static int frame_end(struct h2_state *st, enum sonde_flow flow, uint64_t ts,
 	if (d->type == T_DATA && flow == SONDE_FLOW_RESPONSE && (d->flags & F_END_STREAM)) {
 		struct h2_stream *s = find_stream(st, d->stream);
 
-		if (s && s->has_status)
-			emit_stream(st, s, ts, emit, userdata);
+		if (s)
+			end_stream(st, s, ts, emit, userdata);
 	}
 	return 0;
 }

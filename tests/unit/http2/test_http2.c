@@ -446,7 +446,7 @@ static void test_gaps(void **state)
 	sonde_proto_state_free(&sonde_proto_http2, st);
 }
 
-/* More streams in flight than tracked: the extra ones are counted. */
+/* More streams in flight than tracked: the oldest make room, counted. */
 static void test_stream_bound(void **state)
 {
 	struct conv c;
@@ -464,6 +464,8 @@ static void test_stream_bound(void **state)
 		response(&c, 1 + 2 * i, "200", 100 + i);
 	assert_int_equal(replay(&c, st, &s, 0), 0);
 	assert_int_equal(s.n, 32);
+	assert_string_equal(s.t[0].path, "/8"); /* /0../7 made room */
+	assert_string_equal(s.t[31].path, "/39");
 	assert_int_equal(sonde_proto_http2.stats(st)->dropped, 8);
 	sonde_proto_state_free(&sonde_proto_http2, st);
 }
