@@ -514,6 +514,7 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 	size_t len, total;
 	struct emit_ctx ctx;
 	enum sonde_flow flow;
+	bool was_parsing;
 	int err;
 
 	if (c && ch->sock_id && c->sock_id && c->sock_id != ch->sock_id) {
@@ -557,6 +558,7 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 
 	if (c->state == SONDE_CONN_IGNORED)
 		return 0;
+	was_parsing = c->state == SONDE_CONN_PARSING;
 	data = ch->data;
 	len = ch->len;
 	total = ch->total;
@@ -583,8 +585,23 @@ int sonde_conntab_data(struct sonde_conntab *tab,
 								 SONDE_FLOW_RESPONSE;
 	ctx.tab = tab;
 	ctx.conn = c;
-	err = c->proto->feed(c->pstate, flow, data, len, total, ch->ts_ns, on_txn,
-			     &ctx);
+	err = 0;
+	if (ch->after_loss && was_parsing) {
+		/*
+		 * Records of this flow were lost before this one: a gap of
+		 * unknown size, larger than any framing can skip, so the parser
+		 * resyncs (or gives up) instead of reading on as if nothing
+		 * were missing.
+		 */
+		static const uint8_t none[1];
+
+		tab->stats.loss_gaps++;
+		err = c->proto->feed(c->pstate, flow, none, 0, SONDE_CONN_GAP_UNKNOWN, ch->ts_ns,
+				     on_txn, &ctx);
+	}
+	if (!err)
+		err = c->proto->feed(c->pstate, flow, data, len, total, ch->ts_ns, on_txn,
+				     &ctx);
 	c->det_len = 0;
 	fold_stats(tab, c);
 	if (err == -EPROTO) {

@@ -24,6 +24,8 @@
  * little in any one chunk.
  */
 #define SONDE_CONN_DETECT_BUF 256
+/* The size of a gap of unknown size (records lost): past any body. */
+#define SONDE_CONN_GAP_UNKNOWN ((size_t)1 << 40)
 
 enum sonde_conn_role {
 	SONDE_CONN_ROLE_UNKNOWN = 0,
@@ -129,6 +131,7 @@ struct sonde_conntab_stats {
 	uint64_t loopback_clients; /* client ends of loopback DB/cache connections */
 	uint64_t tls;              /* connections seen speaking TLS */
 	uint64_t tls_opaque;       /* TLS connections that ended without plaintext */
+	uint64_t loss_gaps;        /* parsers told of bytes lost before a chunk */
 	uint64_t txns;
 	unsigned active;
 	struct sonde_conntab_proto_stats proto[SONDE_CONNTAB_MAX_PROTOS];
@@ -164,6 +167,7 @@ struct sonde_conntab_chunk {
 	size_t total; /* moved by the syscall */
 	uint64_t ts_ns;
 	uint8_t tls;  /* enum sonde_conn_tls */
+	bool after_loss; /* bytes of this flow were lost just before (ring buffer full) */
 };
 
 /* One syscall's bytes; creates the connection when first seen. */

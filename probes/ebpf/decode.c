@@ -28,8 +28,9 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 		    r.u.data->len > SONDE_EBPF_CAPTURE_MAX ||
 		    r.u.data->len > size - sizeof(*r.u.data) ||
 		    r.hdr->dir > SONDE_EBPF_DIR_SEND ||
-		    (r.hdr->flags != 0 && r.hdr->flags != SONDE_EBPF_F_PLAIN &&
-		     r.hdr->flags != SONDE_EBPF_F_CIPHER) ||
+		    (r.hdr->flags & ~(SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_CIPHER |
+				      SONDE_EBPF_F_AFTER_LOSS)) ||
+		    (r.hdr->flags & SONDE_EBPF_F_PLAIN && r.hdr->flags & SONDE_EBPF_F_CIPHER) ||
 		    !addr_ok(&r.u.data->local) || !addr_ok(&r.u.data->peer))
 			return -EINVAL;
 		r.payload = r.u.data->data;

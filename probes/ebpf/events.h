@@ -69,7 +69,8 @@ struct sonde_ebpf_sock_info {
 	__u64 bytes_recv;
 	__u8 is_tcp;
 	__u8 role;
-	__u8 pad[6];
+	__u8 lost;   /* bit dir | (plaintext ? 2 : 0): a record was lost since */
+	__u8 pad[5];
 	struct sonde_ebpf_addr local;
 	struct sonde_ebpf_addr peer;
 	/* payload muted (sock_ctl capture 0): bytes held for the next report */
@@ -97,6 +98,9 @@ struct sonde_ebpf_sock_ctl {
 /* sonde_ebpf_hdr.flags of DATA records on TLS connections */
 #define SONDE_EBPF_F_PLAIN 0x1  /* SSL_read/SSL_write's plaintext: not on the wire */
 #define SONDE_EBPF_F_CIPHER 0x2 /* a syscall inside SSL_read/SSL_write: bytes only */
+/* records of this socket and direction (and kind: plaintext or not) were
+ * lost to a full ring buffer just before this one: a gap of unknown size */
+#define SONDE_EBPF_F_AFTER_LOSS 0x4
 
 struct sonde_ebpf_hdr {
 	__u8 type;

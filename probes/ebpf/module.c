@@ -162,7 +162,7 @@ struct ebpf_state {
 	struct sonde_series *up, *events, *lost, *decode_err, *conns, *txns;
 	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *loopback_skipped;
 	struct sonde_series *retrans, *tcp_active, *truncated;
-	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired;
+	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired, *loss_gaps;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
@@ -268,6 +268,9 @@ static int register_metrics(struct ebpf_state *st)
 			      "requests a parser dropped (pending queue full, unpaired)",
 			      "protocol", st->proto_names[i], &st->pdropped[i]));
 	}
+	TRY(solo(reg, "sonde_ebpf_loss_gaps_total",
+		 "chunks that followed records of their connection lost to a full ring buffer: the parser was told of a gap",
+		 SONDE_COUNTER, &st->loss_gaps));
 	TRY(solo(reg, "sonde_ebpf_tls_libraries",
 		 "libssl files whose SSL_read/SSL_write are hooked", SONDE_GAUGE, &st->tls_libs));
 	TRY(solo(reg, "sonde_ebpf_tls_connections_total",
@@ -382,9 +385,10 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 		.kernel_role = d->hdr.role, .send = d->hdr.dir == SONDE_EBPF_DIR_SEND,
 		.local = &local, .peer = &peer, .data = r->payload,
 		.len = r->payload_len, .total = d->total, .ts_ns = d->hdr.ts_ns,
-		.tls = d->hdr.flags == SONDE_EBPF_F_PLAIN ? SONDE_CONN_TLS_PLAIN :
-		       d->hdr.flags == SONDE_EBPF_F_CIPHER ? SONDE_CONN_TLS_CIPHER :
-							     SONDE_CONN_TLS_NONE,
+		.tls = (d->hdr.flags & SONDE_EBPF_F_PLAIN) ? SONDE_CONN_TLS_PLAIN :
+		       (d->hdr.flags & SONDE_EBPF_F_CIPHER) ? SONDE_CONN_TLS_CIPHER :
+							       SONDE_CONN_TLS_NONE,
+		.after_loss = (d->hdr.flags & SONDE_EBPF_F_AFTER_LOSS) != 0,
 	};
 
 	/* plaintext is not on the wire: the syscalls inside SSL calls count it */
@@ -506,6 +510,7 @@ static void refresh_metrics(struct ebpf_state *st)
 	sonde_counter_set(st->loopback_skipped, (double)cs->loopback_clients);
 	sonde_counter_set(st->tls_conns, (double)cs->tls);
 	sonde_counter_set(st->tls_opaque, (double)cs->tls_opaque);
+	sonde_counter_set(st->loss_gaps, (double)cs->loss_gaps);
 	for (i = 0; i < st->n_protos; i++) {
 		sonde_counter_set(st->parse_err[i], (double)cs->proto[i].parse_errors);
 		sonde_counter_set(st->desync[i], (double)cs->proto[i].desyncs);

@@ -251,12 +251,15 @@ static __always_inline __u64 ringbuf_flags(__u64 size)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
-static __always_inline void submit(void *ev, __u64 size)
+/* Queues a record; false (counted) when the ring buffer is full. */
+static __always_inline bool submit(void *ev, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, ev, size, ringbuf_flags(size)))
+	if (bpf_ringbuf_output(&events, ev, size, ringbuf_flags(size))) {
 		stat_inc(SONDE_EBPF_STAT_LOST);
-	else
-		stat_inc(SONDE_EBPF_STAT_SUBMITTED);
+		return false;
+	}
+	stat_inc(SONDE_EBPF_STAT_SUBMITTED);
+	return true;
 }
 
 static __always_inline struct file *fd_file(__s32 fd)
@@ -467,6 +470,7 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	struct scratch *s;
 	__u32 zero = 0, want, got = 0;
 	__u32 total = sat32((__u64)ret);
+	__u8 lost_bit;
 
 	ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
 	if (tls == SONDE_EBPF_F_PLAIN) {
@@ -491,7 +495,8 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	ev = (struct sonde_ebpf_data *)s->raw;
 	fill_hdr(&ev->hdr, SONDE_EBPF_EV_DATA, id, fd, si);
 	ev->hdr.dir = dir;
-	ev->hdr.flags = tls;
+	lost_bit = 1 << ((dir & 1) | (tls == SONDE_EBPF_F_PLAIN ? 2 : 0));
+	ev->hdr.flags = tls | (si->lost & lost_bit ? SONDE_EBPF_F_AFTER_LOSS : 0);
 	ev->local = si->local;
 	ev->peer = si->peer;
 	ev->total = total;
@@ -519,7 +524,11 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	ev->len = got;
 	if (got < ev->total && want)
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
-	submit(ev, sizeof(*ev) + bounded(got));
+	/* the parser must know when bytes went missing: told by the next record */
+	if (submit(ev, sizeof(*ev) + bounded(got)))
+		si->lost &= ~lost_bit;
+	else
+		si->lost |= lost_bit;
 	return 0;
 }
 

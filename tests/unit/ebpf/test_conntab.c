@@ -140,6 +140,41 @@ static void test_close_returns_bytes(void **state)
 	done(x);
 }
 
+/*
+ * A chunk that follows records lost to a full ring buffer: the parser
+ * is fed a gap of unknown size first (its byte counts show it), in the
+ * chunk's own flow; the connection's byte counts do not include it. On a
+ * connection still detecting there is no parser to tell.
+ */
+static void test_loss_gap(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000);
+	struct sonde_conntab_chunk ch = {
+		.tgid = 100, .fd = 5, .sock_id = 1, .kernel_role = SONDE_CONN_ROLE_SERVER,
+		.send = true, .local = &l, .peer = &p, .data = (const uint8_t *)"RES 1\n",
+		.len = 6, .total = 6, .ts_ns = 20, .after_loss = true,
+	};
+	uint64_t sent = 0, recv = 0;
+
+	(void)state;
+	ch.send = false;
+	ch.data = (const uint8_t *)"REQ a\n";
+	assert_int_equal(sonde_conntab_data(x->tab, &ch), 0); /* detecting: nothing to tell */
+	assert_int_equal(sonde_conntab_stats(x->tab)->loss_gaps, 0);
+	ch.send = true;
+	ch.data = (const uint8_t *)"RES 1\n";
+	assert_int_equal(sonde_conntab_data(x->tab, &ch), 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loss_gaps, 1);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(x->txn[0].request_bytes, 6);
+	assert_true(x->txn[0].response_bytes >= SONDE_CONN_GAP_UNKNOWN); /* the gap was fed */
+	assert_true(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
+	assert_int_equal(sent, 6);
+	assert_int_equal(recv, 6);
+	done(x);
+}
+
 static void test_idle_expiry(void **state)
 {
 	struct ctx *x = mk(64, 1000);
@@ -444,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_dedup_for_cache_clients),
 		cmocka_unit_test(test_fd_reuse_resets_parser),
 		cmocka_unit_test(test_close_returns_bytes),
+		cmocka_unit_test(test_loss_gap),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_cap_evicts_least_recent),
 		cmocka_unit_test(test_close_feeds_parser),

@@ -105,13 +105,17 @@ static void test_data_bad(void **state)
 	assert_int_equal(sonde_ebpf_decode(NULL, 100, &r), -EINVAL);
 }
 
-/* DATA on TLS connections: flags PLAIN or CIPHER, never both nor others. */
+/*
+ * DATA flags: PLAIN or CIPHER (never both), AFTER_LOSS with either or
+ * none, nothing else.
+ */
 static void test_data_tls_flags(void **state)
 {
 	union buf u;
 	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u.b;
 	struct sonde_ebpf_record r;
-	static const uint8_t bad[] = { 3, 4, 0x80, 0xff };
+	static const uint8_t bad[] = { 3, 7, 8, 0x80, 0xff };
+	static const uint8_t good[] = { 4, 5, 6 };
 	size_t n, i;
 
 	n = mk_data(&u, 100, 20);
@@ -126,6 +130,12 @@ static void test_data_tls_flags(void **state)
 	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
 	assert_int_equal(r.hdr->flags, SONDE_EBPF_F_CIPHER);
 	assert_int_equal(r.u.data->total, 100);
+	for (i = 0; i < sizeof(good); i++) {
+		n = mk_data(&u, 100, 20);
+		d->hdr.flags = good[i];
+		assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+		assert_int_equal(r.hdr->flags, good[i]);
+	}
 	for (i = 0; i < sizeof(bad); i++) {
 		r.type = 0xEE;
 		n = mk_data(&u, 100, 20);

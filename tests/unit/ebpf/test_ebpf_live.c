@@ -33,7 +33,7 @@
 #define MAX_SEEN 256
 
 struct seen {
-	uint8_t type, dir, role;
+	uint8_t type, dir, role, flags;
 	uint32_t tgid;
 	int fd;
 	uint64_t sock_id;
@@ -78,6 +78,7 @@ static int on_rec(void *ud, void *data, size_t size)
 	memset(s, 0, sizeof(*s));
 	s->type = r.type;
 	s->dir = r.hdr->dir;
+	s->flags = r.hdr->flags;
 	s->role = r.hdr->role;
 	s->tgid = r.hdr->tgid;
 	s->fd = r.hdr->fd;
@@ -608,6 +609,55 @@ static void test_stats_and_mute(void **state)
 }
 
 /*
+ * Records lost to a full ring buffer: the next record of that socket and
+ * direction says so (SONDE_EBPF_F_AFTER_LOSS), once; the others do not.
+ */
+static void test_loss_flag(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t st[SONDE_EBPF_STAT_N];
+	static char out[SONDE_EBPF_CAPTURE_MAX], in[SONDE_EBPF_CAPTURE_MAX];
+	uint16_t port;
+	int l = listener(&port), cerr, c, a, i;
+	const struct seen *s;
+	unsigned first, n_send = 0, n_recv = 0;
+
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	drain(f);
+	memset(&f->cap, 0, sizeof(f->cap));
+	/* ~16 KiB of records per round into a 1 MiB ring nobody reads */
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(write(c, out, sizeof(out)), (ssize_t)sizeof(out));
+		assert_int_equal(recv(a, in, sizeof(in), MSG_WAITALL), (ssize_t)sizeof(in));
+	}
+	assert_int_equal(sonde_ebpf_probe_stats(f->probe, st), 0);
+	assert_true(st[SONDE_EBPF_STAT_LOST] > 0);
+	drain(f);
+	for (i = 0; i < (int)f->cap.n; i++)
+		assert_false(f->cap.ev[i].flags & SONDE_EBPF_F_AFTER_LOSS);
+	first = f->cap.n; /* what the ring held */
+	assert_int_equal(write(c, "after", 5), 5);
+	assert_int_equal(recv(a, in, 5, MSG_WAITALL), 5);
+	assert_int_equal(write(c, "again", 5), 5);
+	assert_int_equal(recv(a, in, 5, MSG_WAITALL), 5);
+	close_and_drain(f, c, a, l);
+	/* the first record after the loss in each direction says so, only it */
+	for (i = (int)first; i < (int)f->cap.n; i++) {
+		s = &f->cap.ev[i];
+		if (s->type != SONDE_EBPF_EV_DATA)
+			continue;
+		if (s->fd == c && s->dir == SONDE_EBPF_DIR_SEND)
+			assert_int_equal(!!(s->flags & SONDE_EBPF_F_AFTER_LOSS), n_send++ == 0);
+		if (s->fd == a && s->dir == SONDE_EBPF_DIR_RECV)
+			assert_int_equal(!!(s->flags & SONDE_EBPF_F_AFTER_LOSS), n_recv++ == 0);
+	}
+	assert_int_equal(n_send, 2);
+	assert_int_equal(n_recv, 2);
+}
+
+/*
  * A muted socket reports its bytes in batches: its first muted call at once
  * (nothing reported yet), then when SONDE_EBPF_BATCH_BYTES have gathered,
  * then on the first call SONDE_EBPF_BATCH_NS after the last report; CLOSE
@@ -891,6 +941,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_tcp_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_and_midstream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_capture, setup_max, teardown),
+		cmocka_unit_test_setup_teardown(test_loss_flag, setup_max, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_latency_and_refusal, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
