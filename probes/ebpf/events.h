@@ -14,7 +14,7 @@
 #endif
 
 /* Payload prefix bound; a power of two so the BPF side can mask offsets. */
-#define SONDE_EBPF_CAPTURE_MAX 8192
+#define SONDE_EBPF_CAPTURE_MAX 16384
 #define SONDE_EBPF_COMM_LEN 16
 /* iovecs looked at per readv/writev/recvmsg/sendmsg. */
 #define SONDE_EBPF_IOV_MAX 64

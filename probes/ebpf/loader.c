@@ -325,6 +325,7 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	if (opts->ring_bytes)
 		bpf_map__set_max_entries(p->skel->maps.events,
 					 ring_size(opts->ring_bytes));
+	bpf_map__set_max_entries(p->skel->maps.scratch_map, (uint32_t)p->ncpus);
 	p->skel->rodata->wakeup_bytes =
 		wakeup_per_cpu(opts->wakeup_bytes, bpf_map__max_entries(p->skel->maps.events),
 			       libbpf_num_possible_cpus());

@@ -31,6 +31,7 @@ struct ebpf_cfg {
 	bool enabled;
 	long long capture_bytes;
 	long long capture_bytes_pipelined;
+	long long capture_bytes_http2;
 	long long max_connections;
 	unsigned long long idle_timeout;
 	long long ring_buffer_size;
@@ -68,6 +69,10 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .offset = offsetof(struct ebpf_cfg, capture_bytes_pipelined), .def = "8192",
 	  .min = 0, .max = SONDE_EBPF_CAPTURE_MAX,
 	  .help = "payload per syscall on Redis, Memcached, PostgreSQL and MySQL connections, and before the protocol is known: whole pipelined batches up to this size are parsed" },
+	{ .name = "capture_bytes_http2", .type = SONDE_CFG_INT,
+	  .offset = offsetof(struct ebpf_cfg, capture_bytes_http2), .def = "16384",
+	  .min = 0, .max = SONDE_EBPF_CAPTURE_MAX,
+	  .help = "payload per syscall or TLS call on HTTP/2 connections: a frame header past it loses the connection, and servers write up to 16 KiB of frames per TLS record" },
 	{ .name = "max_connections", .type = SONDE_CFG_INT,
 	  .offset = offsetof(struct ebpf_cfg, max_connections), .def = "16384",
 	  .min = 16, .max = 1 << 20,
@@ -358,11 +363,12 @@ static void on_proto(const struct sonde_conn *conn, void *userdata)
 	uint32_t dflt = (uint32_t)st->cfg.capture_bytes_pipelined;
 	uint32_t want = dflt, capture, plain;
 
-	/* HTTP/2 keeps the larger size: every header block must be seen whole */
 	if (!conn->proto)
 		want = 0;
 	else if (conn->proto->proto == SONDE_PROTO_HTTP1)
 		want = (uint32_t)st->cfg.capture_bytes;
+	else if (conn->proto->proto == SONDE_PROTO_HTTP2)
+		want = (uint32_t)st->cfg.capture_bytes_http2; /* every frame header */
 	if (conn->tls) {
 		capture = 0;
 		plain = conn->state == SONDE_CONN_DETECTING ? dflt : want;

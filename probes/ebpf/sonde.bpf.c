@@ -133,8 +133,13 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/*
+ * One scratch record per CPU: a plain array indexed by the CPU (programs
+ * run with migration disabled), since a per-CPU array's values may not
+ * exceed 32 KiB. The loader sizes it to the possible CPUs.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct scratch);
@@ -455,6 +460,25 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 }
 
 /*
+ * The HTTP/2 client preface ("PRI * HTTP/2.0..."), on a socket user space
+ * has not set a capture for yet: capture whole calls from now on. A server
+ * answers a request within microseconds, long before the agent has read
+ * the preface and said so, and a frame header past the default capture
+ * would lose the connection. (The agent's own setting follows.)
+ */
+static __always_inline void h2_preface(struct sock_info *si, const __u8 *d, __u8 tls)
+{
+	struct sonde_ebpf_sock_ctl c = { .capture = SONDE_EBPF_CAPTURE_MAX,
+					 .plain = SONDE_EBPF_CAPTURE_MAX };
+
+	if (d[0] != 'P' || d[1] != 'R' || d[2] != 'I' || d[3] != ' ')
+		return;
+	if (tls == SONDE_EBPF_F_PLAIN)
+		c.capture = 0; /* inside TLS: the wire's bytes are counted only */
+	bpf_map_update_elem(&sock_ctl, &si->ino, &c, BPF_NOEXIST);
+}
+
+/*
  * ret > 0 bytes moved on traced socket si (fd), recorded. tls: 0 for a
  * syscall outside any SSL call; SONDE_EBPF_F_CIPHER for one inside an SSL
  * call (counted, no payload); SONDE_EBPF_F_PLAIN for SSL_read/SSL_write's
@@ -468,7 +492,7 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	struct sonde_ebpf_sock_ctl *ctl;
 	struct sonde_ebpf_data *ev;
 	struct scratch *s;
-	__u32 zero = 0, want, got = 0;
+	__u32 cpu, want, got = 0;
 	__u32 total = sat32((__u64)ret);
 	__u8 lost_bit;
 
@@ -489,7 +513,8 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 				return 0;
 		}
 	}
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	cpu = bpf_get_smp_processor_id();
+	s = bpf_map_lookup_elem(&scratch_map, &cpu);
 	if (!s)
 		return 0;
 	ev = (struct sonde_ebpf_data *)s->raw;
@@ -521,6 +546,8 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	}
 	if (got > SONDE_EBPF_CAPTURE_MAX)
 		got = SONDE_EBPF_CAPTURE_MAX;
+	if (!ctl && got >= 4)
+		h2_preface(si, ev->data, tls);
 	ev->len = got;
 	if (got < ev->total && want)
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
