@@ -34,7 +34,6 @@ CLI = "http_client_request_duration_seconds"
 HOLD_MS = 50
 
 
-
 def curl_h2(urls, parallel=False):
     """Statuses of urls fetched by one curl over HTTP/2 (one connection)."""
     cmd = ["curl", "-sk", "--http2", "-w", "%{http_version} %{http_code}\\n"]

@@ -48,7 +48,6 @@ CLI = "http_client_request_duration_seconds"
 HOLD_MS = 50
 
 
-
 def https(port):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
