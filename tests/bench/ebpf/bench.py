@@ -64,6 +64,12 @@ def wrk_rps(url, seconds):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
+def h2load_rps(url, seconds):
+    # h2load's own duration mode: 8 connections, 4 streams in flight each
+    out = loadgen(["h2load", "-c", "8", "-m", "4", "-D", str(seconds), url])
+    return float(re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out).group(1))
+
+
 def redis_rps(r, seconds):
     # -n sized from a quick probe so that a round lasts about `seconds`.
     out = loadgen(["redis-benchmark", "-h", r.host, "-p", str(r.port), "-t", "get",
@@ -208,8 +214,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", help="also write the markdown table here")
-    ap.add_argument("--only", help="comma list of nginx,nginx-tls,redis,postgres "
-                                   "(default: all but nginx-tls)")
+    ap.add_argument("--only", help="comma list of nginx,nginx-tls,nginx-h2,redis,postgres "
+                                   "(default: all but nginx-tls and nginx-h2)")
     ap.add_argument("--server-only", action="store_true",
                     help="trace the server's processes only (moved into a cgroup of "
                          "their own, ebpf.cgroups), as when the clients are on other hosts")
@@ -243,6 +249,17 @@ def main():
             pin_tree(ng.proc.pid, SERVER_CPU)
             with ServerCgroup(ng.proc.pid, a.server_only) as cg:
                 run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
+                             a.rounds, http_count, cg, a.bpf_stats, not a.no_tls)
+        results.append(res)
+    if "nginx-h2" in only:
+        # HTTP/2 over TLS (ALPN h2), h2load with streams multiplexed: the
+        # HPACK parser and the libssl uprobes together. No goal is set.
+        res = Result("nginx HTTP/2 over TLS + h2load -c8 -m4 (req/s)", None)
+        with Nginx(server_conf='location / { return 200 "ok\\n"; }', tls=True,
+                   http2=True) as ng:
+            pin_tree(ng.proc.pid, SERVER_CPU)
+            with ServerCgroup(ng.proc.pid, a.server_only) as cg:
+                run_workload(res, [ng.port], lambda s: h2load_rps(ng.url + "/", s), a.seconds,
                              a.rounds, http_count, cg, a.bpf_stats, not a.no_tls)
         results.append(res)
     if "redis" in only:

@@ -49,7 +49,8 @@ struct conv {
 
 static void put(struct conv *c, enum sonde_flow f, const void *p, size_t n)
 {
-	memcpy(c->buf[f] + c->len[f], p, n);
+	if (n) /* empty frames come with no payload pointer */
+		memcpy(c->buf[f] + c->len[f], p, n);
 	c->len[f] += n;
 }
 
