@@ -469,7 +469,8 @@ static bool tls_start(const struct sonde_conn *c, const struct sonde_conntab_chu
 	memcpy(head, c->det, n);
 	if (more > ch->len)
 		more = ch->len;
-	memcpy(head + n, ch->data, more);
+	if (more) /* a payload-less chunk may come without a data pointer */
+		memcpy(head + n, ch->data, more);
 	return tls_client_hello(head, n + more);
 }
 
