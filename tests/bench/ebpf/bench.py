@@ -233,35 +233,28 @@ def main():
     only = set((a.only or "nginx,redis,postgres").split(","))
     load0 = os.getloadavg()[0]
     results = []
-    if "nginx" in only:
-        res = Result("nginx + wrk -c8 (req/s)", 0.97)
-        with Nginx(server_conf='location / { return 200 "ok\\n"; }') as ng:
+
+    def nginx(name, goal, loadgen_rps, **nginx_opts):
+        """One nginx `return 200` workload: pinned, traced, measured."""
+        res = Result(name, goal)
+        with Nginx(server_conf='location / { return 200 "ok\\n"; }', **nginx_opts) as ng:
             pin_tree(ng.proc.pid, SERVER_CPU)
             with ServerCgroup(ng.proc.pid, a.server_only) as cg:
-                run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
+                run_workload(res, [ng.port], lambda s: loadgen_rps(ng.url + "/", s), a.seconds,
                              a.rounds, http_count, cg, a.bpf_stats, not a.no_tls)
         results.append(res)
+
+    if "nginx" in only:
+        nginx("nginx + wrk -c8 (req/s)", 0.97, wrk_rps)
     if "nginx-tls" in only:
         # HTTPS keep-alive, both ends linking libssl: the uprobes' cost on
         # top of the syscall hooks'. The issue sets no goal for it.
-        res = Result("nginx HTTPS + wrk -c8 (req/s)", None)
-        with Nginx(server_conf='location / { return 200 "ok\\n"; }', tls=True) as ng:
-            pin_tree(ng.proc.pid, SERVER_CPU)
-            with ServerCgroup(ng.proc.pid, a.server_only) as cg:
-                run_workload(res, [ng.port], lambda s: wrk_rps(ng.url + "/", s), a.seconds,
-                             a.rounds, http_count, cg, a.bpf_stats, not a.no_tls)
-        results.append(res)
+        nginx("nginx HTTPS + wrk -c8 (req/s)", None, wrk_rps, tls=True)
     if "nginx-h2" in only:
         # HTTP/2 over TLS (ALPN h2), h2load with streams multiplexed: the
         # HPACK parser and the libssl uprobes together. No goal is set.
-        res = Result("nginx HTTP/2 over TLS + h2load -c8 -m4 (req/s)", None)
-        with Nginx(server_conf='location / { return 200 "ok\\n"; }', tls=True,
-                   http2=True) as ng:
-            pin_tree(ng.proc.pid, SERVER_CPU)
-            with ServerCgroup(ng.proc.pid, a.server_only) as cg:
-                run_workload(res, [ng.port], lambda s: h2load_rps(ng.url + "/", s), a.seconds,
-                             a.rounds, http_count, cg, a.bpf_stats, not a.no_tls)
-        results.append(res)
+        nginx("nginx HTTP/2 over TLS + h2load -c8 -m4 (req/s)", None, h2load_rps, tls=True,
+              http2=True)
     if "redis" in only:
         res = Result("redis-benchmark GET -c8, no pipelining (req/s)", 0.95)
         with Redis() as r:
