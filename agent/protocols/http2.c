@@ -175,8 +175,8 @@ static struct h2_stream *new_stream(struct h2_state *st, uint32_t id, uint64_t t
 	return s;
 }
 
-static void emit_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
-			sonde_txn_emit_fn emit, void *userdata)
+static void emit_stream(struct h2_stream *s, uint64_t ts, sonde_txn_emit_fn emit,
+			void *userdata)
 {
 	struct sonde_txn txn;
 
@@ -195,7 +195,6 @@ static void emit_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
 	if (s->has_trace)
 		sonde_txn_set_trace(&txn, s->trace_id, s->span_id, s->trace_flags);
 	s->id = 0;
-	(void)st;
 	emit(&txn, userdata);
 }
 
@@ -204,7 +203,7 @@ static void end_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
 		       sonde_txn_emit_fn emit, void *userdata)
 {
 	if (s->has_status) {
-		emit_stream(st, s, ts, emit, userdata);
+		emit_stream(s, ts, emit, userdata);
 		return;
 	}
 	s->id = 0;
