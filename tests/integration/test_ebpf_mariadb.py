@@ -129,9 +129,7 @@ def tls_phase():
             # the SHOW SESSION STATUS the TLS check adds is not a Com_* counted here
             phase("TLS: text protocol (mariadb --ssl + COM_QUERY)", db, agent,
                   lambda: text_phase(db, tls=True))
-            agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15,
-                           what="connections closed")
-            d = Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+            d = ebpf.delta_when_closed(agent, before)
             check.equal(int(d.sum("sonde_ebpf_tls_connections_total")), 2,
                         "TLS: the client's connection seen speaking TLS at both ends")
             check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,

@@ -150,9 +150,7 @@ def tls_phases(mixed):
             phase("TLS: pgbench -S -M prepared", pg, agent,
                   lambda: pgbench(pg, "-S", "-M", "prepared", "-t", "300", sslmode="require"),
                   bench_mean)
-            agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15,
-                           what="TLS connections closed")
-            d = Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+            d = ebpf.delta_when_closed(agent, before, "TLS connections closed")
             # the server's own word (log_connections) on each TCP connection's TLS
             with open(pg.log_path, "rb") as f:
                 f.seek(log0)

@@ -158,9 +158,7 @@ def tls_phases():
         phase("TLS: redis-benchmark --tls", r, agent, lambda: benchmark(r, 1, tls=True))
         phase("TLS: redis-benchmark --tls -P 16", r, agent, lambda: benchmark(r, 16, tls=True))
         phase("TLS: redis-cli --tls GET/MGET/HGET", r, agent, lambda: scripted_tls(r))
-        agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15,
-                       what="TLS connections closed")
-        d = Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+        d = ebpf.delta_when_closed(agent, before, "TLS connections closed")
         conns = d.sum("sonde_ebpf_tls_connections_total")
         check(conns >= 2 * (2 * 4 + 1) and conns % 2 == 0,
               "TLS: every connection seen speaking TLS at both ends", "%d ends" % conns)

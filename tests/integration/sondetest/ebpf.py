@@ -97,6 +97,14 @@ class Delta:
         return out
 
 
+def delta_when_closed(agent, before, what="connections closed"):
+    """The Delta from `before` once every traced connection has ended (the
+    connection table is empty) and the TLS counters have settled: what
+    counts at a connection's end (opaque TLS, bytes held) is in."""
+    agent.wait_for(lambda m: m.sum("sonde_ebpf_connections_active") == 0, timeout=15, what=what)
+    return Delta(before, agent.settle("sonde_ebpf_tls_connections_total", quiet=1.0))
+
+
 def attached(agent, timeout=10.0):
     """Fails fast, with the agent's own words, when the probe did not attach
     although this host can run BPF (a failure, not a skip)."""
