@@ -24,7 +24,6 @@ buckets in the same bucket as the log's exact quantile; mean within
 
 import http.client
 import math
-import http.server
 import os
 import random
 import re
@@ -37,7 +36,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, Nginx, ebpf, free_port  # noqa: E402
+from sondetest import Agent, Checks, HeldUpstream, Nginx, ebpf, free_port  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 from sondetest.promtext import Histogram  # noqa: E402
 
@@ -46,22 +45,6 @@ check = Checks()
 FAM = "http_server_request_duration_seconds"
 DELAYS_MS = (15, 35, 60, 85)
 SLOW_N = 120
-
-
-class SlowHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        m = re.search(r"ms=(\d+)", self.path)
-        time.sleep(int(m.group(1)) / 1000.0 if m else 0)
-        body = b"slow\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
 
 
 def statuses(delta):
@@ -227,14 +210,12 @@ def latency(d, lines):
 
 
 def main():
-    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
     closed = free_port()
-    conf = """root @DIR@/www;
+    with HeldUpstream(0) as upstream:
+        conf = """root @DIR@/www;
     location /bad/ { proxy_pass http://127.0.0.1:%d/; proxy_connect_timeout 2s; }
     location /slow { proxy_pass http://127.0.0.1:%d; }
-    location /static/ { sendfile on; }""" % (closed, upstream.server_address[1])
-    try:
+    location /static/ { sendfile on; }""" % (closed, upstream.port)
         with Nginx(server_conf=conf) as ng:
             os.makedirs(os.path.join(ng.dir, "www"), exist_ok=True)
             with open(os.path.join(ng.dir, "www", "index.html"), "w") as f:
@@ -258,8 +239,6 @@ def main():
                 d, lines = phase("proxied 15-85 ms requests", agent, ng, lambda: slow(ng))
                 latency(d, lines)
                 check.equal(ebpf.lost_events(agent.scrape()), 0, "no ring-buffer events lost")
-    finally:
-        upstream.shutdown()
     check.exit()
 
 

@@ -27,11 +27,12 @@ def self_signed_cert(directory):
 
 
 _HELD_UPSTREAM = r'''
-import http.server, sys, time
+import http.server, re, sys, time
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        time.sleep(int(sys.argv[2]) / 1000.0)
+        m = re.search(r"ms=(\d+)", self.path)
+        time.sleep(int(m.group(1) if m else sys.argv[2]) / 1000.0)
         body = b"held\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -45,8 +46,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 
 class HeldUpstream(Server):
     """A plain HTTP/1.1 server (python's) answering every GET with 200
-    after holding it hold_ms: the slow upstream a proxy's latency is
-    checked against."""
+    after holding it hold_ms, or N ms when the path says ms=N: the slow
+    upstream a proxy's latency is checked against."""
 
     name = "upstream"
 
