@@ -168,26 +168,34 @@ void sonde_tailer_add_newer_siblings(struct sonde_tailer *t, const char *dir,
 	}
 }
 
+/* The directory part of a checkpointed path ("" for "/x"). */
+static int dir_of_ckpt(const char *path, char *dir, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || (size_t)(slash - path) >= n)
+		return -1;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return 0;
+}
+
 /*
  * The checkpointed file no longer at its path: rotated by rename while we
  * were down. Look for its inode in the same directory (app.log.1) and
- * finish reading it before the new file.
+ * finish reading it before the new file. Fills *moved when found.
  */
 static bool find_moved(struct sonde_tailer *t, const struct sonde_ckpt *e,
-		       unsigned source)
+		       unsigned source, struct stat *moved)
 {
 	char dir[4096], path[4096 + 256];
-	const char *slash = strrchr(e->path, '/');
 	struct tail_file *f;
 	struct dirent *de;
-	struct stat moved;
 	bool found = false;
 	DIR *d;
 
-	if (!slash || (size_t)(slash - e->path) >= sizeof(dir))
+	if (dir_of_ckpt(e->path, dir, sizeof(dir)) < 0)
 		return false;
-	memcpy(dir, e->path, (size_t)(slash - e->path));
-	dir[slash - e->path] = '\0';
 	d = opendir(dir[0] ? dir : "/");
 	if (!d)
 		return false;
@@ -206,25 +214,67 @@ static bool find_moved(struct sonde_tailer *t, const struct sonde_ckpt *e,
 			continue;
 		}
 		found = true;
-		moved = st;
+		*moved = st;
 		if (sonde_tailer_add_file(t, e->path, source, fd, &st,
 					  e->offset, e->skip, true, &f) == 0)
 			sonde_tailer_emit(t, SONDE_TAILER_RESUMED, f);
 	}
 	closedir(d);
-	if (found && !e->rotated)
-		sonde_tailer_add_newer_siblings(t, dir, e->path, source,
-						&moved);
 	return found;
+}
+
+/* Does the checkpoint hold the file that was at `path` (not a drained one)? */
+static bool followed_in_checkpoint(const struct sonde_tailer *t,
+				   const char *path)
+{
+	for (size_t i = 0; i < t->n_resume; i++)
+		if (!t->resume[i].rotated && strcmp(t->resume[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Files rotated while we were down come after the newest file the
+ * checkpoint knew under that path: the followed one when it holds one,
+ * else (checkpointed between a rename and the new file's creation) the
+ * newest of those being drained.
+ */
+static void add_rotated_while_down(struct sonde_tailer *t, size_t i,
+				   const struct stat *found, unsigned source)
+{
+	const struct sonde_ckpt *e = &t->resume[i];
+	const struct stat *newest = &found[i];
+	char dir[4096];
+
+	if (e->rotated) {
+		if (followed_in_checkpoint(t, e->path))
+			return;
+		for (size_t j = 0; j < t->n_resume; j++) {
+			if (!t->resume_moved[j] || !t->resume[j].rotated ||
+			    strcmp(t->resume[j].path, e->path) != 0)
+				continue;
+			if (j < i)
+				return; /* that path's newest was settled at j */
+			if (by_mtime(&found[j], newest) > 0)
+				newest = &found[j];
+		}
+	}
+	if (dir_of_ckpt(e->path, dir, sizeof(dir)) == 0)
+		sonde_tailer_add_newer_siblings(t, dir, e->path, source, newest);
 }
 
 void sonde_tailer_resume_rotated(struct sonde_tailer *t)
 {
+	struct stat *found;
+
 	if (t->n_resume == 0)
 		return;
 	t->resume_moved = calloc(t->n_resume, sizeof(bool));
-	if (!t->resume_moved)
+	found = calloc(t->n_resume, sizeof(*found));
+	if (!t->resume_moved || !found) {
+		free(found);
 		return;
+	}
 	for (size_t i = 0; i < t->n_resume; i++) {
 		const struct sonde_ckpt *e = &t->resume[i];
 		int source = source_of(t, e->path);
@@ -236,8 +286,17 @@ void sonde_tailer_resume_rotated(struct sonde_tailer *t)
 		    (uint64_t)st.st_dev == e->dev &&
 		    (uint64_t)st.st_ino == e->ino)
 			continue; /* still there: resumed by the scan */
-		t->resume_moved[i] = find_moved(t, e, (unsigned)source);
+		t->resume_moved[i] = find_moved(t, e, (unsigned)source,
+						&found[i]);
 	}
+	/* after every checkpointed file, so that none is taken for newer */
+	for (size_t i = 0; i < t->n_resume; i++) {
+		int source = source_of(t, t->resume[i].path);
+
+		if (t->resume_moved[i] && source >= 0)
+			add_rotated_while_down(t, i, found, (unsigned)source);
+	}
+	free(found);
 }
 
 void sonde_tailer_resume_path(struct sonde_tailer *t, const char *path,
@@ -246,16 +305,26 @@ void sonde_tailer_resume_path(struct sonde_tailer *t, const char *path,
 	const struct sonde_ckpt *e = NULL;
 	struct tail_file *f;
 	struct stat st;
-	bool moved = false;
+	bool moved = false, drained = false;
 	int fd;
 
 	for (size_t i = 0; i < t->n_resume; i++) {
-		if (!t->resume[i].rotated &&
-		    strcmp(t->resume[i].path, path) == 0) {
-			e = &t->resume[i];
-			moved = t->resume_moved && t->resume_moved[i];
-			break;
+		if (strcmp(t->resume[i].path, path) != 0)
+			continue;
+		if (t->resume[i].rotated) {
+			drained = true;
+			continue;
 		}
+		e = &t->resume[i];
+		moved = t->resume_moved && t->resume_moved[i];
+		break;
+	}
+	if (!e && drained) {
+		/* checkpointed between a rotation and our opening of the new
+		 * file: whatever is at the path now came after it, all new */
+		if (sonde_tailer_open_new(t, path, source, false, &f) == 0)
+			sonde_tailer_emit(t, SONDE_TAILER_ROTATED_RENAME, f);
+		return;
 	}
 	if (!e) {
 		sonde_tailer_open_new(t, path, source,

@@ -632,6 +632,66 @@ static void test_draining_file_checkpointed(void **state)
 	expect(f, "a", "b", "late", "c", NULL);
 }
 
+/*
+ * The writer renamed its file and had not created the next one yet when we
+ * looked: the checkpoint taken then holds only the file being drained.
+ * Killed before the next one, we must still read, on restart, the file
+ * created at the path since (and any it was rotated to), from 0.
+ */
+static void rotate_before_create_and_checkpoint(struct fixture *f,
+						const char *r1)
+{
+	put(f->path, "", false);
+	start(f, &(struct opts){ .state = true, .rotate_wait_ms = 60000 });
+	append_and_poll(f, "a\n");
+	assert_int_equal(rename(f->path, r1), 0);
+	poll_all(f); /* the rename is seen; no new file to open yet */
+	assert_int_equal(f->c.events[SONDE_TAILER_ROTATED_RENAME], 1);
+	checkpoint_and_stop(f);
+	usleep(30000); /* mtimes are as coarse as the kernel's tick */
+	put(f->path, "b\n", false);
+}
+
+static void test_checkpoint_between_rename_and_create(void **state)
+{
+	struct fixture *f = *state;
+	char r1[600];
+
+	suffixed(r1, sizeof(r1), f->path, ".1");
+	rotate_before_create_and_checkpoint(f, r1);
+	put(f->path, "c\n", true);
+	start(f, &(struct opts){ .state = true, .rotate_wait_ms = 60000 });
+	expect(f, "a", "b", "c", NULL);
+	poll_all(f);
+	append_and_poll(f, "d\n");
+	expect(f, "a", "b", "c", "d", NULL);
+}
+
+static void test_checkpoint_between_rename_and_create_rotated_again(
+	void **state)
+{
+	struct fixture *f = *state;
+	char r1[600], r2[600], r3[600];
+
+	suffixed(r1, sizeof(r1), f->path, ".1");
+	suffixed(r2, sizeof(r2), f->path, ".2");
+	suffixed(r3, sizeof(r3), f->path, ".3");
+	rotate_before_create_and_checkpoint(f, r1);
+	/* rotated twice more while we were down, numbered upwards as the
+	 * test writer does: .2 then .3, the path holding a fourth file */
+	assert_int_equal(rename(f->path, r2), 0);
+	usleep(30000);
+	put(f->path, "c\n", false);
+	assert_int_equal(rename(f->path, r3), 0);
+	usleep(30000);
+	put(f->path, "d\n", false);
+	start(f, &(struct opts){ .state = true, .rotate_wait_ms = 60000 });
+	expect(f, "a", "b", "c", "d", NULL);
+	poll_all(f);
+	append_and_poll(f, "e\n");
+	expect(f, "a", "b", "c", "d", "e", NULL);
+}
+
 static void test_dir_removed_and_recreated(void **state)
 {
 	struct fixture *f = *state;
@@ -917,6 +977,8 @@ int main(void)
 		T(test_rotated_twice_while_down),
 		T(test_renamed_twice_between_reads),
 		T(test_draining_file_checkpointed),
+		T(test_checkpoint_between_rename_and_create),
+		T(test_checkpoint_between_rename_and_create_rotated_again),
 		T(test_dir_removed_and_recreated),
 		T(test_glob_new_files),
 		T(test_inotify_overflow),
