@@ -507,8 +507,40 @@ static void start_plaintext(struct sonde_conntab *tab, struct sonde_conn *c)
 	c->det_len = 0;
 }
 
+static int data_piece(struct sonde_conntab *tab, const struct sonde_conntab_chunk *ch);
+
 int sonde_conntab_data(struct sonde_conntab *tab,
 		       const struct sonde_conntab_chunk *ch)
+{
+	struct sonde_conntab_chunk piece;
+	size_t off = 0;
+
+	if (!ch->n_segs)
+		return data_piece(tab, ch);
+	for (size_t i = 0; i < ch->n_segs; i++)
+		off += ch->segs[i].copy;
+	if (off != ch->len)
+		return -EINVAL;
+	off = 0;
+	/* each segment as a chunk of its own: its copy, then its skip as
+	 * the bytes not captured, which the parsers skip by their framing */
+	piece = *ch;
+	piece.segs = NULL;
+	piece.n_segs = 0;
+	for (size_t i = 0; i < ch->n_segs; i++) {
+		const struct sonde_ebpf_seg *sg = &ch->segs[i];
+
+		piece.data = ch->data + off;
+		piece.len = sg->copy;
+		piece.total = (size_t)sg->copy + sg->skip;
+		piece.after_loss = ch->after_loss && i == 0;
+		off += sg->copy;
+		data_piece(tab, &piece);
+	}
+	return 0;
+}
+
+static int data_piece(struct sonde_conntab *tab, const struct sonde_conntab_chunk *ch)
 {
 	struct sonde_conn *c = sonde_conntab_find(tab, ch->tgid, ch->fd);
 	const uint8_t *data;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "protocols/protocol.h"
 #include "transaction.h"
 
@@ -168,6 +169,13 @@ struct sonde_conntab_chunk {
 	uint64_t ts_ns;
 	uint8_t tls;  /* enum sonde_conn_tls */
 	bool after_loss; /* bytes of this flow were lost just before (ring buffer full) */
+	/*
+	 * A frame-walked record (HTTP/2 with DATA payloads left out): data is
+	 * the segments' copies end to end; each is followed in the stream by
+	 * its skip, bytes not captured. 0 segments: data then total - len.
+	 */
+	const struct sonde_ebpf_seg *segs;
+	size_t n_segs;
 };
 
 /* One syscall's bytes; creates the connection when first seen. */

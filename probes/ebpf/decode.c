@@ -10,6 +10,34 @@ static bool addr_ok(const struct sonde_ebpf_addr *a)
 	return a->family == 0 || a->family == AF_INET || a->family == AF_INET6;
 }
 
+void sonde_ebpf_segs(const struct sonde_ebpf_record *r, struct sonde_ebpf_seg *out)
+{
+	memcpy(out, r->segs, r->n_segs * sizeof(*out));
+}
+
+/* The segment table after a frame-walked record's payload, checked. */
+static int decode_segs(struct sonde_ebpf_record *r, size_t size)
+{
+	const struct sonde_ebpf_data *d = r->u.data;
+	size_t room = size - sizeof(*d) - d->len;
+	uint64_t copied = 0, moved = 0;
+	struct sonde_ebpf_seg sg;
+
+	if (d->segs == 0 || d->segs > SONDE_EBPF_SEGS_MAX ||
+	    (size_t)d->segs * sizeof(sg) > room)
+		return -EINVAL;
+	r->segs = d->data + d->len;
+	r->n_segs = d->segs;
+	for (size_t i = 0; i < r->n_segs; i++) {
+		memcpy(&sg, r->segs + i * sizeof(sg), sizeof(sg));
+		copied += sg.copy;
+		moved += (uint64_t)sg.copy + sg.skip;
+	}
+	if (copied != d->len || moved != d->total)
+		return -EINVAL;
+	return 0;
+}
+
 int sonde_ebpf_decode(const void *buf, size_t size,
 		      struct sonde_ebpf_record *ret_rec)
 {
@@ -29,12 +57,14 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 		    r.u.data->len > size - sizeof(*r.u.data) ||
 		    r.hdr->dir > SONDE_EBPF_DIR_SEND ||
 		    (r.hdr->flags & ~(SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_CIPHER |
-				      SONDE_EBPF_F_AFTER_LOSS)) ||
+				      SONDE_EBPF_F_AFTER_LOSS | SONDE_EBPF_F_FRAMED)) ||
 		    (r.hdr->flags & SONDE_EBPF_F_PLAIN && r.hdr->flags & SONDE_EBPF_F_CIPHER) ||
 		    !addr_ok(&r.u.data->local) || !addr_ok(&r.u.data->peer))
 			return -EINVAL;
 		r.payload = r.u.data->data;
 		r.payload_len = r.u.data->len;
+		if ((r.hdr->flags & SONDE_EBPF_F_FRAMED) && decode_segs(&r, size) < 0)
+			return -EINVAL;
 		break;
 	case SONDE_EBPF_EV_OPEN:
 		if (size < sizeof(*r.u.open))

@@ -24,7 +24,15 @@ struct sonde_ebpf_record {
 	} u;
 	const uint8_t *payload; /* DATA: captured bytes */
 	size_t payload_len;
+	/* DATA with SONDE_EBPF_F_FRAMED: the segment table after the payload
+	 * (checked: the copies add up to payload_len, copies and skips to
+	 * total), not necessarily aligned: read it with sonde_ebpf_segs */
+	const uint8_t *segs;
+	size_t n_segs;
 };
+
+/* Copies a frame-walked record's segment table into out (n_segs entries). */
+void sonde_ebpf_segs(const struct sonde_ebpf_record *r, struct sonde_ebpf_seg *out);
 
 /* 0, or -EINVAL when the record is short, of unknown type, or inconsistent. */
 int sonde_ebpf_decode(const void *buf, size_t size,

@@ -46,6 +46,8 @@ enum sonde_ebpf_stat {
 	SONDE_EBPF_STAT_SUBMITTED,     /* records written */
 	SONDE_EBPF_STAT_TRUNCATED,     /* data records whose payload was cut */
 	SONDE_EBPF_STAT_TLS_UNPAIRED,  /* SSL_read/SSL_write with no known socket */
+	SONDE_EBPF_STAT_H2_LOST,       /* HTTP/2 frame walks that lost their place */
+	SONDE_EBPF_STAT_H2_WALKED,     /* HTTP/2 records frame-walked */
 	SONDE_EBPF_STAT_N,
 };
 
@@ -70,13 +72,30 @@ struct sonde_ebpf_sock_info {
 	__u8 is_tcp;
 	__u8 role;
 	__u8 lost;   /* bit dir | (plaintext ? 2 : 0): a record was lost since */
-	__u8 pad[5];
+	__u8 seen;   /* same bits: a record went out (its stream has begun) */
+	__u8 h2;     /* the HTTP/2 preface was seen: frames are walked */
+	__u8 pad[3];
 	struct sonde_ebpf_addr local;
 	struct sonde_ebpf_addr peer;
 	/* payload muted (sock_ctl capture 0): bytes held for the next report */
 	__u64 batch_ns;        /* when the last report went out */
 	__u32 batch_bytes[2];  /* per enum sonde_ebpf_dir */
 };
+
+/*
+ * HTTP/2 connections' records are frame-walked in the kernel: frame headers
+ * and every frame's payload but DATA's are copied, DATA payloads left out,
+ * so that a 64 KiB response costs a few dozen bytes and no frame header is
+ * ever past the capture. Such a record (SONDE_EBPF_F_FRAMED) carries, after
+ * its `len` copied bytes, `segs` of these: copy bytes of data[] (in order),
+ * then skip bytes of the stream not captured. They add up to `len` and
+ * `total`.
+ */
+struct sonde_ebpf_seg {
+	__u32 copy;
+	__u32 skip;
+};
+#define SONDE_EBPF_SEGS_MAX 64
 
 /*
  * The `sock_ctl` map, keyed by socket id (inode number), written by user
@@ -101,6 +120,8 @@ struct sonde_ebpf_sock_ctl {
 /* records of this socket and direction (and kind: plaintext or not) were
  * lost to a full ring buffer just before this one: a gap of unknown size */
 #define SONDE_EBPF_F_AFTER_LOSS 0x4
+/* data[] is frame-walked HTTP/2: see sonde_ebpf_seg */
+#define SONDE_EBPF_F_FRAMED 0x8
 
 struct sonde_ebpf_hdr {
 	__u8 type;
@@ -121,6 +142,8 @@ struct sonde_ebpf_data {
 	struct sonde_ebpf_addr peer;
 	__u32 total; /* bytes the syscall moved */
 	__u32 len;   /* bytes captured in data[] (<= total) */
+	__u32 segs;  /* SONDE_EBPF_F_FRAMED: sonde_ebpf_seg entries after them */
+	__u32 pad;   /* data[] at sizeof(struct sonde_ebpf_data) */
 	__u8 data[];
 };
 

@@ -166,7 +166,7 @@ struct ebpf_state {
 
 	struct sonde_series *up, *events, *lost, *decode_err, *conns, *txns;
 	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *loopback_skipped;
-	struct sonde_series *retrans, *tcp_active, *truncated;
+	struct sonde_series *retrans, *tcp_active, *truncated, *h2_walked, *h2_lost;
 	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired, *loss_gaps;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
@@ -240,6 +240,12 @@ static int register_metrics(struct ebpf_state *st)
 	TRY(solo(reg, "sonde_ebpf_events_truncated_total",
 		 "data records whose payload was cut to capture_bytes",
 		 SONDE_COUNTER, &st->truncated));
+	TRY(solo(reg, "sonde_ebpf_http2_records_walked_total",
+		 "HTTP/2 data records frame-walked in the kernel (DATA payloads left out)",
+		 SONDE_COUNTER, &st->h2_walked));
+	TRY(solo(reg, "sonde_ebpf_http2_walks_lost_total",
+		 "HTTP/2 frame walks that lost their place in the stream",
+		 SONDE_COUNTER, &st->h2_lost));
 	TRY(solo(reg, "sonde_ebpf_decode_errors_total",
 		 "ring buffer records that did not decode", SONDE_COUNTER,
 		 &st->decode_err));
@@ -395,7 +401,9 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 		       (d->hdr.flags & SONDE_EBPF_F_CIPHER) ? SONDE_CONN_TLS_CIPHER :
 							       SONDE_CONN_TLS_NONE,
 		.after_loss = (d->hdr.flags & SONDE_EBPF_F_AFTER_LOSS) != 0,
+		.n_segs = r->n_segs,
 	};
+	struct sonde_ebpf_seg segs[SONDE_EBPF_SEGS_MAX];
 
 	/* plaintext is not on the wire: the syscalls inside SSL calls count it */
 	if (ch.tls == SONDE_CONN_TLS_PLAIN)
@@ -406,6 +414,10 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 		sonde_counter_add(svc_series(si, SLOT_RECV, st->f_recv), d->total);
 	sonde_ebpf_addr_convert(&d->local, &local);
 	sonde_ebpf_addr_convert(&d->peer, &peer);
+	if (ch.n_segs) {
+		sonde_ebpf_segs(r, segs);
+		ch.segs = segs;
+	}
 	sonde_conntab_data(st->tab, &ch);
 }
 
@@ -526,6 +538,8 @@ static void refresh_metrics(struct ebpf_state *st)
 		return;
 	sonde_counter_set(st->lost, (double)ks[SONDE_EBPF_STAT_LOST]);
 	sonde_counter_set(st->truncated, (double)ks[SONDE_EBPF_STAT_TRUNCATED]);
+	sonde_counter_set(st->h2_walked, (double)ks[SONDE_EBPF_STAT_H2_WALKED]);
+	sonde_counter_set(st->h2_lost, (double)ks[SONDE_EBPF_STAT_H2_LOST]);
 	sonde_counter_set(st->tls_unpaired, (double)ks[SONDE_EBPF_STAT_TLS_UNPAIRED]);
 	sonde_counter_set(st->retrans, (double)ks[SONDE_EBPF_STAT_RETRANS]);
 	if (sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE) {

@@ -196,6 +196,31 @@ struct {
 	__type(value, __u64);
 } queued SEC(".maps");
 
+/*
+ * HTTP/2: where each direction of a connection is in its frames (socket id
+ * -> four positions, indexed dir | plaintext << 1), carried from one
+ * record to the next by h2_walk. Created when the preface is seen.
+ */
+struct h2_pos {
+	__u32 remain; /* payload bytes left in the current frame */
+	__u8 elide;   /* that payload is DATA's: left out of the record */
+	__u8 have;    /* bytes of the next frame header seen so far (0..8) */
+	__u8 head[4]; /* its first four: the length and the type */
+	__u8 lost;    /* the position is not known: records are not walked */
+	__u8 pad;
+};
+
+struct h2_state {
+	struct h2_pos pos[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct h2_state);
+} h2_frames SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -459,23 +484,252 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 	return sat32(sum);
 }
 
+/* Offsets in data[] of a record being walked: the segment table is built
+ * past anything copied (which stays under SONDE_EBPF_CAPTURE_MAX). */
+#define H2_TABLE_OFF (2 * SONDE_EBPF_CAPTURE_MAX)
+/* Steps per record: each a frame header, a payload piece or an iovec. */
+#define H2_STEPS 1024
+#define H2_PREFACE_LEN 24
+
+struct h2_walk {
+	struct h2_pos p;
+	__u64 iov;  /* struct iovec * in user memory; 0: one buffer */
+	__u64 base; /* the buffer being walked */
+	__u32 iovcnt, iov_i;
+	__u32 blen, boff;   /* its length (bounded by left) and our place in it */
+	__u32 left;         /* bytes of the call not walked yet */
+	__u32 out;          /* bytes copied into data[] */
+	__u32 nseg;         /* segments closed */
+	__u32 seg_copy, seg_skip;
+	__u32 cpu;
+	__u8 full;  /* the table or data[] is full: the rest is skipped */
+	__u8 failed; /* a read failed or steps ran out: position lost */
+};
+
+static __always_inline struct sonde_ebpf_seg *h2_table(struct scratch *s)
+{
+	return (struct sonde_ebpf_seg *)(s->raw + sizeof(struct sonde_ebpf_data) +
+					 H2_TABLE_OFF);
+}
+
+/* Stores the current segment; the last slot takes all that is left. */
+static __always_inline void h2_seg_close(struct h2_walk *w, struct scratch *s)
+{
+	struct sonde_ebpf_seg *t = h2_table(s);
+	__u32 i = w->nseg;
+
+	if (i >= SONDE_EBPF_SEGS_MAX - 1) {
+		w->full = 1;
+		return;
+	}
+	t[i & (SONDE_EBPF_SEGS_MAX - 1)].copy = w->seg_copy;
+	t[i & (SONDE_EBPF_SEGS_MAX - 1)].skip = w->seg_skip;
+	w->nseg = i + 1;
+	w->seg_copy = w->seg_skip = 0;
+}
+
+/* n bytes of the stream at src go into data[], or are skipped once full. */
+static __always_inline void h2_copy(struct h2_walk *w, struct scratch *s, __u64 src,
+				    __u32 n)
+{
+	struct sonde_ebpf_data *ev = (struct sonde_ebpf_data *)s->raw;
+
+	if (w->seg_skip && !w->full)
+		h2_seg_close(w, s);
+	if (w->full || w->out + n > SONDE_EBPF_CAPTURE_MAX) {
+		w->full = 1;
+		w->seg_skip += n;
+		return;
+	}
+	if (bpf_probe_read_user(ev->data + (bounded(w->out) & (SONDE_EBPF_CAPTURE_MAX - 1)),
+				bounded(n), (void *)src)) {
+		w->failed = 1;
+		w->seg_skip += n;
+		return;
+	}
+	w->out += n;
+	w->seg_copy += n;
+}
+
 /*
- * The HTTP/2 client preface ("PRI * HTTP/2.0..."), on a socket user space
- * has not set a capture for yet: capture whole calls from now on. A server
- * answers a request within microseconds, long before the agent has read
- * the preface and said so, and a frame header past the default capture
- * would lose the connection. (The agent's own setting follows.)
+ * One step of the walk (bpf_loop callback): a frame header (or the part of
+ * it in this buffer), a piece of a frame's payload, or the next iovec.
  */
-static __always_inline void h2_preface(struct sock_info *si, const __u8 *d, __u8 tls)
+static long h2_step(__u64 index, void *ctx)
+{
+	struct h2_walk *w = ctx;
+	struct scratch *s;
+	__u32 n;
+
+	if (!w->left || w->failed)
+		return 1;
+	if (w->boff >= w->blen) {
+		struct iovec v;
+
+		if (!w->iov || w->iov_i >= w->iovcnt || w->iov_i >= SONDE_EBPF_IOV_MAX ||
+		    bpf_probe_read_user(&v, sizeof(v),
+					(void *)(w->iov + (__u64)w->iov_i * sizeof(v)))) {
+			w->failed = 1;
+			return 1;
+		}
+		w->iov_i++;
+		w->base = (__u64)v.iov_base;
+		w->blen = v.iov_len < w->left ? v.iov_len : w->left;
+		w->boff = 0;
+		return 0;
+	}
+	s = bpf_map_lookup_elem(&scratch_map, &w->cpu);
+	if (!s) {
+		w->failed = 1;
+		return 1;
+	}
+	n = w->blen - w->boff;
+	if (n > w->left)
+		n = w->left;
+	if (w->p.remain) {
+		if (n > w->p.remain)
+			n = w->p.remain;
+		if (w->p.elide) {
+			w->seg_skip += n;
+		} else {
+			h2_copy(w, s, w->base + w->boff, n);
+		}
+		w->p.remain -= n;
+	} else {
+		__u8 h[16] = {};
+		__u32 have = w->p.have;
+
+		if (n > 9 - have)
+			n = 9 - have;
+		if (bpf_probe_read_user(h, n & 15, (void *)(w->base + w->boff))) {
+			w->failed = 1;
+			return 1;
+		}
+		/* the length and the type; flags and stream id are the parser's */
+		for (__u32 j = 0; j < 4; j++)
+			if (j < n && have + j < 4)
+				w->p.head[(have + j) & 3] = h[j];
+		h2_copy(w, s, w->base + w->boff, n);
+		have += n;
+		if (have >= 9) {
+			w->p.remain = (__u32)w->p.head[0] << 16 | (__u32)w->p.head[1] << 8 |
+				      w->p.head[2];
+			w->p.elide = w->p.head[3] == 0; /* DATA */
+			have = 0;
+		}
+		w->p.have = have;
+	}
+	w->boff += n;
+	w->left -= n;
+	return 0;
+}
+
+/*
+ * Walks the call's `ret` bytes (how: the arg_kind << 24 | the iovec count)
+ * from position *p, filling this CPU's scratch record with what is copied
+ * and the segment table after it. Returns the bytes of data[]
+ * (copied plus table); ev->len and ev->segs are set. On failure the rest
+ * of the call is one skip and p->lost is set.
+ */
+__noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
+{
+	__u32 kind = how >> 24, iovcnt = how & 0xffffff;
+	struct h2_walk w = { .left = ret, .cpu = bpf_get_smp_processor_id() };
+	struct sonde_ebpf_data *ev;
+	struct scratch *s;
+	__u32 tlen;
+
+	/* a global function, verified once on its own: its pointers may be NULL */
+	s = bpf_map_lookup_elem(&scratch_map, &w.cpu);
+	if (!s || !p)
+		return 0;
+	ev = (struct sonde_ebpf_data *)s->raw;
+	w.p = *p;
+
+	if (kind == ARG_BUF) {
+		w.base = ptr;
+		w.blen = ret;
+	} else if (kind == ARG_IOV) {
+		w.iov = ptr;
+		w.iovcnt = iovcnt;
+	} else {
+		struct user_msghdr m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)ptr))
+			w.failed = 1;
+		w.iov = (__u64)m.msg_iov;
+		w.iovcnt = m.msg_iovlen;
+	}
+	bpf_loop(H2_STEPS, h2_step, &w, 0);
+	stat_inc(SONDE_EBPF_STAT_H2_WALKED);
+	if (w.left || w.failed) {
+		w.seg_skip += w.left; /* the rest, unread */
+		w.p.lost = 1;
+		stat_inc(SONDE_EBPF_STAT_H2_LOST);
+	}
+	/* the last segment: its slot is always free (h2_seg_close) */
+	if (w.seg_copy || w.seg_skip) {
+		struct sonde_ebpf_seg *t = h2_table(s);
+		__u32 i = w.nseg & (SONDE_EBPF_SEGS_MAX - 1);
+
+		t[i].copy = w.seg_copy;
+		t[i].skip = w.seg_skip;
+		w.nseg = i + 1;
+	}
+	*p = w.p;
+	ev->len = w.out;
+	ev->segs = w.nseg;
+	tlen = w.nseg * sizeof(struct sonde_ebpf_seg);
+	if (tlen > SONDE_EBPF_SEGS_MAX * sizeof(struct sonde_ebpf_seg))
+		return 0;
+	if (bpf_probe_read_kernel(ev->data + (bounded(w.out) & (SONDE_EBPF_CAPTURE_MAX - 1)),
+				  tlen & (SONDE_EBPF_SEGS_MAX * sizeof(struct sonde_ebpf_seg) * 2 - 1),
+				  h2_table(s)))
+		return 0;
+	return w.out + tlen;
+}
+
+/*
+ * The HTTP/2 client preface ("PRI * HTTP/2.0...") at the start of this
+ * stream (slot: dir | plaintext << 1, its first record): from now on the
+ * connection's records are frame-walked, this one from its start. Without
+ * a sock_ctl of user space's yet, captures are set to whole calls: the
+ * server answers within microseconds, long before the agent has read the
+ * preface (its own setting follows).
+ */
+static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kind,
+				       __u64 ptr, bool have_ctl)
 {
 	struct sonde_ebpf_sock_ctl c = { .capture = SONDE_EBPF_CAPTURE_MAX,
 					 .plain = SONDE_EBPF_CAPTURE_MAX };
+	struct h2_state st = {}, *v;
+	__u64 head = 0, src = ptr;
 
-	if (d[0] != 'P' || d[1] != 'R' || d[2] != 'I' || d[3] != ' ')
-		return;
-	if (tls == SONDE_EBPF_F_PLAIN)
-		c.capture = 0; /* inside TLS: the wire's bytes are counted only */
-	bpf_map_update_elem(&sock_ctl, &si->ino, &c, BPF_NOEXIST);
+	if (kind != ARG_BUF) {
+		struct iovec v;
+
+		if (kind != ARG_IOV || bpf_probe_read_user(&v, sizeof(v), (void *)ptr) ||
+		    v.iov_len < sizeof(head))
+			return false;
+		src = (__u64)v.iov_base;
+	}
+	/* "PRI * HT", little-endian */
+	if (bpf_probe_read_user(&head, sizeof(head), (void *)src) ||
+	    head != 0x5448202a20495250ULL)
+		return false;
+	if (bpf_map_update_elem(&h2_frames, &si->ino, &st, BPF_ANY))
+		return false;
+	v = bpf_map_lookup_elem(&h2_frames, &si->ino);
+	if (!v)
+		return false;
+	v->pos[slot & 3].remain = H2_PREFACE_LEN;
+	si->h2 = 1;
+	if (!have_ctl) {
+		if (slot & 2)
+			c.capture = 0; /* inside TLS: the wire's bytes are counted only */
+		bpf_map_update_elem(&sock_ctl, &si->ino, &c, BPF_NOEXIST);
+	}
+	return true;
 }
 
 /*
@@ -492,9 +746,9 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	struct sonde_ebpf_sock_ctl *ctl;
 	struct sonde_ebpf_data *ev;
 	struct scratch *s;
-	__u32 cpu, want, got = 0;
+	__u32 cpu, want, got = 0, size;
 	__u32 total = sat32((__u64)ret);
-	__u8 lost_bit;
+	__u8 lost_bit, slot;
 
 	ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
 	if (tls == SONDE_EBPF_F_PLAIN) {
@@ -520,11 +774,13 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	ev = (struct sonde_ebpf_data *)s->raw;
 	fill_hdr(&ev->hdr, SONDE_EBPF_EV_DATA, id, fd, si);
 	ev->hdr.dir = dir;
-	lost_bit = 1 << ((dir & 1) | (tls == SONDE_EBPF_F_PLAIN ? 2 : 0));
+	slot = (dir & 1) | (tls == SONDE_EBPF_F_PLAIN ? 2 : 0);
+	lost_bit = 1 << slot;
 	ev->hdr.flags = tls | (si->lost & lost_bit ? SONDE_EBPF_F_AFTER_LOSS : 0);
 	ev->local = si->local;
 	ev->peer = si->peer;
 	ev->total = total;
+	ev->segs = 0;
 	if (want > SONDE_EBPF_CAPTURE_MAX)
 		want = SONDE_EBPF_CAPTURE_MAX;
 	if ((__u64)ret < want)
@@ -532,6 +788,29 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	/* bytes moved without a user buffer, or encrypted */
 	if ((flags & MSG_TRUNC_) || kind == ARG_NONE || tls == SONDE_EBPF_F_CIPHER)
 		want = 0;
+	if (want && !(si->seen & lost_bit)) {
+		si->seen |= lost_bit;
+		if (!si->h2)
+			h2_preface(si, slot, kind, ptr, ctl != NULL);
+	}
+	if (want && si->h2) {
+		struct h2_state *h2 = bpf_map_lookup_elem(&h2_frames, &si->ino);
+		struct h2_pos *p = h2 ? &h2->pos[slot & 3] : NULL;
+
+		if (p && !p->lost) {
+			size = h2_walk(p, ptr, (__u32)kind << 24 | (iovcnt & 0xffffff), total);
+			if (!size)
+				return 0;
+			ev->hdr.flags |= SONDE_EBPF_F_FRAMED;
+			if (submit(ev, sizeof(*ev) + bounded(size)))
+				si->lost &= ~lost_bit;
+			else
+				si->lost |= lost_bit;
+			if (p->lost)
+				si->lost |= lost_bit; /* the next record: a gap before it */
+			return 0;
+		}
+	}
 	if (want && kind == ARG_BUF) {
 		if (!bpf_probe_read_user(ev->data, bounded(want), (void *)ptr))
 			got = want;
@@ -546,8 +825,6 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	}
 	if (got > SONDE_EBPF_CAPTURE_MAX)
 		got = SONDE_EBPF_CAPTURE_MAX;
-	if (!ctl && got >= 4)
-		h2_preface(si, ev->data, tls);
 	ev->len = got;
 	if (got < ev->total && want)
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
@@ -746,6 +1023,8 @@ static __always_inline int close_fd(__u64 id, __s32 fd, bool at_exit)
 		ev.bytes_recv = si->bytes_recv;
 		submit(&ev, sizeof(ev));
 		bpf_map_delete_elem(&sock_ctl, &si->ino);
+		if (si->h2)
+			bpf_map_delete_elem(&h2_frames, &si->ino);
 	}
 	bpf_map_delete_elem(&socks, &key);
 	return 0;

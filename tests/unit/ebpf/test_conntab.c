@@ -175,6 +175,47 @@ static void test_loss_gap(void **state)
 	done(x);
 }
 
+/*
+ * A frame-walked record: each segment reaches the parser as its copy with
+ * its skip as the uncaptured rest, in order; the connection counts every
+ * byte once; a loss before the record is one gap, before its first piece.
+ */
+static void test_segments(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000);
+	const struct sonde_ebpf_seg segs[] = { { 6, 100 }, { 6, 0 } }, bad[] = { { 6, 0 }, { 7, 0 } };
+	struct sonde_conntab_chunk ch = {
+		.tgid = 100, .fd = 5, .sock_id = 1, .kernel_role = SONDE_CONN_ROLE_SERVER,
+		.send = false, .local = &l, .peer = &p, .data = (const uint8_t *)"REQ a\nREQ b\n",
+		.len = 12, .total = 112, .ts_ns = 10, .segs = segs, .n_segs = 2,
+	};
+	uint64_t sent = 0, recv = 0;
+
+	(void)state;
+	assert_int_equal(sonde_conntab_data(x->tab, &ch), 0);
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 30);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->txn[0].operation, "a");
+	assert_int_equal(x->txn[0].request_bytes, 112);
+	assert_int_equal(x->txn[0].duration_ns, 20);
+	/* copies past the payload: refused whole */
+	ch.segs = bad;
+	assert_int_equal(sonde_conntab_data(x->tab, &ch), -EINVAL);
+	/* after a loss: one gap, then both pieces */
+	ch.segs = segs;
+	ch.after_loss = true;
+	assert_int_equal(sonde_conntab_data(x->tab, &ch), 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loss_gaps, 1);
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 40);
+	assert_int_equal(x->n, 2);
+	assert_true(x->txn[1].request_bytes >= SONDE_CONN_GAP_UNKNOWN + 112);
+	assert_true(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
+	assert_int_equal(recv, 224);
+	assert_int_equal(sent, 12);
+	done(x);
+}
+
 static void test_idle_expiry(void **state)
 {
 	struct ctx *x = mk(64, 1000);
@@ -480,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_fd_reuse_resets_parser),
 		cmocka_unit_test(test_close_returns_bytes),
 		cmocka_unit_test(test_loss_gap),
+		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_cap_evicts_least_recent),
 		cmocka_unit_test(test_close_feeds_parser),

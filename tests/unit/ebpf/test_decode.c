@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Ring-buffer record decoding: every type, every short length, bad fields,
- * the TLS flags of DATA records. */
+ * the TLS flags of DATA records, the segment table of frame-walked ones. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,8 @@
 /* 8-aligned like ring-buffer records */
 union buf {
 	uint64_t align;
-	uint8_t b[sizeof(struct sonde_ebpf_data) + SONDE_EBPF_CAPTURE_MAX + 16];
+	uint8_t b[sizeof(struct sonde_ebpf_data) + SONDE_EBPF_CAPTURE_MAX +
+		  (SONDE_EBPF_SEGS_MAX + 1) * sizeof(struct sonde_ebpf_seg)];
 };
 
 static size_t mk_data(union buf *u, uint32_t total, uint32_t len)
@@ -145,6 +146,67 @@ static void test_data_tls_flags(void **state)
 	}
 }
 
+/* A frame-walked record: payload, then its segment table (unaligned). */
+static size_t mk_framed(union buf *u, const struct sonde_ebpf_seg *segs, uint32_t nseg,
+			uint32_t len, uint32_t total)
+{
+	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u->b;
+	size_t n = mk_data(u, total, len);
+
+	d->hdr.flags = SONDE_EBPF_F_FRAMED;
+	d->segs = nseg;
+	memcpy(d->data + len, segs, nseg * sizeof(*segs));
+	return n + nseg * sizeof(*segs);
+}
+
+static void test_data_framed(void **state)
+{
+	union buf u;
+	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u.b;
+	struct sonde_ebpf_record r;
+	struct sonde_ebpf_seg segs[SONDE_EBPF_SEGS_MAX + 1] = {
+		{ .copy = 3, .skip = 16384 }, { .copy = 10, .skip = 0 },
+		{ .copy = 0, .skip = 7 },
+	};
+	size_t n;
+
+	n = mk_framed(&u, segs, 3, 13, 16404);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.payload_len, 13);
+	assert_int_equal(r.n_segs, 3);
+	{
+		struct sonde_ebpf_seg got[SONDE_EBPF_SEGS_MAX];
+
+		sonde_ebpf_segs(&r, got);
+		assert_memory_equal(got, segs, 3 * sizeof(segs[0]));
+	}
+	/* the table must be there whole */
+	for (size_t i = n - 3 * sizeof(segs[0]); i < n; i++)
+		assert_int_equal(sonde_ebpf_decode(u.b, i, &r), -EINVAL);
+	/* copies must add up to len, copies and skips to total */
+	n = mk_framed(&u, segs, 3, 12, 16404);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_framed(&u, segs, 3, 13, 16403);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_framed(&u, segs, 2, 13, 16397);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	/* no table, or one too long */
+	n = mk_framed(&u, segs, 0, 13, 16404);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	for (int i = 0; i <= SONDE_EBPF_SEGS_MAX; i++)
+		segs[i] = (struct sonde_ebpf_seg){ .copy = 0, .skip = 1 };
+	n = mk_framed(&u, segs, SONDE_EBPF_SEGS_MAX + 1, 0, SONDE_EBPF_SEGS_MAX + 1);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_framed(&u, segs, SONDE_EBPF_SEGS_MAX, 0, SONDE_EBPF_SEGS_MAX);
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.n_segs, SONDE_EBPF_SEGS_MAX);
+	/* an unframed record ignores what follows its payload */
+	n = mk_framed(&u, segs, 2, 0, 2);
+	d->hdr.flags = 0;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+	assert_int_equal(r.n_segs, 0);
+}
+
 static void test_other_types(void **state)
 {
 	union buf u;
@@ -227,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_data_ok),
 		cmocka_unit_test(test_data_bad),
 		cmocka_unit_test(test_data_tls_flags),
+		cmocka_unit_test(test_data_framed),
 		cmocka_unit_test(test_other_types),
 		cmocka_unit_test(test_addr_convert),
 		cmocka_unit_test(test_random),
