@@ -72,7 +72,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	{ .name = "capture_bytes_http2", .type = SONDE_CFG_INT,
 	  .offset = offsetof(struct ebpf_cfg, capture_bytes_http2), .def = "16384",
 	  .min = 0, .max = SONDE_EBPF_CAPTURE_MAX,
-	  .help = "payload per syscall or TLS call on HTTP/2 connections: a frame header past it loses the connection, and servers write up to 16 KiB of frames per TLS record" },
+	  .help = "payload per syscall or TLS call on HTTP/2 connections whose frames the kernel does not walk (first seen mid-stream, or a walk that lost its place)" },
 	{ .name = "max_connections", .type = SONDE_CFG_INT,
 	  .offset = offsetof(struct ebpf_cfg, max_connections), .def = "16384",
 	  .min = 16, .max = 1 << 20,

@@ -56,12 +56,46 @@ struct syn_info {
 	char comm[SONDE_EBPF_COMM_LEN];
 };
 
+/* An HTTP/2 connection's place in its frames, per direction (h2_frames). */
+struct h2_pos {
+	__u32 remain; /* payload bytes left in the current frame */
+	__u8 elide;   /* that payload is DATA's: left out of the record */
+	__u8 have;    /* bytes of the next frame header seen so far (0..8) */
+	__u8 head[4]; /* its first four: the length and the type */
+	__u8 lost;    /* the position is not known: records are not walked */
+	__u8 pad;
+};
+
+struct h2_state {
+	struct h2_pos pos[4];
+};
+
+/*
+ * An HTTP/2 frame walk in progress (h2_walk): kept in the CPU's scratch
+ * record, not on the stack, so that the verifier sees the same state at
+ * every bpf_loop step and checks the step once, not once per iteration.
+ */
+struct h2_walk {
+	struct h2_pos p;
+	__u64 iov;  /* struct iovec * in user memory; 0: one buffer */
+	__u64 base; /* the buffer being walked */
+	__u32 iovcnt, iov_i;
+	__u32 blen, boff;   /* its length (bounded by left) and our place in it */
+	__u32 left;         /* bytes of the call not walked yet */
+	__u32 out;          /* bytes copied into data[] */
+	__u32 nseg;         /* segments closed */
+	__u32 seg_copy, seg_skip;
+	__u8 full;  /* the table or data[] is full: the rest is skipped */
+	__u8 failed; /* a read failed or steps ran out: position lost */
+};
+
 /*
  * Room for three times the max: the verifier checks `off + n` with off and
  * n each only known through masks (off < MAX, n < 2 * MAX).
  */
 struct scratch {
 	__u8 raw[sizeof(struct sonde_ebpf_data) + 3 * SONDE_EBPF_CAPTURE_MAX];
+	struct h2_walk walk;
 };
 
 struct {
@@ -201,19 +235,6 @@ struct {
  * -> four positions, indexed dir | plaintext << 1), carried from one
  * record to the next by h2_walk. Created when the preface is seen.
  */
-struct h2_pos {
-	__u32 remain; /* payload bytes left in the current frame */
-	__u8 elide;   /* that payload is DATA's: left out of the record */
-	__u8 have;    /* bytes of the next frame header seen so far (0..8) */
-	__u8 head[4]; /* its first four: the length and the type */
-	__u8 lost;    /* the position is not known: records are not walked */
-	__u8 pad;
-};
-
-struct h2_state {
-	struct h2_pos pos[4];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -491,20 +512,6 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 #define H2_STEPS 1024
 #define H2_PREFACE_LEN 24
 
-struct h2_walk {
-	struct h2_pos p;
-	__u64 iov;  /* struct iovec * in user memory; 0: one buffer */
-	__u64 base; /* the buffer being walked */
-	__u32 iovcnt, iov_i;
-	__u32 blen, boff;   /* its length (bounded by left) and our place in it */
-	__u32 left;         /* bytes of the call not walked yet */
-	__u32 out;          /* bytes copied into data[] */
-	__u32 nseg;         /* segments closed */
-	__u32 seg_copy, seg_skip;
-	__u32 cpu;
-	__u8 full;  /* the table or data[] is full: the rest is skipped */
-	__u8 failed; /* a read failed or steps ran out: position lost */
-};
 
 static __always_inline struct sonde_ebpf_seg *h2_table(struct scratch *s)
 {
@@ -557,10 +564,13 @@ static __always_inline void h2_copy(struct h2_walk *w, struct scratch *s, __u64 
  */
 static long h2_step(__u64 index, void *ctx)
 {
-	struct h2_walk *w = ctx;
-	struct scratch *s;
-	__u32 n;
+	__u32 cpu = bpf_get_smp_processor_id(), n;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	struct h2_walk *w;
 
+	if (!s)
+		return 1;
+	w = &s->walk;
 	if (!w->left || w->failed)
 		return 1;
 	if (w->boff >= w->blen) {
@@ -577,11 +587,6 @@ static long h2_step(__u64 index, void *ctx)
 		w->blen = v.iov_len < w->left ? v.iov_len : w->left;
 		w->boff = 0;
 		return 0;
-	}
-	s = bpf_map_lookup_elem(&scratch_map, &w->cpu);
-	if (!s) {
-		w->failed = 1;
-		return 1;
 	}
 	n = w->blen - w->boff;
 	if (n > w->left)
@@ -634,59 +639,62 @@ static long h2_step(__u64 index, void *ctx)
 __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 {
 	__u32 kind = how >> 24, iovcnt = how & 0xffffff;
-	struct h2_walk w = { .left = ret, .cpu = bpf_get_smp_processor_id() };
+	__u32 cpu = bpf_get_smp_processor_id(), tlen, out, i;
 	struct sonde_ebpf_data *ev;
+	struct sonde_ebpf_seg *t;
+	struct h2_walk *w;
 	struct scratch *s;
-	__u32 tlen;
 
 	/* a global function, verified once on its own: its pointers may be NULL */
-	s = bpf_map_lookup_elem(&scratch_map, &w.cpu);
+	s = bpf_map_lookup_elem(&scratch_map, &cpu);
 	if (!s || !p)
 		return 0;
 	ev = (struct sonde_ebpf_data *)s->raw;
-	w.p = *p;
-
+	w = &s->walk;
+	__builtin_memset(w, 0, sizeof(*w));
+	w->p = *p;
+	w->left = ret;
 	if (kind == ARG_BUF) {
-		w.base = ptr;
-		w.blen = ret;
+		w->base = ptr;
+		w->blen = ret;
 	} else if (kind == ARG_IOV) {
-		w.iov = ptr;
-		w.iovcnt = iovcnt;
+		w->iov = ptr;
+		w->iovcnt = iovcnt;
 	} else {
 		struct user_msghdr m;
 
 		if (bpf_probe_read_user(&m, sizeof(m), (void *)ptr))
-			w.failed = 1;
-		w.iov = (__u64)m.msg_iov;
-		w.iovcnt = m.msg_iovlen;
+			w->failed = 1;
+		w->iov = (__u64)m.msg_iov;
+		w->iovcnt = m.msg_iovlen;
 	}
-	bpf_loop(H2_STEPS, h2_step, &w, 0);
+	bpf_loop(H2_STEPS, h2_step, NULL, 0);
 	stat_inc(SONDE_EBPF_STAT_H2_WALKED);
-	if (w.left || w.failed) {
-		w.seg_skip += w.left; /* the rest, unread */
-		w.p.lost = 1;
+	if (w->left || w->failed) {
+		w->seg_skip += w->left; /* the rest, unread */
+		w->p.lost = 1;
 		stat_inc(SONDE_EBPF_STAT_H2_LOST);
 	}
 	/* the last segment: its slot is always free (h2_seg_close) */
-	if (w.seg_copy || w.seg_skip) {
-		struct sonde_ebpf_seg *t = h2_table(s);
-		__u32 i = w.nseg & (SONDE_EBPF_SEGS_MAX - 1);
-
-		t[i].copy = w.seg_copy;
-		t[i].skip = w.seg_skip;
-		w.nseg = i + 1;
+	i = w->nseg;
+	if (w->seg_copy || w->seg_skip) {
+		t = h2_table(s);
+		t[i & (SONDE_EBPF_SEGS_MAX - 1)].copy = w->seg_copy;
+		t[i & (SONDE_EBPF_SEGS_MAX - 1)].skip = w->seg_skip;
+		i++;
 	}
-	*p = w.p;
-	ev->len = w.out;
-	ev->segs = w.nseg;
-	tlen = w.nseg * sizeof(struct sonde_ebpf_seg);
-	if (tlen > SONDE_EBPF_SEGS_MAX * sizeof(struct sonde_ebpf_seg))
+	*p = w->p;
+	out = w->out;
+	if (i > SONDE_EBPF_SEGS_MAX || out > SONDE_EBPF_CAPTURE_MAX)
 		return 0;
-	if (bpf_probe_read_kernel(ev->data + (bounded(w.out) & (SONDE_EBPF_CAPTURE_MAX - 1)),
+	ev->len = out;
+	ev->segs = i;
+	tlen = i * sizeof(struct sonde_ebpf_seg);
+	if (bpf_probe_read_kernel(ev->data + (bounded(out) & (SONDE_EBPF_CAPTURE_MAX - 1)),
 				  tlen & (SONDE_EBPF_SEGS_MAX * sizeof(struct sonde_ebpf_seg) * 2 - 1),
 				  h2_table(s)))
 		return 0;
-	return w.out + tlen;
+	return out + tlen;
 }
 
 /*

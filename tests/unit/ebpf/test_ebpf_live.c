@@ -45,6 +45,8 @@ struct seen {
 	uint64_t dur;
 	int failed;
 	uint64_t bytes_sent, bytes_recv;
+	size_t n_segs;
+	struct sonde_ebpf_seg segs[SONDE_EBPF_SEGS_MAX];
 };
 
 struct capture {
@@ -87,6 +89,8 @@ static int on_rec(void *ud, void *data, size_t size)
 		s->total = r.u.data->total;
 		s->len = r.u.data->len;
 		memcpy(s->data, r.payload, r.payload_len);
+		s->n_segs = r.n_segs;
+		sonde_ebpf_segs(&r, s->segs);
 		s->lport = r.u.data->local.port;
 		s->pport = r.u.data->peer.port;
 		s->lfam = r.u.data->local.family;
@@ -696,6 +700,113 @@ static void test_mute_batches(void **state)
 	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_sent, 17010);
 }
 
+static void frame_hdr(uint8_t *h, uint32_t len, uint8_t type, uint32_t stream)
+{
+	h[0] = (uint8_t)(len >> 16);
+	h[1] = (uint8_t)(len >> 8);
+	h[2] = (uint8_t)len;
+	h[3] = type;
+	h[4] = 0;
+	h[5] = (uint8_t)(stream >> 24);
+	h[6] = (uint8_t)(stream >> 16);
+	h[7] = (uint8_t)(stream >> 8);
+	h[8] = (uint8_t)stream;
+}
+
+static void assert_segs(const struct seen *s, size_t n, ...)
+{
+	va_list ap;
+
+	assert_true(s->flags & SONDE_EBPF_F_FRAMED);
+	assert_int_equal(s->n_segs, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(s->segs[i].copy, va_arg(ap, unsigned));
+		assert_int_equal(s->segs[i].skip, va_arg(ap, unsigned));
+	}
+	va_end(ap);
+}
+
+/*
+ * HTTP/2: from the client preface on, records are frame-walked: frame
+ * headers and non-DATA payloads copied, DATA payloads skipped, the place
+ * carried across calls, iovecs, and a frame header split between writes.
+ * The reading end, whose reads cut the stream elsewhere, agrees in sum.
+ */
+static void test_h2_frames(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t first[24 + 9 + 6 + 9 + 5], body[20000], split[32], in[65536];
+	uint8_t h1[9], h2[9];
+	struct iovec iov[5];
+	const struct seen *s;
+	uint64_t copied = 0, skipped = 0;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a;
+	size_t got = 0, want;
+
+	memcpy(first, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	frame_hdr(first + 24, 6, 4, 0);      /* SETTINGS, one setting */
+	frame_hdr(first + 24 + 15, 5, 1, 1); /* HEADERS */
+	memcpy(first + 48, "\x82\x86\x84\x41\x80", 5);
+	frame_hdr(h1, sizeof(body), 0, 1);   /* DATA, 20,000 bytes */
+	frame_hdr(h2, 3, 1, 3);              /* HEADERS, 3 bytes */
+	memset(body, 'd', sizeof(body));
+	frame_hdr(split, 10, 0, 3);          /* DATA, 10 bytes ... */
+	memset(split + 9, 'x', 10);
+	frame_hdr(split + 19, 4, 8, 0);      /* ... then WINDOW_UPDATE, 4 */
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, first, sizeof(first)), sizeof(first));
+	/* the DATA payload in two iovecs, the next header across two */
+	iov[0] = (struct iovec){ h1, 9 };
+	iov[1] = (struct iovec){ body, 10000 };
+	iov[2] = (struct iovec){ body + 10000, 10000 };
+	iov[3] = (struct iovec){ h2, 4 };
+	iov[4] = (struct iovec){ h2 + 4, 5 };
+	assert_int_equal(writev(c, iov, 5), 20018);
+	assert_int_equal(write(c, "abc", 3), 3);  /* the HEADERS payload */
+	assert_int_equal(write(c, split, 5), 5);  /* a frame header cut ... */
+	assert_int_equal(write(c, split + 5, sizeof(split) - 5), sizeof(split) - 5);
+	want = sizeof(first) + 20018 + 3 + sizeof(split);
+	while (got < want) {
+		ssize_t n = read(a, in, sizeof(in));
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	close_and_drain(f, c, a, l);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
+	assert_segs(s, 1, (unsigned)sizeof(first), 0u);
+	assert_memory_equal(s->data, first, sizeof(first));
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
+	assert_int_equal(s->total, 20018);
+	assert_int_equal(s->len, 18);
+	assert_segs(s, 2, 9u, 20000u, 9u, 0u);
+	assert_memory_equal(s->data, h1, 9);
+	assert_memory_equal(s->data + 9, h2, 9);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
+	assert_segs(s, 1, 3u, 0u); /* a HEADERS payload: copied */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
+	assert_segs(s, 1, 5u, 0u);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 4);
+	assert_segs(s, 2, 4u, 10u, 13u, 0u); /* the header's rest, DATA skipped */
+	assert_memory_equal(s->data, split + 5, 4);
+	assert_memory_equal(s->data + 4, split + 19, 13);
+	/* the reader: cut elsewhere, the same bytes copied and skipped */
+	for (unsigned i = 0; (s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, i));
+	     i++) {
+		assert_true(s->flags & SONDE_EBPF_F_FRAMED);
+		for (size_t j = 0; j < s->n_segs; j++) {
+			copied += s->segs[j].copy;
+			skipped += s->segs[j].skip;
+		}
+	}
+	assert_int_equal(copied, sizeof(first) + 18 + 3 + 22);
+	assert_int_equal(skipped, 20000 + 10);
+}
+
 /*
  * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
  * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
@@ -946,6 +1057,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_from_handshake, setup_child, teardown),
