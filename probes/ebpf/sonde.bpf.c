@@ -85,6 +85,7 @@ struct h2_walk {
 	__u32 out;          /* bytes copied into data[] */
 	__u32 nseg;         /* segments closed */
 	__u32 seg_copy, seg_skip;
+	__u8 copied; /* the call is in data[] whole: only the position moves */
 	__u8 full;  /* the table or data[] is full: the rest is skipped */
 	__u8 failed; /* a read failed or steps ran out: position lost */
 };
@@ -511,6 +512,10 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 /* Steps per record: each a frame header, a payload piece or an iovec. */
 #define H2_STEPS 1024
 #define H2_PREFACE_LEN 24
+/* Calls up to this size are copied whole rather than walked in user memory */
+#define H2_COPY_WHOLE 2048
+/* Frame headers and payloads h2_advance walks before it needs bpf_loop */
+#define H2_ADVANCE_STEPS 16
 
 
 static __always_inline struct sonde_ebpf_seg *h2_table(struct scratch *s)
@@ -594,11 +599,12 @@ static long h2_step(__u64 index, void *ctx)
 	if (w->p.remain) {
 		if (n > w->p.remain)
 			n = w->p.remain;
-		if (w->p.elide) {
+		if (w->copied)
+			; /* in data[] already */
+		else if (w->p.elide)
 			w->seg_skip += n;
-		} else {
+		else
 			h2_copy(w, s, w->base + w->boff, n);
-		}
 		w->p.remain -= n;
 	} else {
 		__u8 h[16] = {};
@@ -606,7 +612,12 @@ static long h2_step(__u64 index, void *ctx)
 
 		if (n > 9 - have)
 			n = 9 - have;
-		if (bpf_probe_read_user(h, n & 15, (void *)(w->base + w->boff))) {
+		if (w->copied) {
+			const __u8 *d = ((struct sonde_ebpf_data *)s->raw)->data;
+
+			for (__u32 j = 0; j < 4; j++)
+				h[j] = d[(w->boff + j) & (SONDE_EBPF_CAPTURE_MAX - 1)];
+		} else if (bpf_probe_read_user(h, n & 15, (void *)(w->base + w->boff))) {
 			w->failed = 1;
 			return 1;
 		}
@@ -614,7 +625,8 @@ static long h2_step(__u64 index, void *ctx)
 		for (__u32 j = 0; j < 4; j++)
 			if (j < n && have + j < 4)
 				w->p.head[(have + j) & 3] = h[j];
-		h2_copy(w, s, w->base + w->boff, n);
+		if (!w->copied)
+			h2_copy(w, s, w->base + w->boff, n);
 		have += n;
 		if (have >= 9) {
 			w->p.remain = (__u32)w->p.head[0] << 16 | (__u32)w->p.head[1] << 8 |
@@ -698,6 +710,61 @@ __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 }
 
 /*
+ * A call small enough to be copied whole (H2_COPY_WHOLE) is: one user read
+ * instead of two per frame, and the walk only moves the position over the
+ * copy in data[] (direct loads). Returns 0, or -1 with p->lost set.
+ */
+__noinline int h2_advance(struct h2_pos *p, __u32 len)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), off = 0, n;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	struct h2_walk *w;
+	const __u8 *d;
+
+	if (!s || !p)
+		return -1;
+	d = ((struct sonde_ebpf_data *)s->raw)->data;
+	/* most calls are a few frames: walked here, without a loop helper */
+	for (int i = 0; i < H2_ADVANCE_STEPS && off < len; i++) {
+		if (p->remain) {
+			n = len - off < p->remain ? len - off : p->remain;
+			p->remain -= n;
+			off += n;
+			continue;
+		}
+		n = len - off < 9u - p->have ? len - off : 9u - p->have;
+		for (__u32 j = 0; j < 4; j++)
+			if (j < n && p->have + j < 4)
+				p->head[(p->have + j) & 3] = d[(off + j) & (SONDE_EBPF_CAPTURE_MAX - 1)];
+		p->have += n;
+		off += n;
+		if (p->have >= 9) {
+			p->remain = (__u32)p->head[0] << 16 | (__u32)p->head[1] << 8 | p->head[2];
+			p->elide = p->head[3] == 0;
+			p->have = 0;
+		}
+	}
+	if (off >= len)
+		return 0;
+	/* the rest, step by step */
+	w = &s->walk;
+	__builtin_memset(w, 0, sizeof(*w));
+	w->p = *p;
+	w->left = len - off;
+	w->blen = len;
+	w->boff = off;
+	w->copied = 1;
+	bpf_loop(H2_STEPS, h2_step, NULL, 0);
+	*p = w->p;
+	if (w->left || w->failed) {
+		p->lost = 1;
+		stat_inc(SONDE_EBPF_STAT_H2_LOST);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The HTTP/2 client preface ("PRI * HTTP/2.0...") at the start of this
  * stream (slot: dir | plaintext << 1, its first record): from now on the
  * connection's records are frame-walked, this one from its start. Without
@@ -756,6 +823,7 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	struct scratch *s;
 	__u32 cpu, want, got = 0, size;
 	__u32 total = sat32((__u64)ret);
+	struct h2_pos *p = NULL;
 	__u8 lost_bit, slot;
 
 	ctl = bpf_map_lookup_elem(&sock_ctl, &si->ino);
@@ -803,9 +871,13 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	}
 	if (want && si->h2) {
 		struct h2_state *h2 = bpf_map_lookup_elem(&h2_frames, &si->ino);
-		struct h2_pos *p = h2 ? &h2->pos[slot & 3] : NULL;
 
-		if (p && !p->lost) {
+		p = h2 ? &h2->pos[slot & 3] : NULL;
+		if (p && p->lost)
+			p = NULL;
+		if (p && total <= H2_COPY_WHOLE)
+			want = total; /* copied whole below, then walked over */
+		if (p && total > H2_COPY_WHOLE) {
 			size = h2_walk(p, ptr, (__u32)kind << 24 | (iovcnt & 0xffffff), total);
 			if (!size)
 				return 0;
@@ -836,11 +908,22 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	ev->len = got;
 	if (got < ev->total && want)
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
+	if (p) {
+		stat_inc(SONDE_EBPF_STAT_H2_WALKED);
+		if (got < total) {
+			p->lost = 1;
+			stat_inc(SONDE_EBPF_STAT_H2_LOST);
+		} else {
+			h2_advance(p, got);
+		}
+	}
 	/* the parser must know when bytes went missing: told by the next record */
 	if (submit(ev, sizeof(*ev) + bounded(got)))
 		si->lost &= ~lost_bit;
 	else
 		si->lost |= lost_bit;
+	if (p && p->lost)
+		si->lost |= lost_bit; /* the next record: a gap before it */
 	return 0;
 }
 
