@@ -12,7 +12,8 @@ static bool addr_ok(const struct sonde_ebpf_addr *a)
 
 void sonde_ebpf_segs(const struct sonde_ebpf_record *r, struct sonde_ebpf_seg *out)
 {
-	memcpy(out, r->segs, r->n_segs * sizeof(*out));
+	if (r->n_segs)
+		memcpy(out, r->segs, r->n_segs * sizeof(*out));
 }
 
 /* The segment table after a frame-walked record's payload, checked. */
