@@ -25,8 +25,13 @@ struct sonde_ebpf_probe {
 	unsigned features;
 	int ncpus;
 	unsigned tls_libs; /* libssl files hooked */
-	struct bpf_link *tls_links[SONDE_EBPF_TLS_LIBS_MAX * TLS_LINKS_PER_LIB];
+	/* with a pid filter, each hook is attached per process */
+	struct bpf_link *tls_links[SONDE_EBPF_TLS_LIBS_MAX * TLS_LINKS_PER_LIB *
+				   SONDE_EBPF_FILTER_MAX];
 	unsigned n_tls_links;
+	/* the processes the uprobes are attached for; -1 alone: all */
+	int tls_pids[SONDE_EBPF_FILTER_MAX];
+	unsigned n_tls_pids;
 };
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
@@ -172,8 +177,12 @@ static void choose_tls(struct sonde_bpf *skel, bool tls)
 	skel->rodata->tls_hooks = tls;
 }
 
-/* pid -1: every process that maps the file, now and later */
-static struct bpf_link *attach_at(struct bpf_program *prog, const char *lib,
+/*
+ * pid -1: every process that maps the file, now and later; else that
+ * process only (the kernel puts the breakpoint in no other, so the
+ * processes a pid filter leaves out do not trap at all).
+ */
+static struct bpf_link *attach_at(struct bpf_program *prog, int pid, const char *lib,
 				  const char *fn, uint64_t off, bool ret)
 {
 	struct bpf_uprobe_opts uo;
@@ -183,7 +192,7 @@ static struct bpf_link *attach_at(struct bpf_program *prog, const char *lib,
 	uo.sz = sizeof(uo);
 	uo.func_name = fn;
 	uo.retprobe = ret;
-	return bpf_program__attach_uprobe_opts(prog, -1, lib, (size_t)off, &uo);
+	return bpf_program__attach_uprobe_opts(prog, pid, lib, (size_t)off, &uo);
 }
 
 /* One hook point: an exported function by name, or a file offset. */
@@ -203,19 +212,31 @@ static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
 	int err;
 
 	for (i = 0; i < n; i++) {
-		/* the return probe first: an entry without one would leak calls */
-		struct bpf_link *r = attach_at(hooks[i].ret, lib, hooks[i].fn, hooks[i].off, true);
-		struct bpf_link *e = r ? attach_at(hooks[i].enter, lib, hooks[i].fn, hooks[i].off,
-						   false) :
-					 NULL;
+		unsigned done = 0;
 
-		if (e) {
-			p->tls_links[p->n_tls_links++] = r;
-			p->tls_links[p->n_tls_links++] = e;
-			continue;
+		err = 0;
+		for (unsigned k = 0; k < p->n_tls_pids; k++) {
+			/* the return probe first: an entry without one would leak calls */
+			struct bpf_link *r = attach_at(hooks[i].ret, p->tls_pids[k], lib,
+						       hooks[i].fn, hooks[i].off, true);
+			struct bpf_link *e = r ? attach_at(hooks[i].enter, p->tls_pids[k], lib,
+							   hooks[i].fn, hooks[i].off, false) :
+						 NULL;
+
+			if (e) {
+				p->tls_links[p->n_tls_links++] = r;
+				p->tls_links[p->n_tls_links++] = e;
+				done++;
+				continue;
+			}
+			/* a listed process gone since: the others still count */
+			err = -errno;
+			bpf_link__destroy(r);
 		}
-		err = -errno;
-		bpf_link__destroy(r);
+		if (done)
+			continue;
+		if (!err)
+			err = -ESRCH;
 		if (!hooks[i].required)
 			continue;
 		if (hooks[i].fn)
@@ -283,15 +304,22 @@ static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe
 {
 	unsigned i;
 
+	p->n_tls_pids = 0;
+	for (i = 0; i < o->n_pids && i < SONDE_EBPF_FILTER_MAX; i++)
+		p->tls_pids[p->n_tls_pids++] = (int)o->pids[i];
+	if (!p->n_tls_pids)
+		p->tls_pids[p->n_tls_pids++] = -1;
+
 	for (i = 0; i < o->n_tls_libs && i < SONDE_EBPF_TLS_LIBS_MAX; i++) {
 		char why[768];
 
 		if (attach_tls_lib(p, o->tls_libs[i], o->tls_entry, why, sizeof(why)) == 0) {
 			p->tls_libs++;
-			sonde_log(SONDE_LOG_INFO, "probe", "ebpf", "TLS: %s hooked in %s",
+			sonde_log(SONDE_LOG_INFO, "probe", "ebpf", "TLS: %s hooked in %s%s",
 				  o->tls_entry ? "SSL_read/SSL_write (entry)" :
 						 "OpenSSL's internal read/write functions",
-				  o->tls_libs[i]);
+				  o->tls_libs[i],
+				  o->n_pids ? " (for the processes in ebpf.pids only)" : "");
 		} else {
 			sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
 				  "TLS: not hooked: %s; its TLS connections are counted, not parsed",

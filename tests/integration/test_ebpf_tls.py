@@ -25,6 +25,11 @@ to python's http.client over TLS, all three linking Debian's libssl.so.3.
   and entry: SSL_read/SSL_write and their _ex forms, which python uses).
 - With ebpf.tls false the same HTTPS traffic makes no HTTP transaction, and
   every connection is counted as TLS and opaque, none as unparsed.
+- With ebpf.pids set (nginx's processes), the uprobes are attached to
+  those processes only: their libssl code carries the breakpoints (bytes
+  0xCC where the file has others), a bystander process that maps the same
+  libssl carries none, where without a pid filter it carries them too;
+  nginx's requests are still counted exactly.
 """
 
 import http.client
@@ -187,6 +192,82 @@ def untraced_tls(ng):
                     "tls off: TLS connections are not counted as unparsed")
 
 
+def libssl_breakpoints(pid):
+    """Bytes of pid's mapped libssl code that differ from the file and are
+    0xCC (int3): the uprobes' breakpoints in that process."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = [ln.split() for ln in f]
+    n = 0
+    for m in maps:
+        if len(m) < 6 or "libssl.so" not in m[5] or "x" not in m[1]:
+            continue
+        start, end = (int(x, 16) for x in m[0].split("-"))
+        off = int(m[2], 16)
+        with open(m[5], "rb") as lib, open("/proc/%d/mem" % pid, "rb") as mem:
+            lib.seek(off)
+            want = lib.read(end - start)
+            mem.seek(start)
+            have = mem.read(end - start)
+        n += sum(1 for a, b in zip(want, have) if a != b and b == 0xCC)
+    return n
+
+
+def nginx_pids(ng):
+    with open(os.path.join(ng.dir, "nginx.pid")) as f:
+        master = int(f.read())
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [master] + [int(x) for x in out.split()]
+
+
+def pid_filtered(ng):
+    """ebpf.pids: the uprobes trap in the listed processes only."""
+    bystander = subprocess.Popen([sys.executable, "-c",
+                                  "import ssl, sys; sys.stdin.read()"],
+                                 stdin=subprocess.PIPE)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with open("/proc/%d/maps" % bystander.pid) as f:
+                if "libssl.so" in f.read():
+                    break
+            time.sleep(0.05)
+        pids = nginx_pids(ng)
+        worker = pids[-1]
+        if libssl_breakpoints(bystander.pid):
+            # another tracer (a sonde started by scripts/run.sh?) hooks libssl
+            print("SKIP: ebpf.pids uprobe checks: libssl already carries "
+                  "breakpoints from another tracer on this host")
+            return
+        with Agent(ebpf.config(ports=[ng.port])) as agent:
+            ebpf.attached(agent)
+            check(libssl_breakpoints(bystander.pid) >= 2,
+                  "no pid filter: a bystander's libssl carries the breakpoints",
+                  str(libssl_breakpoints(bystander.pid)))
+        with Agent(ebpf.config(ports=[ng.port], pids=[str(p) for p in pids])) as agent:
+            ebpf.attached(agent)
+            check(libssl_breakpoints(worker) >= 2,
+                  "ebpf.pids: nginx's worker carries the breakpoints",
+                  str(libssl_breakpoints(worker)))
+            check.equal(libssl_breakpoints(bystander.pid), 0,
+                        "ebpf.pids: the bystander's libssl carries none")
+            before = agent.scrape()
+            for _ in range(4):
+                curl(ng.url + "/ok", 200)
+            curl(ng.url + "/missing", 404)
+            agent.wait_for(lambda m: m.sum(SRV + "_count") - before.sum(SRV + "_count") >= 5,
+                           timeout=15, what="5 server requests")
+            d = Delta(before, agent.settle(SRV + "_count", quiet=1.0))
+            check.equal(by_status(d, SRV), {"200": 4, "404": 1},
+                        "ebpf.pids: nginx's requests per status")
+            check.equal(int(d.sum(CLI + "_count")), 0,
+                        "ebpf.pids: curl, not listed, not traced")
+        check.equal(libssl_breakpoints(worker), 0,
+                    "the agent stopped: no breakpoint left in nginx")
+    finally:
+        bystander.stdin.close()
+        bystander.wait(timeout=10)
+
+
 def main():
     closed_port = free_port()
     with HeldUpstream(HOLD_MS) as up:
@@ -200,6 +281,7 @@ def main():
                 traced(ng, hooks, tls_hooks)
             check.prefix = ""
             untraced_tls(ng)
+            pid_filtered(ng)
     check.exit()
 
 
