@@ -170,11 +170,15 @@ class ServerCgroup:
 
 
 def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None, bpf_stats=False,
-                 tls=True):
+                 tls=True, pids=None):
     """counter(metrics) -> transactions the agent observed for this workload.
     cgroup: trace only the processes of this cgroup (the server), not the
-    load generator. tls: ebpf.tls (the libssl hooks)."""
+    load generator; pids: the same by ebpf.pids (which also attaches the
+    libssl uprobes to those processes only). tls: ebpf.tls (the libssl
+    hooks)."""
     section = {"cgroups": [cgroup]} if cgroup else {}
+    if pids:
+        section["pids"] = [str(p) for p in pids]
     section["tls"] = tls
     for i in range(rounds):
         res.base.append(measure(seconds))
@@ -222,6 +226,9 @@ def main():
     ap.add_argument("--bpf-stats", action="store_true",
                     help="also report the kernel's time in the BPF programs per observed "
                          "transaction (kernel.bpf_stats_enabled during the runs with the agent)")
+    ap.add_argument("--server-pids", action="store_true",
+                    help="nginx workloads: trace nginx's processes only, by ebpf.pids (the "
+                         "libssl uprobes then trap in them only, not in the load generator)")
     ap.add_argument("--no-tls", action="store_true",
                     help="run the agent with ebpf.tls false: what the libssl hooks' presence "
                          "costs traffic that is not TLS")
@@ -239,9 +246,10 @@ def main():
         res = Result(name, goal)
         with Nginx(server_conf='location / { return 200 "ok\\n"; }', **nginx_opts) as ng:
             pin_tree(ng.proc.pid, SERVER_CPU)
+            pids = tree_pids(ng.proc.pid) if a.server_pids else None
             with ServerCgroup(ng.proc.pid, a.server_only) as cg:
                 run_workload(res, [ng.port], lambda s: loadgen_rps(ng.url + "/", s), a.seconds,
-                             a.rounds, http_count, cg, a.bpf_stats, not a.no_tls)
+                             a.rounds, http_count, cg, a.bpf_stats, not a.no_tls, pids)
         results.append(res)
 
     if "nginx" in only:
@@ -298,7 +306,8 @@ def main():
     print("\n(%d rounds of %d s each side, medians; server on CPU %s, load on CPU %s; "
           "traced: %s; load average %.1f before, %.1f after; %s)" % (
               a.rounds, a.seconds, SERVER_CPU, LOAD_CPU,
-              ("the server's cgroup only" if a.server_only else "both ends") +
+              ("the server's cgroup only" if a.server_only else
+               "the server's pids only" if a.server_pids else "both ends") +
               (", ebpf.tls false" if a.no_tls else ""),
               load0, os.getloadavg()[0],
               time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
