@@ -95,7 +95,7 @@ struct sonde_ebpf_seg {
 	__u32 copy;
 	__u32 skip;
 };
-#define SONDE_EBPF_SEGS_MAX 64
+#define SONDE_EBPF_SEGS_MAX 256
 
 /*
  * The `sock_ctl` map, keyed by socket id (inode number), written by user

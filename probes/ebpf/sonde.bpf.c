@@ -682,6 +682,8 @@ __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 	}
 	bpf_loop(H2_STEPS, h2_step, NULL, 0);
 	stat_inc(SONDE_EBPF_STAT_H2_WALKED);
+	if (w->full)
+		stat_inc(SONDE_EBPF_STAT_TRUNCATED); /* frames past the table: a gap */
 	if (w->left || w->failed) {
 		w->seg_skip += w->left; /* the rest, unread */
 		w->p.lost = 1;

@@ -854,6 +854,65 @@ static void test_h2_frames(void **state)
 }
 
 /*
+ * A walked call with more frames than the segment table holds: the table's
+ * last segment takes the rest (the parser sees a gap there), and the place
+ * is still right for the next call.
+ */
+static void test_h2_many_frames(void **state)
+{
+	struct fixture *f = *state;
+	enum { SMALL = 120, LOTS = 300 };
+	static uint8_t small[SMALL * 19 + 12], lots[LOTS * 19], last[9 + 2500 + 12], in[65536];
+	const struct seen *s;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a, i;
+	size_t got = 0, want;
+
+	for (i = 0; i < SMALL; i++)
+		frame_hdr(small + 19 * i, 10, 0, 1); /* DATA, 10 bytes each */
+	frame_hdr(small + 19 * SMALL, 3, 1, 3);    /* then HEADERS, 3 */
+	for (i = 0; i < LOTS; i++)
+		frame_hdr(lots + 19 * i, 10, 0, 1);
+	frame_hdr(last, 2500, 0, 5);
+	frame_hdr(last + 2509, 3, 1, 5);
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24), 24);
+	assert_int_equal(write(c, small, sizeof(small)), sizeof(small));
+	assert_int_equal(write(c, lots, sizeof(lots)), sizeof(lots));
+	assert_int_equal(write(c, last, sizeof(last)), sizeof(last));
+	want = 24 + sizeof(small) + sizeof(lots) + sizeof(last);
+	while (got < want) {
+		ssize_t n = read(a, in, sizeof(in));
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	close_and_drain(f, c, a, l);
+	/* 120 DATA frames and a HEADERS: 121 segments */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
+	assert_true(s->flags & SONDE_EBPF_F_FRAMED);
+	assert_int_equal(s->n_segs, SMALL + 1);
+	assert_int_equal(s->segs[0].copy, 9);
+	assert_int_equal(s->segs[0].skip, 10);
+	assert_int_equal(s->segs[SMALL].copy, 12);
+	assert_int_equal(s->segs[SMALL].skip, 0);
+	assert_int_equal(s->len, 9 * SMALL + 12);
+	/* 300: the table fills, its last segment skips the rest */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 2);
+	assert_int_equal(s->n_segs, SONDE_EBPF_SEGS_MAX);
+	assert_int_equal(s->segs[SONDE_EBPF_SEGS_MAX - 2].skip, 10);
+	assert_int_equal(s->total, sizeof(lots));
+	assert_int_equal(s->segs[SONDE_EBPF_SEGS_MAX - 1].copy, 9);
+	assert_int_equal(s->segs[SONDE_EBPF_SEGS_MAX - 1].skip,
+			 sizeof(lots) - 19 * (SONDE_EBPF_SEGS_MAX - 1) - 9);
+	/* and the next call is walked from the right place */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 3);
+	assert_segs(s, 2, 9u, 2500u, 12u, 0u);
+}
+
+/*
  * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
  * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
  * bytes without copying them: counted, no payload. MSG_OOB and
@@ -1104,6 +1163,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_many_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_from_handshake, setup_child, teardown),
