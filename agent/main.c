@@ -27,11 +27,14 @@ static struct {
 	bool config_explicit;
 } cli = { .config = DEFAULT_CONFIG };
 
+/* Room for this many modules (checked at start). */
+#define SONDE_MAX_MODULES 64
+
 struct running {
 	struct sonde_agent agent;
 	struct sonde_config *config;
-	void *states[64];
-	bool started[64];
+	void *states[SONDE_MAX_MODULES];
+	bool started[SONDE_MAX_MODULES];
 	struct sonde_timer *watchdog;
 	int sigfd;
 };
@@ -84,21 +87,32 @@ static int load_config(const char *path, bool explicit_path, struct sonde_config
 	return r;
 }
 
-static void modules_stop(struct running *run)
+/* Stops and frees every module but those keep[] marks (NULL: all). */
+static void modules_stop_but(struct running *run, const bool *keep)
 {
 	for (size_t i = sonde_n_modules; i-- > 0;) {
+		if (keep && keep[i])
+			continue;
 		if (run->started[i] && sonde_modules[i]->stop)
 			sonde_modules[i]->stop(run->states[i]);
 		run->started[i] = false;
 	}
 	for (size_t i = sonde_n_modules; i-- > 0;) {
+		if (keep && keep[i])
+			continue;
 		if (run->states[i] && sonde_modules[i]->free)
 			sonde_modules[i]->free(run->states[i]);
 		run->states[i] = NULL;
 	}
 }
 
-static int modules_init(struct running *run, bool start)
+static void modules_stop(struct running *run)
+{
+	modules_stop_but(run, NULL);
+}
+
+/* Initialises (and starts) every module but those keep[] marks (NULL: all). */
+static int modules_init_but(struct running *run, bool start, const bool *keep)
 {
 	int r = 0;
 
@@ -107,6 +121,8 @@ static int modules_init(struct running *run, bool start)
 		const struct sonde_module_ops *m = sonde_modules[i];
 		void *section = m->config ? sonde_config_section(run->config, m->config->key) : NULL;
 
+		if (keep && keep[i])
+			continue;
 		r = m->init(&run->agent, section, &run->states[i]);
 		if (r < 0) {
 			sonde_log(SONDE_LOG_ERR, "module", m->name, "cannot initialise: %s",
@@ -117,7 +133,7 @@ static int modules_init(struct running *run, bool start)
 	for (size_t i = 0; start && i < sonde_n_modules; i++) {
 		const struct sonde_module_ops *m = sonde_modules[i];
 
-		if (!run->states[i] || !m->start)
+		if ((keep && keep[i]) || !run->states[i] || !m->start)
 			continue;
 		r = m->start(run->states[i]);
 		if (r < 0) {
@@ -128,8 +144,29 @@ static int modules_init(struct running *run, bool start)
 	}
 	return 0;
 fail:
-	modules_stop(run);
+	modules_stop_but(run, keep);
 	return r;
+}
+
+static int modules_init(struct running *run, bool start)
+{
+	return modules_init_but(run, start, NULL);
+}
+
+/*
+ * A module that allows it (keep_on_reload) and whose section is the same,
+ * byte for byte, in both configurations goes on running across a reload.
+ */
+static bool keeps_running(const struct sonde_module_ops *m, const struct sonde_config *a,
+			  const struct sonde_config *b)
+{
+	const void *x, *y;
+
+	if (!m->keep_on_reload || !m->config)
+		return false;
+	x = sonde_config_section(a, m->config->key);
+	y = sonde_config_section(b, m->config->key);
+	return x && y && memcmp(x, y, m->config->size) == 0;
 }
 
 /* The core every module needs: registry, loop, pipeline (freed with the config). */
@@ -172,6 +209,7 @@ static int check_config(const char *path)
 static void reload(struct running *run)
 {
 	struct sonde_config *old = run->config, *nc = NULL;
+	bool keep[SONDE_MAX_MODULES] = { false };
 
 	sd_notify(0, "RELOADING=1");
 	if (load_config(cli.config, cli.config_explicit, &nc) < 0) {
@@ -180,14 +218,21 @@ static void reload(struct running *run)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	modules_stop(run);
+	for (size_t i = 0; i < sonde_n_modules; i++) {
+		keep[i] = keeps_running(sonde_modules[i], old, nc);
+		if (keep[i])
+			sonde_log(SONDE_LOG_INFO, "agent", "reload",
+				  "module %s: configuration unchanged, kept running",
+				  sonde_modules[i]->name);
+	}
+	modules_stop_but(run, keep);
 	run->config = nc;
-	if (modules_init(run, true) < 0) {
+	if (modules_init_but(run, true, keep) < 0) {
 		sonde_log(SONDE_LOG_ERR, "agent", "reload",
 			  "new configuration failed to start, restoring the previous one");
 		sonde_config_free(nc);
 		run->config = old;
-		if (modules_init(run, true) < 0)
+		if (modules_init_but(run, true, keep) < 0)
 			sonde_log(SONDE_LOG_ERR, "agent", "reload",
 				  "previous configuration failed to start again");
 	} else {
@@ -279,7 +324,7 @@ int main(int argc, char **argv)
 
 	sonde_heap_keep_scrape_memory();
 
-	if (sonde_n_modules > 64) {
+	if (sonde_n_modules > SONDE_MAX_MODULES) {
 		fprintf(stderr, "sonde: too many modules\n");
 		return 1;
 	}

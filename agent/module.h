@@ -10,7 +10,8 @@
 /*
  * What a module gets from the agent. Lives as long as the agent; the
  * config pointer changes on reload (modules are stopped, freed, and
- * initialised again with the new one; families persist in the registry).
+ * initialised again with the new one, but for those kept running:
+ * keep_on_reload; families persist in the registry).
  */
 struct sonde_agent {
 	const struct sonde_config *config;
@@ -27,6 +28,10 @@ struct sonde_agent {
  * stop: undo start (idempotent). free: accepts NULL.
  * A module whose section says it is disabled returns 0 from init with
  * *ret_state == NULL, and is then skipped.
+ * keep_on_reload: on SIGHUP, when its section is the same byte for byte
+ * (flat sections only: no pointers), the module is not stopped and
+ * initialised again but goes on running; it must then not keep pointers
+ * into the configuration (copy its section) nor read other sections.
  */
 struct sonde_module_ops {
 	const char *name;
@@ -36,6 +41,7 @@ struct sonde_module_ops {
 	int (*start)(void *state);
 	void (*stop)(void *state);
 	void (*free)(void *state);
+	bool keep_on_reload;
 };
 
 #endif

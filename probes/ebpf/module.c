@@ -860,4 +860,7 @@ const struct sonde_module_ops sonde_ebpf_module = {
 	.start = ebpf_start,
 	.stop = ebpf_stop,
 	.free = ebpf_free,
+	/* a reload that leaves `ebpf:` alone must not forget live connections:
+	 * an HTTP/2 one is never parsed again (no second preface) */
+	.keep_on_reload = true,
 };

@@ -16,11 +16,17 @@
   writev on h2c and 16 KiB SSL_writes over TLS): the kernel walks the
   frames and leaves DATA payloads out, so both ends stay exact and in
   step however large the writes, and no walk loses its place.
+- A reload (SIGHUP) that leaves the `ebpf:` section alone keeps the probe
+  running: an h2c connection opened before it (a raw client here) is
+  still parsed after it, which a restarted probe could never do (no
+  second preface); a reload that changes `ebpf:` restarts the probe.
 - Every connection is parsed: no parse error, no desync, none unparsed.
 """
 
 import os
 import re
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -182,6 +188,87 @@ def big_phase(ng, tls):
         check.equal(ebpf.lost_events(agent.scrape()), 0, "%s: no ring-buffer events lost" % what)
 
 
+class RawH2c:
+    """A minimal h2c client: prior knowledge, GETs on one connection."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + self.frame(4, 0, 0, b""))
+        self.stream = 1
+        self.buf = b""
+
+    @staticmethod
+    def frame(ftype, flags, stream, payload):
+        return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+            struct.pack(">I", stream) + payload
+
+    def get(self, path):
+        """GET path; returns the :status byte pattern's stream end."""
+        auth = b"127.0.0.1:%d" % self.port
+        block = (b"\x82\x86" + b"\x04" + bytes([len(path)]) + path.encode() +
+                 b"\x01" + bytes([len(auth)]) + auth)
+        sid = self.stream
+        self.stream += 2
+        self.sock.sendall(self.frame(1, 0x5, sid, block))
+        while True:
+            while len(self.buf) < 9:
+                more = self.sock.recv(65536)
+                if not more:
+                    raise HarnessError("h2c: connection closed")
+                self.buf += more
+            n = int.from_bytes(self.buf[:3], "big")
+            while len(self.buf) < 9 + n:
+                self.buf += self.sock.recv(65536)
+            ftype, flags = self.buf[3], self.buf[4]
+            fsid = int.from_bytes(self.buf[5:9], "big") & 0x7fffffff
+            self.buf = self.buf[9 + n:]
+            if ftype == 4 and not flags & 1:
+                self.sock.sendall(self.frame(4, 1, 0, b""))  # SETTINGS ack
+            if fsid == sid and ftype in (0, 1) and flags & 1:
+                return
+
+    def close(self):
+        self.sock.close()
+
+
+def reload_phase(ng):
+    """SIGHUP with `ebpf:` unchanged keeps the probe: a live h2c connection
+    goes on being parsed; with `ebpf:` changed, the probe restarts."""
+    cfg = ebpf.config(ports=[ng.port], extra={"agent": {"max_series_per_family": 2000}})
+    with Agent(cfg) as agent:
+        ebpf.attached(agent)
+        before = agent.scrape()
+        c = RawH2c(ng.port)
+        c.get("/ok")
+        agent.wait_for(lambda m: m.sum(SRV + "_count") - before.sum(SRV + "_count") >= 1,
+                       timeout=15, what="the first request")
+        cfg["agent"]["max_series_per_family"] = 2001
+        with open(agent.config_path, "w") as f:
+            f.write(agent._render(cfg))
+        agent.reload()
+        agent.wait_for(lambda m: "configuration reloaded" in agent.log(), timeout=15,
+                       what="the reload")
+        check("module ebpf: configuration unchanged, kept running" in agent.log(),
+              "reload, ebpf: unchanged: the probe kept running")
+        c.get("/ok")
+        c.get("/missing")
+        d = Delta(before, agent.settle(SRV + "_count", quiet=1.0))
+        check.equal(by_status(d, SRV), {"200": 2, "404": 1},
+                    "reload, ebpf: unchanged: the live h2c connection still parsed")
+        c.close()
+        cfg[ebpf.SECTION]["capture_bytes"] = 1000
+        with open(agent.config_path, "w") as f:
+            f.write(agent._render(cfg))
+        agent.reload()
+        agent.wait_for(lambda m: agent.log().count("configuration reloaded") >= 2,
+                       timeout=15, what="the second reload")
+        check.equal(agent.log().count("syscalls hooked through"), 2,
+                    "reload, ebpf: changed: the probe restarted")
+        check.equal(agent.scrape().value("sonde_ebpf_up", default=0), 1,
+                    "reload, ebpf: changed: the probe up again")
+
+
 def main():
     with HeldUpstream(HOLD_MS) as up:
         conf = ('location /ok { return 200 "ok\\n"; }\n'
@@ -194,6 +281,7 @@ def main():
         with Nginx(server_conf=conf, http2=True) as ng:
             h2c_phase(ng)
             big_phase(ng, tls=False)
+            reload_phase(ng)
     check.exit()
 
 

@@ -129,7 +129,7 @@ def traced(port, hooks):
                   "loopback: bytes sent == bytes received",
                   "%s vs %s" % (d.sum("sonde_tcp_bytes_sent_total"),
                                 d.sum("sonde_tcp_bytes_received_total")))
-            # reload: the probe is detached, loaded again, and counts on
+            # reload with the same config: the probe is kept running and counts on
             agent.reload()
             fam = "http_server_request_duration_seconds_count"
             wait_until(lambda: "configuration reloaded" in agent.log(), timeout=15,
