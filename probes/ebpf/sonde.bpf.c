@@ -881,8 +881,10 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 			want = total; /* copied whole below, then walked over */
 		if (p && total > H2_COPY_WHOLE) {
 			size = h2_walk(p, ptr, (__u32)kind << 24 | (iovcnt & 0xffffff), total);
-			if (!size)
+			if (!size) {
+				si->lost |= lost_bit; /* not sent: a gap before the next */
 				return 0;
+			}
 			ev->hdr.flags |= SONDE_EBPF_F_FRAMED;
 			if (submit(ev, sizeof(*ev) + bounded(size)))
 				si->lost &= ~lost_bit;
