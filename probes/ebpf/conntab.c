@@ -293,6 +293,8 @@ bool sonde_addr_is_loopback(const struct sonde_addr *a)
 	static const uint8_t v6_loop[16] = { [15] = 1 };
 	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
 
+	if (a->family == AF_UNIX)
+		return true; /* both ends on this host */
 	if (a->family == AF_INET)
 		return a->addr[0] == 127;
 	if (a->family == AF_INET6)
@@ -336,7 +338,10 @@ static void on_txn(struct sonde_txn *t, void *userdata)
 		const struct sonde_addr *srv =
 			c->role == SONDE_CONN_ROLE_CLIENT ? &c->peer : &c->local;
 
-		if (!t->server_address[0])
+		if (!t->server_address[0] && srv->family == AF_UNIX)
+			/* a local socket: no address, and its path is not known */
+			SONDE_TXN_SET(t->server_address, "unix", 4);
+		else if (!t->server_address[0])
 			sonde_addr_string(srv, t->server_address,
 					  sizeof(t->server_address));
 		if (!t->server_port)

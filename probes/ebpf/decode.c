@@ -7,7 +7,8 @@
 
 static bool addr_ok(const struct sonde_ebpf_addr *a)
 {
-	return a->family == 0 || a->family == AF_INET || a->family == AF_INET6;
+	return a->family == 0 || a->family == AF_INET || a->family == AF_INET6 ||
+	       a->family == AF_UNIX;
 }
 
 void sonde_ebpf_segs(const struct sonde_ebpf_record *r, struct sonde_ebpf_seg *out)

@@ -350,6 +350,7 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	p->skel->rodata->filter_pids = opts->n_pids > 0;
 	p->skel->rodata->filter_ports = opts->n_ports > 0;
 	p->skel->rodata->filter_cgroups = opts->filter_cgroups;
+	p->skel->rodata->trace_unix = opts->unix_sockets;
 	if (opts->ring_bytes)
 		bpf_map__set_max_entries(p->skel->maps.events,
 					 ring_size(opts->ring_bytes));

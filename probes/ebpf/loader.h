@@ -53,6 +53,8 @@ struct sonde_ebpf_probe_opts {
 	 * exported SSL_read/SSL_write(_ex) at their entry, single-stepped.
 	 */
 	bool tls_entry;
+	/* unix-domain stream sockets are traced as well as TCP */
+	bool unix_sockets;
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ struct ebpf_cfg {
 	char cgroupfs[128];
 	char syscall_hooks[16];
 	bool tls;
+	bool unix_sockets;
 	char tls_hooks[16];
 	char tls_libraries[SONDE_EBPF_TLS_LIBS_MAX][SONDE_TLS_LIB_PATH_MAX];
 	unsigned n_tls_libraries;
@@ -117,6 +119,9 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	{ .name = "tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
 	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },
+	{ .name = "unix_sockets", .type = SONDE_CFG_BOOL,
+	  .offset = offsetof(struct ebpf_cfg, unix_sockets), .def = "true",
+	  .help = "trace unix-domain stream sockets too (a database or cache reached through its local socket, an app server behind nginx); a ports filter leaves them out" },
 	{ .name = "tls_hooks", .type = SONDE_CFG_ENUM,
 	  .offset = offsetof(struct ebpf_cfg, tls_hooks),
 	  .size = sizeof(((struct ebpf_cfg *)0)->tls_hooks), .def = "internal",
@@ -405,8 +410,9 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 	};
 	struct sonde_ebpf_seg segs[SONDE_EBPF_SEGS_MAX];
 
-	/* plaintext is not on the wire: the syscalls inside SSL calls count it */
-	if (ch.tls == SONDE_CONN_TLS_PLAIN)
+	/* plaintext is not on the wire: the syscalls inside SSL calls count
+	 * it; a unix socket's bytes are not TCP's */
+	if (ch.tls == SONDE_CONN_TLS_PLAIN || d->local.family == AF_UNIX)
 		;
 	else if (ch.send)
 		sonde_counter_add(svc_series(si, SLOT_SENT, st->f_sent), d->total);
@@ -424,10 +430,12 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 static void handle_close(struct ebpf_state *st, const struct sonde_ebpf_record *r)
 {
 	const struct sonde_ebpf_close *c = r->u.close;
+	const struct sonde_conn *conn = sonde_conntab_find(st->tab, c->hdr.tgid, c->hdr.fd);
+	bool unix_sock = conn && conn->local.family == AF_UNIX;
 	uint64_t sent, recv;
 	struct sonde_service_info *si;
 
-	if (!sonde_conntab_close(st->tab, c->hdr.tgid, c->hdr.fd, &sent, &recv))
+	if (!sonde_conntab_close(st->tab, c->hdr.tgid, c->hdr.fd, &sent, &recv) || unix_sock)
 		return;
 	/* bytes the table never saw: records lost to a full ring buffer */
 	si = sonde_service_lookup(st->svc, c->hdr.tgid, c->hdr.ts_ns, c->hdr.comm);
@@ -802,6 +810,7 @@ static int ebpf_start(void *state)
 	if (st->cfg.tls)
 		tls_libs(st, &po);
 	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
+	po.unix_sockets = st->cfg.unix_sockets;
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {

@@ -13,6 +13,7 @@
 
 #include "events.h"
 
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
@@ -42,6 +43,8 @@ const volatile __u8 filter_cgroups = 0;
 const volatile __u64 wakeup_bytes = 0;
 /* The libssl uprobes are attached: syscalls look for an SSL call around them. */
 const volatile __u8 tls_hooks = 0;
+/* Unix-domain stream sockets are traced too (ebpf.unix_sockets). */
+const volatile __u8 trace_unix = 0;
 
 /* Where a syscall's bytes are: none for sendfile/splice (kernel to kernel) */
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2, ARG_NONE = 3 };
@@ -386,6 +389,17 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si, __u8 ro
 	if (!sk)
 		return false;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_UNIX) {
+		/* a local stream (PHP's "localhost" to MySQL, an app server
+		 * behind nginx): no address, no port, no handshake to say who
+		 * is the server: accept/connect, or the first request, will */
+		if (!trace_unix || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+			return false;
+		si->local.family = si->peer.family = AF_UNIX;
+		si->role = role;
+		si->is_tcp = 1;
+		return true;
+	}
 	if (family != AF_INET && family != AF_INET6)
 		return false;
 	proto = BPF_CORE_READ(sk, sk_protocol);
