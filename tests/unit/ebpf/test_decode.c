@@ -93,8 +93,11 @@ static void test_data_bad(void **state)
 	d->hdr.dir = 2;
 	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
 	n = mk_data(&u, 100, 20);
-	d->peer.family = 1; /* AF_UNIX: never from the TCP filter */
+	d->peer.family = 3; /* AF_AX25: never from the socket filter */
 	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	n = mk_data(&u, 100, 20);
+	d->local.family = d->peer.family = AF_UNIX; /* ebpf.unix_sockets */
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
 	n = mk_data(&u, 100, 20);
 	d->hdr.role = 3;
 	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);

@@ -56,6 +56,7 @@ struct capture {
 };
 
 struct fixture {
+	bool unix_sockets;
 	uint32_t capture;
 	uint32_t wakeup_bytes;
 	pid_t child; /* setup_child: a second traced process, fed an fd over sp */
@@ -125,6 +126,7 @@ static void open_probe(struct fixture *f)
 	o.capture_bytes = f->capture ? f->capture : 64;
 	o.ring_bytes = 1 << 20;
 	o.wakeup_bytes = f->wakeup_bytes;
+	o.unix_sockets = f->unix_sockets;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
 	if (f->child > 0)
@@ -153,6 +155,18 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
+	open_probe(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_unix(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->unix_sockets = true;
 	open_probe(f);
 	*state = f;
 	return 0;
@@ -539,6 +553,40 @@ static void test_not_tcp_ignored(void **state)
 	close(u);
 	drain(f);
 	assert_int_equal(f->cap.n, 0);
+}
+
+/*
+ * unix_sockets: a unix stream socket's I/O is recorded like TCP's, with
+ * family AF_UNIX and no port; datagram ones and pipes still are not.
+ */
+static void test_unix_stream(void **state)
+{
+	struct fixture *f = *state;
+	int sp[2], dg[2];
+	const struct seen *s;
+	char b[8];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, dg), 0);
+	assert_int_equal(write(sp[0], "GET ", 4), 4);
+	assert_int_equal(read(sp[1], b, 4), 4);
+	assert_int_equal(write(dg[0], "dgrm", 4), 4);
+	assert_int_equal(read(dg[1], b, 4), 4);
+	close(sp[0]);
+	close(sp[1]);
+	close(dg[0]);
+	close(dg[1]);
+	drain(f);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, sp[0], SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->lfam, AF_UNIX);
+	assert_int_equal(s->pfam, AF_UNIX);
+	assert_int_equal(s->lport, 0);
+	assert_int_equal(s->total, 4);
+	assert_memory_equal(s->data, "GET ", 4);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, sp[1], SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(s->total, 4);
+	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, dg[0], SONDE_EBPF_DIR_SEND, 0));
+	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, dg[1], SONDE_EBPF_DIR_RECV, 0));
 }
 
 static void test_connect_latency_and_refusal(void **state)
@@ -1162,6 +1210,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_stream, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_many_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
