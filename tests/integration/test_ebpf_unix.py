@@ -11,6 +11,11 @@ cache and a database reached through their local sockets, as PHP's
 - MariaDB over its socket, the mariadb client: the agent's SELECT count
   (db_system_name mysql, server_address "unix") equals the change in
   Com_select.
+- PostgreSQL over its socket, pgbench -S (extended protocol, -M prepared),
+  traced by cgroup (the postmaster's tree moved into one): each backend
+  inherits its socket from the postmaster, so its role comes from the
+  first request it reads; the SELECTs on pgbench_accounts equal
+  pg_stat_statements' calls.
 - Their bytes are not TCP's: sonde_tcp_bytes_received_total does not move.
 - With ebpf.unix_sockets false the same traffic is not seen.
 - With no filter, both ends of each socket are traced: the clients' ends
@@ -29,7 +34,8 @@ import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, MariaDB, Redis, ebpf  # noqa: E402
+from sondetest import Agent, Checks, MariaDB, Postgres, Redis, ebpf  # noqa: E402
+from sondetest.cgroups import move, tree_pids, v2_root  # noqa: E402
 from sondetest.clients import RespClient  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
@@ -115,7 +121,58 @@ def mariadb_phase(m):
                     "%s: no byte counted as TCP" % what)
 
 
+def move_tree(pid, cgdir):
+    """pid and its descendants into cgdir, but those gone meanwhile."""
+    for p in tree_pids(pid):
+        try:
+            move([p], cgdir)
+        except ProcessLookupError:
+            pass
+
+
+def postgres_phase(pg):
+    what = "postgresql over its socket"
+    root = v2_root()
+    if not root:
+        print("SKIP: %s: no cgroup v2 hierarchy to trace the backends by" % what)
+        return
+    base = ["-h", pg.dir, "-p", str(pg.port), "-U", "postgres"]
+    subprocess.run(["pgbench", "-i", "-s", "1", "-q"] + base + ["postgres"], check=True,
+                   capture_output=True, timeout=120)
+    cg = os.path.join(root, "sonde-test-unix-%d" % os.getpid())
+    os.mkdir(cg)
+    try:
+        move_tree(pg.proc.pid, cg)
+        with Agent(ebpf.config(cgroups=[os.path.relpath(cg, root)])) as agent:
+            ebpf.attached(agent)
+            pg.reset_stats()
+            before = agent.scrape()
+            subprocess.run(["pgbench"] + base + ["-n", "-c", "2", "-j", "1", "-S", "-M",
+                                                 "prepared", "-t", "300", "postgres"],
+                           check=True, capture_output=True, timeout=90)
+            calls = sum(s["calls"] for s in pg.pg_stat_statements()
+                        if "pgbench_accounts" in s["query"] and s["dbname"] == "postgres")
+            agent.wait_for(lambda m: m.sum(DB + "_count", db_system_name="postgresql") -
+                           before.sum(DB + "_count", db_system_name="postgresql") >= calls,
+                           timeout=15, what="%d SELECTs" % calls)
+            d = Delta(before, agent.settle(DB + "_count", quiet=1.0))
+            summaries = d.by(DB + "_count", "db_query_summary", db_system_name="postgresql",
+                             db_operation_name="SELECT")
+            got = sum(v for k, v in summaries.items() if "pgbench_accounts" in k)
+            check(calls >= 600, "%s: pgbench ran" % what, str(calls))
+            check.equal(int(got), calls,
+                        "%s: SELECTs on pgbench_accounts = pg_stat_statements calls (%s)"
+                        % (what, summaries))
+            check.equal(int(d.sum("sonde_ebpf_parser_desyncs_total", protocol="postgresql")),
+                        0, "%s: no desync" % what)
+    finally:
+        move_tree(pg.proc.pid, root)
+        os.rmdir(cg)
+
+
 def main():
+    with Postgres() as pg:
+        postgres_phase(pg)
     with Redis() as r:
         redis_phase(r, True)
         redis_phase(r, False)
