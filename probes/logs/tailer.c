@@ -72,7 +72,7 @@ static void file_free(struct tail_file *f)
 	free(f);
 }
 
-static int dir_of(const char *path, char *dir, size_t size)
+int sonde_tailer_dir_of(const char *path, char *dir, size_t size)
 {
 	const char *slash = strrchr(path, '/');
 	size_t n;
@@ -186,7 +186,7 @@ int sonde_tailer_add_file(struct sonde_tailer *t, const char *path,
 	f->draining = draining;
 	f->drain_since_ms = sonde_tailer_now_ms();
 	f->wd = -1;
-	if (!draining && dir_of(path, dir, sizeof(dir)) == 0)
+	if (!draining && sonde_tailer_dir_of(path, dir, sizeof(dir)) == 0)
 		f->wd = ensure_watch(t, dir);
 	t->files[t->n_files++] = f;
 	sonde_tailer_emit(t, SONDE_TAILER_OPENED, f);
@@ -360,7 +360,7 @@ static int file_check(struct sonde_tailer *t, struct tail_file *f)
 
 		/* renamed twice since we last looked: the file in between */
 		if (fstat(f->fd, &st) == 0 &&
-		    dir_of(f->path, dir, sizeof(dir)) == 0)
+		    sonde_tailer_dir_of(f->path, dir, sizeof(dir)) == 0)
 			sonde_tailer_add_newer_siblings(t, dir, f->path,
 							f->source, &st);
 	}
@@ -456,7 +456,7 @@ static bool adopt_by_inode(struct sonde_tailer *t, const char *path)
 		free(f->path);
 		f->path = np;
 		f->draining = false;
-		if (dir_of(path, dir, sizeof(dir)) == 0)
+		if (sonde_tailer_dir_of(path, dir, sizeof(dir)) == 0)
 			f->wd = ensure_watch(t, dir);
 		return true;
 	}
@@ -482,7 +482,7 @@ static void scan(struct sonde_tailer *t, bool initial)
 		/* watch the pattern's directory so that a first file appearing
 		 * in it is seen at once, not at the next poll */
 		if (slash && !has_glob_chars(pat, (size_t)(slash - pat)) &&
-		    dir_of(pat, dir, sizeof(dir)) == 0)
+		    sonde_tailer_dir_of(pat, dir, sizeof(dir)) == 0)
 			ensure_watch(t, dir);
 		if (glob(pat, GLOB_NOSORT, NULL, &g) != 0) {
 			globfree(&g);

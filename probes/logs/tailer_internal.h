@@ -92,6 +92,8 @@ int sonde_tailer_file_read(struct sonde_tailer *t, struct tail_file *f);
 /* Is this file open, or closed and remembered? */
 bool sonde_tailer_known_inode(const struct sonde_tailer *t, uint64_t dev,
 			      uint64_t ino);
+/* The directory part of path ("/" for "/x"); -errno when none or too long. */
+int sonde_tailer_dir_of(const char *path, char *dir, size_t size);
 /* tailer_state.c */
 /* Reads, as rotated, the unknown siblings of followed newer than moved. */
 void sonde_tailer_add_newer_siblings(struct sonde_tailer *t, const char *dir,

@@ -66,6 +66,14 @@ static int source_of(const struct sonde_tailer *t, const char *path)
 
 #define MAX_SIBLINGS 8
 
+/* dir/name, with no doubled slash when dir is "/". */
+static int child_path(char *out, size_t n, const char *dir, const char *name)
+{
+	size_t len = strlen(dir);
+
+	return snprintf(out, n, "%s%s%s", dir, len && dir[len - 1] == '/' ? "" : "/", name);
+}
+
 /* ".1", "-20241122", ".2024-11-22_10": what rotation appends to a name */
 static bool rotation_suffix(const char *s)
 {
@@ -112,7 +120,7 @@ void sonde_tailer_add_newer_siblings(struct sonde_tailer *t, const char *dir,
 	char names[MAX_SIBLINGS][256];
 	unsigned n = 0;
 	struct dirent *de;
-	DIR *d = opendir(dir[0] ? dir : "/");
+	DIR *d = opendir(dir);
 
 	if (!d)
 		return;
@@ -124,7 +132,7 @@ void sonde_tailer_add_newer_siblings(struct sonde_tailer *t, const char *dir,
 		    !rotation_suffix(de->d_name + blen) ||
 		    strlen(de->d_name) >= sizeof(names[0]))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		child_path(path, sizeof(path), dir, de->d_name);
 		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_ino == moved->st_ino || by_mtime(&st, moved) <= 0 ||
 		    sonde_tailer_known_inode(t, (uint64_t)st.st_dev,
@@ -156,8 +164,7 @@ void sonde_tailer_add_newer_siblings(struct sonde_tailer *t, const char *dir,
 		struct stat st;
 		int fd;
 
-		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >=
-		    (int)sizeof(path))
+		if (child_path(path, sizeof(path), dir, names[i]) >= (int)sizeof(path))
 			continue;
 		fd = sonde_tailer_open_regular(path, &st);
 		if (fd < 0)
@@ -166,18 +173,6 @@ void sonde_tailer_add_newer_siblings(struct sonde_tailer *t, const char *dir,
 					  true, &f) == 0)
 			sonde_tailer_emit(t, SONDE_TAILER_ROTATED_RENAME, f);
 	}
-}
-
-/* The directory part of a checkpointed path ("" for "/x"). */
-static int dir_of_ckpt(const char *path, char *dir, size_t n)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash || (size_t)(slash - path) >= n)
-		return -1;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	return 0;
 }
 
 /*
@@ -194,9 +189,9 @@ static bool find_moved(struct sonde_tailer *t, const struct sonde_ckpt *e,
 	bool found = false;
 	DIR *d;
 
-	if (dir_of_ckpt(e->path, dir, sizeof(dir)) < 0)
+	if (sonde_tailer_dir_of(e->path, dir, sizeof(dir)) < 0)
 		return false;
-	d = opendir(dir[0] ? dir : "/");
+	d = opendir(dir);
 	if (!d)
 		return false;
 	while (!found && (de = readdir(d))) {
@@ -205,7 +200,7 @@ static bool find_moved(struct sonde_tailer *t, const struct sonde_ckpt *e,
 
 		if ((uint64_t)de->d_ino != e->ino)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		child_path(path, sizeof(path), dir, de->d_name);
 		fd = sonde_tailer_open_regular(path, &st);
 		if (fd < 0)
 			continue;
@@ -259,7 +254,7 @@ static void add_rotated_while_down(struct sonde_tailer *t, size_t i,
 				newest = &found[j];
 		}
 	}
-	if (dir_of_ckpt(e->path, dir, sizeof(dir)) == 0)
+	if (sonde_tailer_dir_of(e->path, dir, sizeof(dir)) == 0)
 		sonde_tailer_add_newer_siblings(t, dir, e->path, source, newest);
 }
 
