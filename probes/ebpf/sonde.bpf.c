@@ -577,6 +577,34 @@ static __always_inline void h2_copy(struct h2_walk *w, struct scratch *s, __u64 
 	w->seg_copy += n;
 }
 
+/* The walk lost its place: this direction is no longer walked. */
+static __always_inline void h2_lose(struct h2_pos *p)
+{
+	p->lost = 1;
+	stat_inc(SONDE_EBPF_STAT_H2_LOST);
+}
+
+/*
+ * n bytes of the next frame header, whose first four (at most) are at h:
+ * keeps the length and the type (flags and stream id are the parser's);
+ * once all 9 are seen, the frame's payload is next.
+ */
+static __always_inline void h2_header_bytes(struct h2_pos *p, const __u8 *h, __u32 n)
+{
+	__u32 have = p->have;
+
+	for (__u32 j = 0; j < 4; j++)
+		if (j < n && have + j < 4)
+			p->head[(have + j) & 3] = h[j];
+	have += n;
+	if (have >= 9) {
+		p->remain = (__u32)p->head[0] << 16 | (__u32)p->head[1] << 8 | p->head[2];
+		p->elide = p->head[3] == 0; /* DATA */
+		have = 0;
+	}
+	p->have = have;
+}
+
 /*
  * One step of the walk (bpf_loop callback): a frame header (or the part of
  * it in this buffer), a piece of a frame's payload, or the next iovec.
@@ -622,10 +650,9 @@ static long h2_step(__u64 index, void *ctx)
 		w->p.remain -= n;
 	} else {
 		__u8 h[16] = {};
-		__u32 have = w->p.have;
 
-		if (n > 9 - have)
-			n = 9 - have;
+		if (n > 9u - w->p.have)
+			n = 9u - w->p.have;
 		if (w->copied) {
 			const __u8 *d = ((struct sonde_ebpf_data *)s->raw)->data;
 
@@ -635,20 +662,9 @@ static long h2_step(__u64 index, void *ctx)
 			w->failed = 1;
 			return 1;
 		}
-		/* the length and the type; flags and stream id are the parser's */
-		for (__u32 j = 0; j < 4; j++)
-			if (j < n && have + j < 4)
-				w->p.head[(have + j) & 3] = h[j];
 		if (!w->copied)
 			h2_copy(w, s, w->base + w->boff, n);
-		have += n;
-		if (have >= 9) {
-			w->p.remain = (__u32)w->p.head[0] << 16 | (__u32)w->p.head[1] << 8 |
-				      w->p.head[2];
-			w->p.elide = w->p.head[3] == 0; /* DATA */
-			have = 0;
-		}
-		w->p.have = have;
+		h2_header_bytes(&w->p, h, n);
 	}
 	w->boff += n;
 	w->left -= n;
@@ -700,8 +716,7 @@ __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED); /* frames past the table: a gap */
 	if (w->left || w->failed) {
 		w->seg_skip += w->left; /* the rest, unread */
-		w->p.lost = 1;
-		stat_inc(SONDE_EBPF_STAT_H2_LOST);
+		h2_lose(&w->p);
 	}
 	/* the last segment: its slot is always free (h2_seg_close) */
 	i = w->nseg;
@@ -749,16 +764,8 @@ __noinline int h2_advance(struct h2_pos *p, __u32 len)
 			continue;
 		}
 		n = len - off < 9u - p->have ? len - off : 9u - p->have;
-		for (__u32 j = 0; j < 4; j++)
-			if (j < n && p->have + j < 4)
-				p->head[(p->have + j) & 3] = d[(off + j) & (SONDE_EBPF_CAPTURE_MAX - 1)];
-		p->have += n;
+		h2_header_bytes(p, d + (off & (SONDE_EBPF_CAPTURE_MAX - 1)), n);
 		off += n;
-		if (p->have >= 9) {
-			p->remain = (__u32)p->head[0] << 16 | (__u32)p->head[1] << 8 | p->head[2];
-			p->elide = p->head[3] == 0;
-			p->have = 0;
-		}
 	}
 	if (off >= len)
 		return 0;
@@ -773,8 +780,7 @@ __noinline int h2_advance(struct h2_pos *p, __u32 len)
 	bpf_loop(H2_STEPS, h2_step, NULL, 0);
 	*p = w->p;
 	if (w->left || w->failed) {
-		p->lost = 1;
-		stat_inc(SONDE_EBPF_STAT_H2_LOST);
+		h2_lose(p);
 		return -1;
 	}
 	return 0;
@@ -821,6 +827,23 @@ static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kin
 		bpf_map_update_elem(&sock_ctl, &si->ino, &c, BPF_NOEXIST);
 	}
 	return true;
+}
+
+/*
+ * Queues a DATA record with `size` bytes of data[]. The parser must know
+ * when bytes went missing, and is told by the socket's next record of this
+ * kind (lost_bit): when this one did not fit in the ring, or when the frame
+ * walk (p, if any) lost its place.
+ */
+static __always_inline void submit_data(struct sock_info *si, struct sonde_ebpf_data *ev,
+					__u32 size, __u8 lost_bit, const struct h2_pos *p)
+{
+	if (submit(ev, sizeof(*ev) + bounded(size)))
+		si->lost &= ~lost_bit;
+	else
+		si->lost |= lost_bit;
+	if (p && p->lost)
+		si->lost |= lost_bit;
 }
 
 /*
@@ -900,12 +923,7 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 				return 0;
 			}
 			ev->hdr.flags |= SONDE_EBPF_F_FRAMED;
-			if (submit(ev, sizeof(*ev) + bounded(size)))
-				si->lost &= ~lost_bit;
-			else
-				si->lost |= lost_bit;
-			if (p->lost)
-				si->lost |= lost_bit; /* the next record: a gap before it */
+			submit_data(si, ev, size, lost_bit, p);
 			return 0;
 		}
 	}
@@ -928,20 +946,12 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED);
 	if (p) {
 		stat_inc(SONDE_EBPF_STAT_H2_WALKED);
-		if (got < total) {
-			p->lost = 1;
-			stat_inc(SONDE_EBPF_STAT_H2_LOST);
-		} else {
+		if (got < total)
+			h2_lose(p);
+		else
 			h2_advance(p, got);
-		}
 	}
-	/* the parser must know when bytes went missing: told by the next record */
-	if (submit(ev, sizeof(*ev) + bounded(got)))
-		si->lost &= ~lost_bit;
-	else
-		si->lost |= lost_bit;
-	if (p && p->lost)
-		si->lost |= lost_bit; /* the next record: a gap before it */
+	submit_data(si, ev, got, lost_bit, p);
 	return 0;
 }
 
