@@ -117,23 +117,33 @@ def tls_phase(ng):
         check.equal(ebpf.lost_events(agent.scrape()), 0, "h2 over TLS: no ring-buffer events lost")
 
 
+def h2load(ng, path, n):
+    """h2load over h2c, 2 connections of 8 streams: its "succeeded" count."""
+    out = subprocess.run(["h2load", "-n", str(n), "-c", "2", "-m", "8",
+                          "http://127.0.0.1:%d%s" % (ng.port, path)],
+                         capture_output=True, text=True, timeout=120).stdout
+    m = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", out)
+    if not m:
+        raise HarnessError("h2load output not understood:\n" + out)
+    return int(m.group(2))
+
+
+def logged_statuses(ng, log0):
+    """{status: requests} nginx logged past its first log0 lines."""
+    time.sleep(0.3)  # nginx writes its log line after the response
+    want = {}
+    for r in ng.access_log()[log0:]:
+        want[str(r["status"])] = want.get(str(r["status"]), 0) + 1
+    return want
+
+
 def h2c_phase(ng):
     with Agent(ebpf.config(ports=[ng.port])) as agent:
         ebpf.attached(agent)
         before = agent.scrape()
         log0 = len(ng.access_log())
-        out = subprocess.run(["h2load", "-n", "400", "-c", "2", "-m", "8",
-                              "http://127.0.0.1:%d/ok" % ng.port],
-                             capture_output=True, text=True, timeout=120).stdout
-        m = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", out)
-        if not m:
-            raise HarnessError("h2load output not understood:\n" + out)
-        succeeded = int(m.group(2))
-        time.sleep(0.3)  # nginx writes its log line after the response
-        log = ng.access_log()[log0:]
-        want = {}
-        for r in log:
-            want[str(r["status"])] = want.get(str(r["status"]), 0) + 1
+        succeeded = h2load(ng, "/ok", 400)
+        want = logged_statuses(ng, log0)
         d = settle_both(agent, before, succeeded)
         check.equal(by_status(d, SRV), want, "h2c: server requests per status = nginx's log")
         check.equal(int(d.sum(CLI + "_count")), succeeded,
@@ -163,18 +173,8 @@ def big_phase(ng, tls):
             codes = curl_h2(urls, parallel=True) + curl_h2(urls[:6])
             client = len(codes)
         else:
-            out = subprocess.run(["h2load", "-n", "120", "-c", "2", "-m", "8",
-                                  "http://127.0.0.1:%d/big" % ng.port],
-                                 capture_output=True, text=True, timeout=120).stdout
-            m = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", out)
-            if not m:
-                raise HarnessError("h2load output not understood:\n" + out)
-            client = int(m.group(2))
-        time.sleep(0.3)  # nginx writes its log line after the response
-        log = ng.access_log()[log0:]
-        want = {}
-        for r in log:
-            want[str(r["status"])] = want.get(str(r["status"]), 0) + 1
+            client = h2load(ng, "/big", 120)
+        want = logged_statuses(ng, log0)
         check(want.get("200", 0) >= 6, "%s: nginx served the big file" % what, str(want))
         d = settle_both(agent, before, client)
         check.equal(by_status(d, SRV), want, "%s: server requests per status = nginx's log" % what)
@@ -244,9 +244,7 @@ def reload_phase(ng):
         agent.wait_for(lambda m: m.sum(SRV + "_count") - before.sum(SRV + "_count") >= 1,
                        timeout=15, what="the first request")
         cfg["agent"]["max_series_per_family"] = 2001
-        with open(agent.config_path, "w") as f:
-            f.write(agent._render(cfg))
-        agent.reload()
+        agent.reload(cfg)
         agent.wait_for(lambda m: "configuration reloaded" in agent.log(), timeout=15,
                        what="the reload")
         check("module ebpf: configuration unchanged, kept running" in agent.log(),
@@ -258,9 +256,7 @@ def reload_phase(ng):
                     "reload, ebpf: unchanged: the live h2c connection still parsed")
         c.close()
         cfg[ebpf.SECTION]["capture_bytes"] = 1000
-        with open(agent.config_path, "w") as f:
-            f.write(agent._render(cfg))
-        agent.reload()
+        agent.reload(cfg)
         agent.wait_for(lambda m: agent.log().count("configuration reloaded") >= 2,
                        timeout=15, what="the second reload")
         check.equal(agent.log().count("syscalls hooked through"), 2,

@@ -33,37 +33,8 @@ SYS = {"cache_system": "redis"}
 N = 2000
 
 
-def truth(r):
-    s = r.info_stats()
-    return s["keyspace_hits"], s["keyspace_misses"], r.command_stats()
-
-
 def phase(name, r, agent, work):
-    """Runs work(); compares the agent's deltas with Redis's."""
-    h0, m0, c0 = truth(r)
-    before = agent.scrape()
-    work()
-    h1, m1, c1 = truth(r)
-    hits, lookups = h1 - h0, (h1 - h0) + (m1 - m0)
-    base_l = before.sum("sonde_cache_lookups_total", **SYS)
-    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **SYS) - base_l >= lookups,
-                   timeout=15, what="%s: %d lookups" % (name, lookups))
-    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **SYS)
-    d = Delta(before, after)
-    per_service = d.by("sonde_cache_lookups_total", "service", **SYS)
-    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol="redis")
-    check.equal(d.sum("sonde_cache_lookups_total", **SYS), lookups,
-                "%s: lookups = keyspace_hits+misses (per service %s, parser dropped %d commands)"
-                % (name, per_service, dropped))
-    check.equal(d.sum("sonde_cache_hits_total", **SYS), hits,
-                "%s: hits = keyspace_hits" % name)
-    ops = {k.lower(): v for k, v in d.by("sonde_cache_operations_total", "cache_operation",
-                                         **SYS).items()}
-    for cmd in ("get", "set", "mget", "hget", "hset"):
-        calls = c1.get(cmd, 0) - c0.get(cmd, 0)
-        if calls or ops.get(cmd):
-            check.equal(ops.get(cmd, 0), calls, "%s: %s commands = commandstats calls" % (name, cmd.upper()))
-    return d
+    return ebpf.redis_phase(check, name, r, agent, work)
 
 
 def benchmark(r, pipeline, tls=False):

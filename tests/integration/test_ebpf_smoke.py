@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """eBPF smoke test, with each kind of syscall hook (ebpf.syscall_hooks: the
 raw tracepoint and the per-syscall tracepoints): the probe attaches (sonde_ebpf_up 1), a tiny python HTTP
-server and client on loopback doing N requests show up as exactly N in both
+server (the harness's HeldUpstream, not holding) and client on loopback doing N requests show up as exactly N in both
 http_server_request_duration_seconds_count and
 http_client_request_duration_seconds_count with the right method and status,
 nothing is lost, TCP connect latency and byte counters move by what the
@@ -14,33 +14,17 @@ import http.client
 import os
 import socket
 import stat
-import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, HarnessError, ebpf, free_port, port_open, stop_process, wait_until, which  # noqa: E402
+from sondetest import Agent, Checks, HarnessError, HeldUpstream, ebpf, free_port, wait_until, which  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
 check = Checks()
-
-SERVER = r'''
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        body = b"hello\n" if self.path != "/missing" else b"no\n"
-        self.send_response(200 if self.path != "/missing" else 404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-'''
 
 N_KEEPALIVE = 40   # GET /ok on one connection
 N_FRESH = 10       # GET /ok, one connection each
@@ -77,11 +61,9 @@ def count(m, fam, method, status):
                  http_response_status_code=status)
 
 
-def traced(port, hooks):
-    srv = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], start_new_session=True)
-    try:
-        wait_until(lambda: port_open("127.0.0.1", port), timeout=15, what="http server",
-                   proc=srv)
+def traced(hooks):
+    with HeldUpstream(0) as srv:
+        port = srv.port
         with Agent(ebpf.config(ports=[port], syscall_hooks=hooks)) as agent:
             m0 = agent.wait_for(lambda m: m.value("sonde_ebpf_up", default=0) == 1,
                                 timeout=10, what="sonde_ebpf_up 1")
@@ -145,8 +127,6 @@ def traced(port, hooks):
             m3 = agent.wait_for(lambda m: m.sum(fam) - m2.sum(fam) >= 7, timeout=15,
                                 what="requests after reload")
             check.equal(m3.sum(fam) - m2.sum(fam), 7, "requests counted after SIGHUP reload")
-    finally:
-        stop_process(srv)
 
 
 def refused():
@@ -203,8 +183,8 @@ def unprivileged():
 
 def main():
     # the default (raw tracepoint) and the per-syscall fallback count alike
-    traced(free_port(), "auto")
-    traced(free_port(), "tracepoints")
+    traced("auto")
+    traced("tracepoints")
     refused()
     unprivileged()
     return check.exit()

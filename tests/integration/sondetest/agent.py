@@ -187,7 +187,13 @@ class Agent:
             self._log = None
         return self.returncode
 
-    def reload(self):
+    def reload(self, config=None):
+        """SIGHUP; with config (as for the constructor, on the same
+        /metrics address), the file is rewritten with it first."""
+        if config is not None:
+            self.config_text = self._render(config)
+            with open(self.config_path, "w") as f:
+                f.write(self.config_text)
         self.proc.send_signal(signal.SIGHUP)
 
     def log(self):

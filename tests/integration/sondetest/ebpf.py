@@ -116,3 +116,42 @@ def attached(agent, timeout=10.0):
         raise HarnessError("the eBPF probe did not attach on a host that supports it:\n%s"
                            % agent.log()[-3000:])
     return agent
+
+
+REDIS = {"cache_system": "redis"}
+
+
+def redis_phase(check, name, r, agent, work):
+    """Runs work() against Redis r; checks the agent's cache lookups and
+    hits against INFO keyspace_hits/keyspace_misses, and its GET, SET,
+    MGET, HGET and HSET counts against INFO commandstats. Returns the
+    Delta of the agent's metrics over the phase."""
+    def truth():
+        s = r.info_stats()
+        return s["keyspace_hits"], s["keyspace_misses"], r.command_stats()
+
+    h0, m0, c0 = truth()
+    before = agent.scrape()
+    work()
+    h1, m1, c1 = truth()
+    hits, lookups = h1 - h0, (h1 - h0) + (m1 - m0)
+    base_l = before.sum("sonde_cache_lookups_total", **REDIS)
+    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **REDIS) - base_l >= lookups,
+                   timeout=15, what="%s: %d lookups" % (name, lookups))
+    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **REDIS)
+    d = Delta(before, after)
+    per_service = d.by("sonde_cache_lookups_total", "service", **REDIS)
+    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol="redis")
+    check.equal(d.sum("sonde_cache_lookups_total", **REDIS), lookups,
+                "%s: lookups = keyspace_hits+misses (per service %s, parser dropped %d commands)"
+                % (name, per_service, dropped))
+    check.equal(d.sum("sonde_cache_hits_total", **REDIS), hits,
+                "%s: hits = keyspace_hits" % name)
+    ops = {k.lower(): v for k, v in d.by("sonde_cache_operations_total", "cache_operation",
+                                         **REDIS).items()}
+    for cmd in ("get", "set", "mget", "hget", "hset"):
+        calls = c1.get(cmd, 0) - c0.get(cmd, 0)
+        if calls or ops.get(cmd):
+            check.equal(ops.get(cmd, 0), calls,
+                        "%s: %s commands = commandstats calls" % (name, cmd.upper()))
+    return d

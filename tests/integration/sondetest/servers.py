@@ -33,8 +33,9 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         m = re.search(r"ms=(\d+)", self.path)
         time.sleep(int(m.group(1) if m else sys.argv[2]) / 1000.0)
-        body = b"held\n"
-        self.send_response(200)
+        missing = self.path.startswith("/missing")
+        body = b"no\n" if missing else b"held\n"
+        self.send_response(404 if missing else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -46,8 +47,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 
 class HeldUpstream(Server):
     """A plain HTTP/1.1 server (python's) answering every GET with 200
-    after holding it hold_ms, or N ms when the path says ms=N: the slow
-    upstream a proxy's latency is checked against."""
+    (404 for /missing...) after holding it hold_ms, or N ms when the path
+    says ms=N: the slow upstream a proxy's latency is checked against, and
+    with hold_ms 0 a plain server and client pair to trace."""
 
     name = "upstream"
 

@@ -149,57 +149,46 @@ static void open_probe(struct fixture *f)
 		fail_msg("probe did not load: %s (%d)", why, err);
 }
 
-static int setup(void **state)
+/* A fixture with these settings (0: the defaults), the probe opened on it. */
+static int setup_with(void **state, uint32_t capture, uint32_t wakeup_bytes, bool unix_sockets)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
+	f->capture = capture;
+	f->wakeup_bytes = wakeup_bytes;
+	f->unix_sockets = unix_sockets;
 	open_probe(f);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, 0, 0, false);
 }
 
 static int setup_unix(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->unix_sockets = true;
-	open_probe(f);
-	*state = f;
-	return 0;
+	return setup_with(state, 0, 0, true);
 }
 
 static int setup_max(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->capture = SONDE_EBPF_CAPTURE_MAX;
-	open_probe(f);
-	*state = f;
-	return 0;
+	return setup_with(state, SONDE_EBPF_CAPTURE_MAX, 0, false);
 }
 
 static int setup_batched(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	cpu_set_t one;
 
-	if (!f)
-		return -1;
 	/* one CPU: the probe counts queued bytes per CPU */
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	if (sched_setaffinity(0, sizeof(one), &one))
 		return -1;
-	f->wakeup_bytes = 4096;
-	open_probe(f);
-	*state = f;
-	return 0;
+	return setup_with(state, 0, 4096, false);
 }
 
 /* The child of setup_child: serves one exchange on the fd it is sent. */
@@ -748,6 +737,19 @@ static void test_mute_batches(void **state)
 	assert_int_equal(must_find(&f->cap, SONDE_EBPF_EV_CLOSE, c, 0, 0)->bytes_sent, 17010);
 }
 
+/* Reads and discards n bytes from fd. */
+static void read_exactly(int fd, size_t n)
+{
+	static uint8_t buf[65536];
+
+	while (n) {
+		ssize_t r = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+
+		assert_true(r > 0);
+		n -= (size_t)r;
+	}
+}
+
 static void frame_hdr(uint8_t *h, uint32_t len, uint8_t type, uint32_t stream)
 {
 	h[0] = (uint8_t)(len >> 16);
@@ -796,14 +798,14 @@ static void test_h2_frames(void **state)
 {
 	struct fixture *f = *state;
 	static uint8_t first[24 + 9 + 6 + 9 + 5], body[20000], second[5 + 3 + 9 + 3000 + 13],
-		split[32], last[9 + 2500 + 12], many[12 * 13], in[65536];
+		split[32], last[9 + 2500 + 12], many[12 * 13];
 	uint8_t h1[9], h2[9];
 	struct iovec iov[4];
 	const struct seen *s;
 	uint64_t copied = 0, skipped = 0;
 	uint16_t port;
 	int l = listener(&port), cerr, c, a;
-	size_t got = 0, want;
+	size_t want;
 
 	memcpy(first, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
 	frame_hdr(first + 24, 6, 4, 0);      /* SETTINGS, one setting */
@@ -856,12 +858,7 @@ static void test_h2_frames(void **state)
 	}
 	want = sizeof(first) + 20013 + sizeof(second) + sizeof(split) + 2 * sizeof(last) +
 	       sizeof(many);
-	while (got < want) {
-		ssize_t n = read(a, in, sizeof(in));
-
-		assert_true(n > 0);
-		got += (size_t)n;
-	}
+	read_exactly(a, want);
 	close_and_drain(f, c, a, l);
 	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 0);
 	assert_whole(s, first, sizeof(first));
@@ -910,11 +907,11 @@ static void test_h2_many_frames(void **state)
 {
 	struct fixture *f = *state;
 	enum { SMALL = 120, LOTS = 300 };
-	static uint8_t small[SMALL * 19 + 12], lots[LOTS * 19], last[9 + 2500 + 12], in[65536];
+	static uint8_t small[SMALL * 19 + 12], lots[LOTS * 19], last[9 + 2500 + 12];
 	const struct seen *s;
 	uint16_t port;
 	int l = listener(&port), cerr, c, a, i;
-	size_t got = 0, want;
+	size_t want;
 
 	for (i = 0; i < SMALL; i++)
 		frame_hdr(small + 19 * i, 10, 0, 1); /* DATA, 10 bytes each */
@@ -931,12 +928,7 @@ static void test_h2_many_frames(void **state)
 	assert_int_equal(write(c, lots, sizeof(lots)), sizeof(lots));
 	assert_int_equal(write(c, last, sizeof(last)), sizeof(last));
 	want = 24 + sizeof(small) + sizeof(lots) + sizeof(last);
-	while (got < want) {
-		ssize_t n = read(a, in, sizeof(in));
-
-		assert_true(n > 0);
-		got += (size_t)n;
-	}
+	read_exactly(a, want);
 	close_and_drain(f, c, a, l);
 	/* 120 DATA frames and a HEADERS: 121 segments */
 	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
