@@ -8,11 +8,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "grpc.h"
 #include "route.h"
 
 struct sonde_pipeline {
 	struct sonde_registry *reg;
-	struct sonde_family *http_server, *http_client, *db;
+	struct sonde_family *http_server, *http_client, *rpc_server, *rpc_client, *db;
 	struct sonde_family *cache_ops, *cache_lookups, *cache_hits, *cache_dur;
 	struct sonde_family *txns;
 	/* sonde_transactions_total by [source][kind], looked up on first use */
@@ -35,6 +36,24 @@ static const struct sonde_family_desc http_client_desc = {
 	.type = SONDE_HISTOGRAM,
 	.labels = { "http_request_method", "http_response_status_code", "server_address",
 		    "server_port", "service" },
+};
+
+static const struct sonde_family_desc rpc_server_desc = {
+	.name = "rpc_server_call_duration_seconds",
+	.help = "Duration of RPCs served (gRPC), from the request's first byte to the status.",
+	.unit = "seconds",
+	.type = SONDE_HISTOGRAM,
+	.labels = { "rpc_system_name", "rpc_method", "rpc_response_status_code", "error_type",
+		    "service" },
+};
+
+static const struct sonde_family_desc rpc_client_desc = {
+	.name = "rpc_client_call_duration_seconds",
+	.help = "Duration of RPCs made (gRPC), from the request's first byte to the status.",
+	.unit = "seconds",
+	.type = SONDE_HISTOGRAM,
+	.labels = { "rpc_system_name", "rpc_method", "rpc_response_status_code", "error_type",
+		    "server_address", "server_port", "service" },
 };
 
 static const struct sonde_family_desc db_desc = {
@@ -90,6 +109,8 @@ int sonde_pipeline_new(struct sonde_registry *reg, struct sonde_pipeline **ret_p
 	} fams[] = {
 		{ &http_server_desc, offsetof(struct sonde_pipeline, http_server) },
 		{ &http_client_desc, offsetof(struct sonde_pipeline, http_client) },
+		{ &rpc_server_desc, offsetof(struct sonde_pipeline, rpc_server) },
+		{ &rpc_client_desc, offsetof(struct sonde_pipeline, rpc_client) },
 		{ &db_desc, offsetof(struct sonde_pipeline, db) },
 		{ &cache_ops_desc, offsetof(struct sonde_pipeline, cache_ops) },
 		{ &cache_lookups_desc, offsetof(struct sonde_pipeline, cache_lookups) },
@@ -225,6 +246,30 @@ static void submit_http(struct sonde_pipeline *pipe, const struct sonde_txn *t, 
 	}
 }
 
+/* A gRPC call: its status code is the outcome, not the HTTP status. */
+static void submit_rpc(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
+{
+	char method[SONDE_TXN_PATH_LEN];
+	const char *status = sonde_grpc_status_name(t->rpc_status);
+	bool server = t->kind == SONDE_TXN_HTTP_SERVER;
+	bool error = server ? sonde_grpc_server_fault(t->rpc_status) : t->rpc_status != 0;
+
+	sonde_grpc_method(t->path, strnlen(t->path, sizeof(t->path)), method, sizeof(method));
+	if (server) {
+		const char *v[] = { "grpc", method, status, error ? status : "", service_of(t) };
+
+		sonde_histogram_observe(sonde_family_series_memo(pipe->rpc_server, v), secs);
+	} else {
+		char addr[SONDE_TXN_SERVER_LEN], port[8];
+
+		server_of(t, addr, sizeof(addr), port, sizeof(port));
+		const char *v[] = { "grpc", method, status, error ? status : "", addr, port,
+				    service_of(t) };
+
+		sonde_histogram_observe(sonde_family_series_memo(pipe->rpc_client, v), secs);
+	}
+}
+
 static void submit_db(struct sonde_pipeline *pipe, const struct sonde_txn *t, double secs)
 {
 	char addr[SONDE_TXN_SERVER_LEN], port[8];
@@ -284,7 +329,10 @@ void sonde_pipeline_submit(struct sonde_pipeline *pipe, const struct sonde_txn *
 	switch (t->kind) {
 	case SONDE_TXN_HTTP_SERVER:
 	case SONDE_TXN_HTTP_CLIENT:
-		submit_http(pipe, t, secs);
+		if (t->rpc_system == SONDE_RPC_GRPC)
+			submit_rpc(pipe, t, secs);
+		else
+			submit_http(pipe, t, secs);
 		break;
 	case SONDE_TXN_DB:
 		submit_db(pipe, t, secs);

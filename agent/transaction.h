@@ -43,6 +43,12 @@ enum sonde_txn_source {
 	SONDE_SRC_LOG,
 };
 
+/* The RPC system an HTTP exchange carried, if any. */
+enum sonde_rpc_system {
+	SONDE_RPC_NONE = 0,
+	SONDE_RPC_GRPC,
+};
+
 /* Result of a cache lookup for transactions that are not key-counted. */
 enum sonde_cache_result {
 	SONDE_CACHE_NONE = 0,
@@ -87,6 +93,11 @@ struct sonde_txn {
 	char path[SONDE_TXN_PATH_LEN];
 	/* HTTP status code, 0 when none. */
 	int status;
+	/* gRPC over HTTP/2: the call's status code, from grpc-status or, when
+	 * the response had none, from the HTTP status (agent/grpc.h). Such a
+	 * call is reported as an RPC, not as an HTTP request. */
+	enum sonde_rpc_system rpc_system;
+	int rpc_status;
 	/* Error type, "" when none: SQLSTATE, "ERR", "WRONGTYPE", "500"... */
 	char error[SONDE_TXN_ERROR_LEN];
 

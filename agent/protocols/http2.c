@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc.h"
 #include "protocols/framing.h"
 #include "protocols/hpack.h"
 #include "protocols/httpcommon.h"
@@ -54,6 +55,9 @@ struct h2_stream {
 	bool has_status;
 	bool has_trace;
 	uint8_t trace_flags;
+	bool grpc;             /* a gRPC content type on either side */
+	bool has_grpc_status;
+	uint8_t grpc_status;   /* past 255 kept as 255: reported UNKNOWN all the same */
 	uint16_t status;
 	uint16_t port;
 	uint64_t start_ns;
@@ -190,6 +194,11 @@ static void emit_stream(struct h2_stream *s, uint64_t ts, sonde_txn_emit_fn emit
 	memcpy(txn.server_address, s->host, s->host_len);
 	txn.server_port = s->port;
 	txn.status = s->status;
+	if (s->grpc) {
+		txn.rpc_system = SONDE_RPC_GRPC;
+		txn.rpc_status = s->has_grpc_status ? s->grpc_status :
+						      sonde_grpc_status_from_http(s->status);
+	}
 	txn.request_bytes = s->req_bytes;
 	txn.response_bytes = s->resp_bytes;
 	if (s->has_trace)
@@ -210,6 +219,17 @@ static void end_stream(struct h2_state *st, struct h2_stream *s, uint64_t ts,
 	st->stats.dropped++;
 }
 
+/* A response's (or its trailers') grpc-status; not a number: UNKNOWN. */
+static void grpc_status(struct h2_stream *s, const char *value, size_t vlen)
+{
+	uint64_t v;
+
+	if (!sonde_parse_u64(value, vlen, &v))
+		v = 2;
+	s->grpc_status = (uint8_t)(v < 255 ? v : 255);
+	s->has_grpc_status = true;
+}
+
 /* One decoded header field of the block being decoded. */
 static void on_header(const char *name, size_t nlen, const char *value, size_t vlen,
 		      void *userdata)
@@ -226,6 +246,11 @@ static void on_header(const char *name, size_t nlen, const char *value, size_t v
 		    memcmp(name, "traceparent", 11) == 0)
 			s->has_trace = sonde_http_traceparent(value, vlen, s->trace_id, s->span_id,
 							      &s->trace_flags);
+		else if (nlen == 12 && memcmp(name, "content-type", 12) == 0)
+			s->grpc |= sonde_grpc_content_type(value, vlen);
+		else if (st->cur_flow == SONDE_FLOW_RESPONSE && nlen == 11 &&
+			 memcmp(name, "grpc-status", 11) == 0)
+			grpc_status(s, value, vlen);
 		return;
 	}
 	if (st->cur_flow == SONDE_FLOW_REQUEST) {

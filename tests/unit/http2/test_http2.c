@@ -2,7 +2,8 @@
 /*
  * The HTTP/2 parser on hand-built conversations: the preface, streams
  * paired out of order, header blocks split over CONTINUATION, padding and
- * priority, the dynamic table across requests, 1xx and trailers, resets,
+ * priority, the dynamic table across requests, 1xx and trailers, gRPC
+ * status codes, resets,
  * capture gaps inside and outside bodies, the stream table's bound, and
  * every conversation again split at every byte.
  */
@@ -193,6 +194,8 @@ static void replay_all(const struct conv *c, struct sink *whole)
 			assert_string_equal(s.t[k].path, whole->t[k].path);
 			assert_int_equal(s.t[k].status, whole->t[k].status);
 			assert_int_equal(s.t[k].duration_ns, whole->t[k].duration_ns);
+			assert_int_equal(s.t[k].rpc_system, whole->t[k].rpc_system);
+			assert_int_equal(s.t[k].rpc_status, whole->t[k].rpc_status);
 		}
 		sonde_proto_state_free(&sonde_proto_http2, st);
 	}
@@ -354,8 +357,101 @@ static void test_informational_and_trailers(void **state)
 	assert_int_equal(s.t[0].duration_ns, 10);
 	assert_string_equal(s.t[1].path, "/grpc");
 	assert_int_equal(s.t[1].status, 200);
+	assert_int_equal(s.t[1].rpc_system, SONDE_RPC_NONE); /* no gRPC content type */
 	assert_int_equal(s.t[1].duration_ns, 15);
 	assert_int_equal(s.t[1].response_bytes, 4);
+}
+
+/* A gRPC POST of path on stream, its content type in the request. */
+static void grpc_request(struct conv *c, uint32_t stream, const char *path, uint64_t ts)
+{
+	uint8_t b[256];
+	size_t n = 0;
+
+	b[n++] = 0x83; /* :method POST */
+	n += lit(b + n, ":path", path);
+	n += lit(b + n, ":authority", "api.internal:50051");
+	n += lit(b + n, "content-type", "application/grpc");
+	n += lit(b + n, "te", "trailers");
+	frame(c, SONDE_FLOW_REQUEST, 1, 0x4, stream, b, n);
+	frame(c, SONDE_FLOW_REQUEST, 0, 0x1, stream, "\0\0\0\0\2\x08\x01", 7);
+	chunk(c, SONDE_FLOW_REQUEST, ts);
+}
+
+/*
+ * gRPC: the status comes from grpc-status in the trailers, or in a
+ * trailers-only response; without one, from the HTTP status. A response
+ * with a gRPC content type marks the call even when the request's did
+ * not show; other HTTP/2 exchanges are no RPC.
+ */
+static void test_grpc(void **state)
+{
+	struct conv c;
+	struct sink s;
+	uint8_t b[128];
+	size_t n;
+
+	(void)state;
+	open_conn(&c);
+	/* unary, OK in the trailers after the message */
+	grpc_request(&c, 1, "/shop.Cart/Add", 10);
+	n = 0;
+	b[n++] = 0x88;
+	n += lit(b + n, "content-type", "application/grpc+proto");
+	frame(&c, SONDE_FLOW_RESPONSE, 1, 0x4, 1, b, n);
+	frame(&c, SONDE_FLOW_RESPONSE, 0, 0, 1, "\0\0\0\0\0", 5);
+	n = lit(b, "grpc-status", "0");
+	frame(&c, SONDE_FLOW_RESPONSE, 1, 0x5, 1, b, n);
+	chunk(&c, SONDE_FLOW_RESPONSE, 25);
+	/* trailers-only: NOT_FOUND in the one header block */
+	grpc_request(&c, 3, "/shop.Cart/Get", 30);
+	n = 0;
+	b[n++] = 0x88;
+	n += lit(b + n, "content-type", "application/grpc");
+	n += lit(b + n, "grpc-status", "5");
+	n += lit(b + n, "grpc-message", "no such cart");
+	frame(&c, SONDE_FLOW_RESPONSE, 1, 0x5, 3, b, n);
+	chunk(&c, SONDE_FLOW_RESPONSE, 31);
+	/* a proxy's 503 without any grpc-status: UNAVAILABLE */
+	grpc_request(&c, 5, "/shop.Cart/Del", 40);
+	n = lit(b, ":status", "503");
+	frame(&c, SONDE_FLOW_RESPONSE, 1, 0x5, 5, b, n);
+	chunk(&c, SONDE_FLOW_RESPONSE, 42);
+	/* a status that is no number, in a response whose content type alone says gRPC */
+	request(&c, 7, "/shop.Cart/Odd", 50);
+	n = 0;
+	b[n++] = 0x88;
+	n += lit(b + n, "content-type", "application/grpc");
+	n += lit(b + n, "grpc-status", "x1");
+	frame(&c, SONDE_FLOW_RESPONSE, 1, 0x5, 7, b, n);
+	chunk(&c, SONDE_FLOW_RESPONSE, 51);
+	/* gRPC-Web and plain HTTP/2 are no gRPC calls */
+	request(&c, 9, "/index.html", 60);
+	n = 0;
+	b[n++] = 0x88;
+	n += lit(b + n, "content-type", "application/grpc-web");
+	n += lit(b + n, "grpc-status", "13");
+	frame(&c, SONDE_FLOW_RESPONSE, 1, 0x5, 9, b, n);
+	chunk(&c, SONDE_FLOW_RESPONSE, 61);
+	replay_all(&c, &s);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(s.t[0].rpc_system, SONDE_RPC_GRPC);
+	assert_int_equal(s.t[0].rpc_status, 0);
+	assert_string_equal(s.t[0].path, "/shop.Cart/Add");
+	assert_string_equal(s.t[0].operation, "POST");
+	assert_int_equal(s.t[0].duration_ns, 15);
+	assert_int_equal(s.t[0].request_bytes, 7);
+	assert_int_equal(s.t[0].response_bytes, 5);
+	assert_int_equal(s.t[1].rpc_system, SONDE_RPC_GRPC);
+	assert_int_equal(s.t[1].rpc_status, 5);
+	assert_int_equal(s.t[1].status, 200);
+	assert_int_equal(s.t[2].rpc_system, SONDE_RPC_GRPC);
+	assert_int_equal(s.t[2].rpc_status, 14);
+	assert_int_equal(s.t[2].status, 503);
+	assert_int_equal(s.t[3].rpc_system, SONDE_RPC_GRPC);
+	assert_int_equal(s.t[3].rpc_status, 2);
+	assert_int_equal(s.t[4].rpc_system, SONDE_RPC_NONE);
+	assert_int_equal(s.t[4].status, 200);
 }
 
 /* W3C trace context from the request's traceparent field; a bad one is none. */
@@ -507,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_continuation_padding),
 		cmocka_unit_test(test_dynamic_table),
 		cmocka_unit_test(test_informational_and_trailers),
+		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_traceparent),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_gaps),
