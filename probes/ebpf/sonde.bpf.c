@@ -802,6 +802,15 @@ static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kin
 	struct h2_state st = {}, *v;
 	__u64 head = 0, src = ptr;
 
+	if (kind == ARG_MSG) {
+		struct user_msghdr m;
+
+		/* sendmsg/recvmsg (gRPC's C core): the first iovec of the header */
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)ptr) || !m.msg_iovlen)
+			return false;
+		ptr = (__u64)m.msg_iov;
+		kind = ARG_IOV;
+	}
 	if (kind != ARG_BUF) {
 		struct iovec v;
 

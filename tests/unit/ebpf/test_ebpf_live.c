@@ -953,6 +953,65 @@ static void test_h2_many_frames(void **state)
 }
 
 /*
+ * The preface sent by sendmsg and read by recvmsg (gRPC's C core does
+ * both): the connection is frame-walked from it at both ends.
+ */
+static void test_h2_msg_preface(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t hello[24 + 9], last[9 + 2500 + 12], in[sizeof(hello) + sizeof(last)];
+	struct iovec iov[2];
+	struct msghdr mh = { .msg_iov = iov };
+	const struct seen *s;
+	uint64_t copied = 0, skipped = 0;
+	uint16_t port;
+	int l = listener(&port), cerr, c, a;
+	size_t got = 0;
+	bool walked = false;
+
+	memcpy(hello, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	frame_hdr(hello + 24, 0, 4, 0); /* SETTINGS, empty */
+	frame_hdr(last, 2500, 0, 1);
+	frame_hdr(last + 2509, 3, 1, 3);
+	c = connect_to(port, false, &cerr);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	iov[0] = (struct iovec){ hello, 16 };
+	iov[1] = (struct iovec){ hello + 16, sizeof(hello) - 16 };
+	mh.msg_iovlen = 2;
+	assert_int_equal(sendmsg(c, &mh, 0), sizeof(hello));
+	iov[0] = (struct iovec){ last, sizeof(last) };
+	mh.msg_iovlen = 1;
+	assert_int_equal(sendmsg(c, &mh, 0), sizeof(last));
+	while (got < sizeof(in)) {
+		ssize_t r;
+
+		iov[0] = (struct iovec){ in + got, sizeof(in) - got };
+		r = recvmsg(a, &mh, 0);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	close_and_drain(f, c, a, l);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c, SONDE_EBPF_DIR_SEND, 1);
+	assert_segs(s, 2, 9u, 2500u, 12u, 0u);
+	for (unsigned i = 0; (s = find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, i));
+	     i++) {
+		if (!(s->flags & SONDE_EBPF_F_FRAMED)) {
+			copied += s->len;
+			continue;
+		}
+		walked = true;
+		for (size_t j = 0; j < s->n_segs; j++) {
+			copied += s->segs[j].copy;
+			skipped += s->segs[j].skip;
+		}
+	}
+	assert_true(walked);
+	assert_int_equal(skipped, 2500);
+	assert_int_equal(copied + skipped, sizeof(in));
+}
+
+/*
  * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
  * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
  * bytes without copying them: counted, no payload. MSG_OOB and
@@ -1205,6 +1264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unix_stream, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_many_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_msg_preface, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_from_handshake, setup_child, teardown),
