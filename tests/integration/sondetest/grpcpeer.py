@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+"""A gRPC server and client for the tests, run by Debian's own python3
+(which has python3-grpcio), not by the interpreter running the test.
+
+    /usr/bin/python3 grpcpeer.py serve          prints its port, serves until killed
+    /usr/bin/python3 grpcpeer.py call PORT PLAN  PLAN: JSON [[method, payload, times], ...]
+
+The service `sonde.test.Shop` (raw bytes, no protobuf) answers:
+  Get      payload "missing" NOT_FOUND, "fail" INTERNAL, "big" 200 KiB,
+           anything else echoed: OK
+  Slow     the payload echoed after 50 ms: OK
+  List     three messages (server streaming): OK
+  anything else: UNIMPLEMENTED (the library's own answer)
+The client makes every call of the plan in order on one channel (one
+HTTP/2 connection) and prints JSON: {"method status": count} and the
+seconds each Slow call took, measured around the call.
+"""
+
+import json
+import sys
+import time
+from concurrent import futures
+
+import grpc
+
+SERVICE = "sonde.test.Shop"
+
+
+def get(request, context):
+    if request == b"missing":
+        context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
+    if request == b"fail":
+        context.abort(grpc.StatusCode.INTERNAL, "store failed")
+    if request == b"big":
+        return b"x" * (200 * 1024)
+    return request
+
+
+def slow(request, context):
+    time.sleep(0.05)
+    return request
+
+
+def list_items(request, context):
+    for i in range(3):
+        yield b"item %d" % i
+
+
+def serve():
+    handler = grpc.method_handlers_generic_handler(SERVICE, {
+        "Get": grpc.unary_unary_rpc_method_handler(get),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow),
+        "List": grpc.unary_stream_rpc_method_handler(list_items),
+    })
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    server.wait_for_termination()
+
+
+def call(port, plan):
+    counts, slept = {}, []
+    with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+        grpc.channel_ready_future(ch).result(timeout=10)
+        for method, payload, times in plan:
+            path = "/%s/%s" % (SERVICE, method)
+            stub = ch.unary_stream(path) if method == "List" else ch.unary_unary(path)
+            for _ in range(times):
+                t0 = time.monotonic()
+                try:
+                    r = stub(payload.encode(), timeout=10)
+                    if method == "List":
+                        r = list(r)
+                    code = "OK"
+                except grpc.RpcError as e:
+                    code = e.code().name
+                if method == "Slow":
+                    slept.append(time.monotonic() - t0)
+                key = "%s %s" % (method, code)
+                counts[key] = counts.get(key, 0) + 1
+    print(json.dumps({"counts": counts, "slept": slept}), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve()
+    else:
+        call(int(sys.argv[2]), json.loads(sys.argv[3]))
