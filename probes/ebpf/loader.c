@@ -355,6 +355,8 @@ static int load_attach(struct sonde_ebpf_probe *p,
 		bpf_map__set_max_entries(p->skel->maps.events,
 					 ring_size(opts->ring_bytes));
 	bpf_map__set_max_entries(p->skel->maps.scratch_map, (uint32_t)p->ncpus);
+	if (opts->h2_conns)
+		bpf_map__set_max_entries(p->skel->maps.h2_frames, opts->h2_conns);
 	p->skel->rodata->wakeup_bytes =
 		wakeup_per_cpu(opts->wakeup_bytes, bpf_map__max_entries(p->skel->maps.events),
 			       libbpf_num_possible_cpus());

@@ -55,6 +55,8 @@ struct sonde_ebpf_probe_opts {
 	bool tls_entry;
 	/* unix-domain stream sockets are traced as well as TCP */
 	bool unix_sockets;
+	/* HTTP/2 connections whose frame positions the kernel keeps (0: 16,384) */
+	uint32_t h2_conns;
 };
 
 /*

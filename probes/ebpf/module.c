@@ -249,7 +249,7 @@ static int register_metrics(struct ebpf_state *st)
 		 "HTTP/2 data records frame-walked in the kernel (DATA payloads left out)",
 		 SONDE_COUNTER, &st->h2_walked));
 	TRY(solo(reg, "sonde_ebpf_http2_walks_lost_total",
-		 "HTTP/2 frame walks that lost their place in the stream",
+		 "HTTP/2 frame walks that lost their place in the stream, or their connection's",
 		 SONDE_COUNTER, &st->h2_lost));
 	TRY(solo(reg, "sonde_ebpf_decode_errors_total",
 		 "ring buffer records that did not decode", SONDE_COUNTER,

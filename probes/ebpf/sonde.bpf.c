@@ -920,6 +920,12 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	if (want && si->h2) {
 		struct h2_state *h2 = bpf_map_lookup_elem(&h2_frames, &si->ino);
 
+		if (!h2) {
+			/* its place was evicted (more HTTP/2 connections than
+			 * h2_frames holds): no longer walked, counted once */
+			si->h2 = 0;
+			stat_inc(SONDE_EBPF_STAT_H2_LOST);
+		}
 		p = h2 ? &h2->pos[slot & 3] : NULL;
 		if (p && p->lost)
 			p = NULL;

@@ -59,6 +59,7 @@ struct fixture {
 	bool unix_sockets;
 	uint32_t capture;
 	uint32_t wakeup_bytes;
+	uint32_t h2_conns;
 	pid_t child; /* setup_child: a second traced process, fed an fd over sp */
 	int sp;
 	struct sonde_ebpf_probe *probe;
@@ -127,6 +128,7 @@ static void open_probe(struct fixture *f)
 	o.ring_bytes = 1 << 20;
 	o.wakeup_bytes = f->wakeup_bytes;
 	o.unix_sockets = f->unix_sockets;
+	o.h2_conns = f->h2_conns;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
 	if (f->child > 0)
@@ -189,6 +191,23 @@ static int setup_batched(void **state)
 	if (sched_setaffinity(0, sizeof(one), &one))
 		return -1;
 	return setup_with(state, 0, 4096, false);
+}
+
+/* Room for one HTTP/2 connection's frame positions, on one CPU (the LRU
+ * map's free lists are per CPU). */
+static int setup_h2_one(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (!f || sched_setaffinity(0, sizeof(one), &one))
+		return -1;
+	f->h2_conns = 1;
+	open_probe(f);
+	*state = f;
+	return 0;
 }
 
 /* The child of setup_child: serves one exchange on the fd it is sent. */
@@ -1012,6 +1031,51 @@ static void test_h2_msg_preface(void **state)
 }
 
 /*
+ * More HTTP/2 connections than the kernel keeps positions for: the one
+ * whose place was evicted is no longer walked (its records are the
+ * capture's prefix again), counted once as a lost walk; the newer one
+ * still is.
+ */
+static void test_h2_evicted(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[9 + 2500 + 12];
+	const struct seen *s;
+	uint64_t st[SONDE_EBPF_STAT_N];
+	uint16_t port;
+	int l = listener(&port), cerr, c1, a1, c2, a2;
+
+	frame_hdr(big, 2500, 0, 1);
+	frame_hdr(big + 2509, 3, 1, 3);
+	c1 = connect_to(port, false, &cerr);
+	a1 = accept(l, NULL, NULL);
+	c2 = connect_to(port, false, &cerr);
+	a2 = accept(l, NULL, NULL);
+	assert_true(a1 >= 0 && a2 >= 0);
+	assert_int_equal(write(c1, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24), 24);
+	assert_int_equal(write(c2, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24), 24);
+	assert_int_equal(write(c1, big, sizeof(big)), sizeof(big));
+	assert_int_equal(write(c1, big, sizeof(big)), sizeof(big));
+	assert_int_equal(write(c2, big, sizeof(big)), sizeof(big));
+	read_exactly(a1, 24 + 2 * sizeof(big));
+	read_exactly(a2, 24 + sizeof(big));
+	assert_int_equal(sonde_ebpf_probe_stats(f->probe, st), 0);
+	close(c2);
+	close(a2);
+	close_and_drain(f, c1, a1, l);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c1, SONDE_EBPF_DIR_SEND, 1);
+	assert_false(s->flags & SONDE_EBPF_F_FRAMED);
+	/* a prefix of the capture the preface set (16 KiB), not walked */
+	assert_int_equal(s->len, sizeof(big));
+	assert_int_equal(s->n_segs, 0);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c2, SONDE_EBPF_DIR_SEND, 1);
+	assert_segs(s, 2, 9u, 2500u, 12u, 0u);
+	/* each socket has its entry: c2's preface evicted c1's, and c1's next
+	 * write found it gone; the readers' entries came after the stats */
+	assert_int_equal(st[SONDE_EBPF_STAT_H2_LOST], 1);
+}
+
+/*
  * MSG_PEEK leaves the bytes queued: the read that takes them reports them,
  * the peeks nothing (else a parser sees them twice). MSG_TRUNC consumes
  * bytes without copying them: counted, no payload. MSG_OOB and
@@ -1265,6 +1329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_many_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_msg_preface, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_evicted, setup_h2_one, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mptcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_from_handshake, setup_child, teardown),
