@@ -15,7 +15,10 @@ struct sonde_conntab {
 	 * untouched part of the pool costs no resident memory */
 	size_t next_fresh;
 	struct sonde_conn **buckets;
-	size_t n_buckets; /* power of two */
+	/* loopback connections by their (local, peer) pair: each end of a
+	 * connection traced at both ends finds the other */
+	struct sonde_conn **pbuckets;
+	size_t n_buckets; /* power of two, for both */
 	struct sonde_conn *oldest, *newest;
 	struct sonde_conntab_stats stats;
 };
@@ -59,7 +62,8 @@ int sonde_conntab_new(const struct sonde_conntab_opts *opts,
 		tab->n_buckets <<= 1;
 	tab->pool = calloc(opts->max_conns, sizeof(*tab->pool));
 	tab->buckets = calloc(tab->n_buckets, sizeof(*tab->buckets));
-	if (!tab->pool || !tab->buckets) {
+	tab->pbuckets = calloc(tab->n_buckets, sizeof(*tab->pbuckets));
+	if (!tab->pool || !tab->buckets || !tab->pbuckets) {
 		err = -ENOMEM;
 		goto err;
 	}
@@ -141,7 +145,69 @@ static void finish(struct sonde_conntab *tab, struct sonde_conn *c)
 	release(tab, c);
 }
 
-/* Unhooks c from its bucket and the activity list, back to the free list. */
+static uint64_t addr_hash(const struct sonde_addr *a, uint64_t h)
+{
+	h = (h ^ a->family ^ (uint64_t)a->port << 8) * 0x100000001B3ull;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->addr[i]) * 0x100000001B3ull;
+	return h;
+}
+
+static size_t pair_bucket(const struct sonde_conntab *tab, const struct sonde_addr *local,
+			  const struct sonde_addr *peer)
+{
+	return (size_t)(addr_hash(peer, addr_hash(local, 0xcbf29ce484222325ull)) >> 32) &
+	       (tab->n_buckets - 1);
+}
+
+static bool addr_equal(const struct sonde_addr *a, const struct sonde_addr *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/* Both ends known on this host: a loopback peer with an address (a unix
+ * socket's stands for its peer's inode, 0 when the kernel had none). */
+static bool pairable(const struct sonde_conn *c)
+{
+	static const uint8_t none[16];
+
+	return sonde_addr_is_loopback(&c->peer) &&
+	       (c->peer.port || memcmp(c->peer.addr, none, sizeof(none)) != 0);
+}
+
+/* The connection's addresses, and its place in the pair index. */
+static void set_addrs(struct sonde_conntab *tab, struct sonde_conn *c,
+		      const struct sonde_addr *local, const struct sonde_addr *peer)
+{
+	size_t b;
+
+	if (local)
+		c->local = *local;
+	if (peer)
+		c->peer = *peer;
+	if (c->paired || !pairable(c))
+		return;
+	b = pair_bucket(tab, &c->local, &c->peer);
+	c->pnext = tab->pbuckets[b];
+	tab->pbuckets[b] = c;
+	c->paired = true;
+}
+
+/* The other end of c's connection, when this host's tracing sees it. */
+static struct sonde_conn *other_end(struct sonde_conntab *tab, const struct sonde_conn *c)
+{
+	struct sonde_conn *o;
+
+	if (!c->paired)
+		return NULL;
+	for (o = tab->pbuckets[pair_bucket(tab, &c->peer, &c->local)]; o; o = o->pnext)
+		if (o != c && addr_equal(&o->local, &c->peer) && addr_equal(&o->peer, &c->local))
+			return o;
+	return NULL;
+}
+
+/* Unhooks c from its buckets and the activity list, back to the free list. */
 static void release(struct sonde_conntab *tab, struct sonde_conn *c)
 {
 	struct sonde_conn **pp = &tab->buckets[bucket_of(tab, c->tgid, c->fd)];
@@ -150,6 +216,13 @@ static void release(struct sonde_conntab *tab, struct sonde_conn *c)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = c->hnext;
+	if (c->paired) {
+		pp = &tab->pbuckets[pair_bucket(tab, &c->local, &c->peer)];
+		while (*pp && *pp != c)
+			pp = &(*pp)->pnext;
+		if (*pp)
+			*pp = c->pnext;
+	}
 	lru_unlink(tab, c);
 	drop_parser(c);
 	memset(c, 0, sizeof(*c));
@@ -165,6 +238,7 @@ void sonde_conntab_free(struct sonde_conntab *tab)
 	while (tab->oldest)
 		release(tab, tab->oldest);
 	free(tab->buckets);
+	free(tab->pbuckets);
 	free(tab->pool);
 	free(tab);
 }
@@ -248,10 +322,7 @@ int sonde_conntab_open(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
 	}
 	c = create(tab, tgid, fd, sock_id, now_ns);
 	c->role = role;
-	if (local)
-		c->local = *local;
-	if (peer)
-		c->peer = *peer;
+	set_addrs(tab, c, local, peer);
 	return 0;
 }
 
@@ -367,15 +438,48 @@ static void give_up(struct sonde_conntab *tab, struct sonde_conn *c)
 	stop_parsing(tab, c);
 }
 
-/*
- * The client end of a loopback DB or cache connection: the server's end,
- * on this host too, reports every command, so parsing this one would only
- * produce transactions to drop.
- */
-static bool loopback_client(const struct sonde_conntab *tab, const struct sonde_conn *c)
+/* An end of a loopback DB or cache connection in this role. */
+static bool loopback_end(const struct sonde_conntab *tab, const struct sonde_conn *c,
+			 uint8_t role)
 {
-	return tab->o.loopback_dedup && c->role == SONDE_CONN_ROLE_CLIENT &&
+	return tab->o.loopback_dedup && c->role == role && c->proto &&
 	       !sonde_proto_is_http(c->proto->proto) && sonde_addr_is_loopback(&c->peer);
+}
+
+/*
+ * Both ends of a loopback DB or cache connection would report every
+ * command: the server's end does, and the client's is set aside (its
+ * payload no longer wanted). A client end is checked at its first
+ * response, when the server's end, if traced, has read the request
+ * already (records come in the order of the syscalls' ends); a server end
+ * found later still takes over from a client end that reported. Without
+ * the server's end (tracing filtered to the client), the client reports.
+ */
+static bool set_aside(struct sonde_conntab *tab, struct sonde_conn *client)
+{
+	tab->stats.loopback_clients++;
+	stop_parsing(tab, client);
+	return true;
+}
+
+static bool client_end_set_aside(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	struct sonde_conn *srv = other_end(tab, c);
+
+	c->end_check = false;
+	if (srv && srv->state == SONDE_CONN_PARSING && srv->role != SONDE_CONN_ROLE_CLIENT)
+		return set_aside(tab, c);
+	tab->stats.loopback_clients_reported++;
+	return false;
+}
+
+static void server_end_detected(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	struct sonde_conn *cli = other_end(tab, c);
+
+	if (cli && cli->state == SONDE_CONN_PARSING && cli->role == SONDE_CONN_ROLE_CLIENT &&
+	    !cli->end_check)
+		set_aside(tab, cli);
 }
 
 /* Tries each parser's detect() on a request-flow chunk. */
@@ -563,10 +667,7 @@ static int data_piece(struct sonde_conntab *tab, const struct sonde_conntab_chun
 	}
 	if (!c) {
 		c = create(tab, ch->tgid, ch->fd, ch->sock_id, ch->ts_ns);
-		if (ch->local)
-			c->local = *ch->local;
-		if (ch->peer)
-			c->peer = *ch->peer;
+		set_addrs(tab, c, ch->local, ch->peer);
 		c->role = ch->kernel_role;
 		if (c->role == SONDE_CONN_ROLE_UNKNOWN) {
 			c->role = sonde_conntab_guess_role(tab, &c->local, &c->peer);
@@ -613,14 +714,15 @@ static int data_piece(struct sonde_conntab *tab, const struct sonde_conntab_chun
 		if (c->role == SONDE_CONN_ROLE_UNKNOWN)
 			c->role = ch->send ? SONDE_CONN_ROLE_CLIENT :
 					     SONDE_CONN_ROLE_SERVER;
-		if (loopback_client(tab, c)) {
-			tab->stats.loopback_clients++;
-			stop_parsing(tab, c);
-			return 0;
-		}
+		if (loopback_end(tab, c, SONDE_CONN_ROLE_CLIENT))
+			c->end_check = true;
+		else if (loopback_end(tab, c, SONDE_CONN_ROLE_SERVER))
+			server_end_detected(tab, c);
 	}
 	flow = ch->send == (c->role == SONDE_CONN_ROLE_CLIENT) ? SONDE_FLOW_REQUEST :
 								 SONDE_FLOW_RESPONSE;
+	if (c->end_check && flow == SONDE_FLOW_RESPONSE && client_end_set_aside(tab, c))
+		return 0;
 	ctx.tab = tab;
 	ctx.conn = c;
 	err = 0;

@@ -62,6 +62,10 @@ struct sonde_conn {
 	 */
 	bool tls;
 	bool plain_seen;
+	/* the client end of a loopback DB/cache connection, detected: at its
+	 * first response, set aside if the server's end is traced too */
+	bool end_check;
+	bool paired;        /* in the table's address-pair index (pnext) */
 	unsigned proto_idx;
 	const struct sonde_proto_ops *proto;
 	void *pstate;
@@ -76,6 +80,7 @@ struct sonde_conn {
 	uint8_t det[SONDE_CONN_DETECT_BUF];
 	/* table internals */
 	struct sonde_conn *hnext;
+	struct sonde_conn *pnext;       /* loopback connections by (local, peer) */
 	struct sonde_conn *prev, *next; /* activity order, oldest first */
 };
 
@@ -129,7 +134,10 @@ struct sonde_conntab_stats {
 	uint64_t reused; /* fd seen with a new socket id without a close */
 	uint64_t ignored;
 	uint64_t alloc_failed;
-	uint64_t loopback_clients; /* client ends of loopback DB/cache connections */
+	uint64_t loopback_clients; /* client ends of loopback DB/cache connections set aside */
+	/* client ends that found no server end traced at their first
+	 * response, and so report (one may still be set aside later) */
+	uint64_t loopback_clients_reported;
 	uint64_t tls;              /* connections seen speaking TLS */
 	uint64_t tls_opaque;       /* TLS connections that ended without plaintext */
 	uint64_t loss_gaps;        /* parsers told of bytes lost before a chunk */

@@ -110,7 +110,8 @@ void sonde_ebpf_addr_convert(const struct sonde_ebpf_addr *in,
 		/* dual-stack sockets (Node, Java): IPv4 peers as IPv4 */
 		out->family = AF_INET;
 		memcpy(out->addr, in->addr + 12, 4);
-	} else if (in->family == AF_INET6) {
+	} else if (in->family == AF_INET6 || in->family == AF_UNIX) {
+		/* a unix socket's: its end's identity or its peer's */
 		memcpy(out->addr, in->addr, 16);
 	}
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -351,6 +353,9 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	p->skel->rodata->filter_ports = opts->n_ports > 0;
 	p->skel->rodata->filter_cgroups = opts->filter_cgroups;
 	p->skel->rodata->trace_unix = opts->unix_sockets;
+	if (getrandom(&p->skel->rodata->unix_id_key, sizeof(p->skel->rodata->unix_id_key), 0) !=
+	    sizeof(p->skel->rodata->unix_id_key))
+		p->skel->rodata->unix_id_key = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
 	if (opts->ring_bytes)
 		bpf_map__set_max_entries(p->skel->maps.events,
 					 ring_size(opts->ring_bytes));

@@ -170,7 +170,8 @@ struct ebpf_state {
 	const char *proto_names[SONDE_CONNTAB_MAX_PROTOS];
 
 	struct sonde_series *up, *events, *lost, *decode_err, *conns, *txns;
-	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *loopback_skipped;
+	struct sonde_series *evict_cap, *evict_idle, *reused, *ignored, *loopback_skipped,
+		*loopback_reported;
 	struct sonde_series *retrans, *tcp_active, *truncated, *h2_walked, *h2_lost;
 	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired, *loss_gaps;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
@@ -273,6 +274,9 @@ static int register_metrics(struct ebpf_state *st)
 	TRY(solo(reg, "sonde_ebpf_loopback_clients_skipped_total",
 		 "client ends of loopback DB/cache connections not parsed (the server end reports their commands)",
 		 SONDE_COUNTER, &st->loopback_skipped));
+	TRY(solo(reg, "sonde_ebpf_loopback_clients_reported_total",
+		 "client ends of loopback DB/cache connections parsed because their server end is not traced here",
+		 SONDE_COUNTER, &st->loopback_reported));
 	for (i = 0; i < st->n_protos; i++) {
 		TRY(one_label(reg, "sonde_ebpf_parse_errors_total",
 			      "bytes a protocol parser could not parse", "protocol",
@@ -534,6 +538,7 @@ static void refresh_metrics(struct ebpf_state *st)
 	sonde_counter_set(st->reused, (double)cs->reused);
 	sonde_counter_set(st->ignored, (double)cs->ignored);
 	sonde_counter_set(st->loopback_skipped, (double)cs->loopback_clients);
+	sonde_counter_set(st->loopback_reported, (double)cs->loopback_clients_reported);
 	sonde_counter_set(st->tls_conns, (double)cs->tls);
 	sonde_counter_set(st->tls_opaque, (double)cs->tls_opaque);
 	sonde_counter_set(st->loss_gaps, (double)cs->loss_gaps);

@@ -45,6 +45,11 @@ const volatile __u64 wakeup_bytes = 0;
 const volatile __u8 tls_hooks = 0;
 /* Unix-domain stream sockets are traced too (ebpf.unix_sockets). */
 const volatile __u8 trace_unix = 0;
+/* Unix sockets' ends are told apart by their struct sock, which is known
+ * at connect() already (the server's end has no file, so no inode, until
+ * accept()); XORed with this key of the loader's, no kernel address
+ * reaches user space as such. */
+const volatile __u64 unix_id_key = 0;
 
 /* Where a syscall's bytes are: none for sendfile/splice (kernel to kernel) */
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2, ARG_NONE = 3 };
@@ -393,9 +398,19 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si, __u8 ro
 		/* a local stream (PHP's "localhost" to MySQL, an app server
 		 * behind nginx): no address, no port, no handshake to say who
 		 * is the server: accept/connect, or the first request, will */
+		struct sock *peer;
+		__u64 me, them;
+
 		if (!trace_unix || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
 			return false;
 		si->local.family = si->peer.family = AF_UNIX;
+		/* each end's identity and its peer's stand in for addresses, so
+		 * that user space can pair the two ends of one connection */
+		peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+		me = (__u64)sk ^ unix_id_key;
+		them = peer ? (__u64)peer ^ unix_id_key : 0;
+		__builtin_memcpy(si->local.addr, &me, sizeof(me));
+		__builtin_memcpy(si->peer.addr, &them, sizeof(them));
 		si->role = role;
 		si->is_tcp = 1;
 		return true;

@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: MIT
 """eBPF + RESP parser + pipeline against Redis's own counters.
 
+With the client alone traced (redis-benchmark in a cgroup of its own,
+ebpf.cgroups), its end of the loopback connections reports the commands,
+as exactly: the server's end, which would, is not traced.
+
 Ground truth: INFO stats keyspace_hits / keyspace_misses and INFO
 commandstats, read over the unix socket (invisible to the TCP probe).
 The agent's sonde_cache_lookups_total / sonde_cache_hits_total for
@@ -25,6 +29,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import Agent, Checks, Redis, ebpf  # noqa: E402
+from sondetest.cgroups import run_in, scratch  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
@@ -37,13 +42,16 @@ def phase(name, r, agent, work):
     return ebpf.redis_phase(check, name, r, agent, work)
 
 
-def benchmark(r, pipeline, tls=False):
+def benchmark(r, pipeline, tls=False, cgdir=None):
     cmd = ["redis-benchmark", "-h", r.host, "-p", str(r.tls_port if tls else r.port),
            "-t", "get,set", "-n", str(N), "-c", "4", "-q"] + (["--tls", "--insecure"] if tls else [])
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
     # The keys must exist for GET to hit: SET runs first in -t get,set.
-    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    if cgdir:
+        run_in(cgdir, cmd, check=True, capture_output=True, timeout=60)
+    else:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
 
 
 def scripted(r):
@@ -138,7 +146,25 @@ def tls_phases():
         check.equal(ebpf.lost_events(agent.scrape()), 0, "TLS: no ring-buffer events lost")
 
 
+def client_alone_phase(r):
+    with scratch("redis-client") as (rel, cgdir):
+        if not rel:
+            print("SKIP: client end alone: no cgroup v2 hierarchy to trace the client by")
+            return
+        with Agent(ebpf.config(ports=[r.port], cgroups=[rel])) as agent:
+            ebpf.attached(agent)
+            d = phase("client end alone: redis-benchmark", r, agent,
+                      lambda: benchmark(r, 1, cgdir=cgdir))
+            check(d.sum("sonde_ebpf_loopback_clients_reported_total") >= 4,
+                  "client end alone: the clients' ends report",
+                  str(d.sum("sonde_ebpf_loopback_clients_reported_total")))
+            check.equal(int(d.sum("sonde_ebpf_loopback_clients_skipped_total")), 0,
+                        "client end alone: no client end set aside")
+
+
 def main():
+    with Redis() as r:
+        client_alone_phase(r)
     with Redis() as r, Agent(ebpf.config(ports=[r.port])) as agent:
         ebpf.attached(agent)
         phase("redis-benchmark", r, agent, lambda: benchmark(r, 1))
@@ -148,6 +174,9 @@ def main():
         phase("RESP3", r, agent, lambda: resp3(r))
         errors_phase(r, agent)
         m = agent.scrape()
+        check(m.sum("sonde_ebpf_loopback_clients_skipped_total") >= 4,
+              "both ends traced: the clients' ends set aside",
+              str(m.sum("sonde_ebpf_loopback_clients_skipped_total")))
         check.equal(ebpf.lost_events(m), 0, "no ring-buffer events lost")
     tls_phases()
     check.exit()

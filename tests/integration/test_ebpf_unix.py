@@ -20,7 +20,10 @@ cache and a database reached through their local sockets, as PHP's
 - With ebpf.unix_sockets false the same traffic is not seen.
 - With no filter, both ends of each socket are traced: the clients' ends
   are set aside as on loopback TCP (the server's end reports the
-  commands), so nothing is counted twice.
+  commands), so nothing is counted twice. The kernel gives each end's and
+  its peer's socket inode for addresses, so the agent pairs the ends.
+- With the client alone traced (redis-benchmark -s in a cgroup of its
+  own), its end reports the commands, exactly.
 
 The server processes alone are traced (ebpf.pids) but in the last phase,
 so the ground-truth queries, which go through the same sockets, are seen
@@ -35,7 +38,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import Agent, Checks, MariaDB, Postgres, Redis, ebpf  # noqa: E402
-from sondetest.cgroups import move, tree_pids, v2_root  # noqa: E402
+from sondetest.cgroups import move, run_in, scratch, tree_pids, v2_root  # noqa: E402
 from sondetest.clients import RespClient  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
@@ -46,9 +49,16 @@ N = 1000
 DB = "db_client_operation_duration_seconds"
 
 
+def redis_benchmark(r, cgdir=None):
+    cmd = ["redis-benchmark", "-s", r.unix, "-t", "set,get", "-n", str(N), "-c", "4", "-q"]
+    if cgdir:
+        run_in(cgdir, cmd, check=True, capture_output=True, timeout=60)
+    else:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
 def redis_work(r):
-    subprocess.run(["redis-benchmark", "-s", r.unix, "-t", "set,get", "-n", str(N),
-                    "-c", "4", "-q"], check=True, capture_output=True, timeout=60)
+    redis_benchmark(r)
     with RespClient(unix=r.unix) as c:
         c.call("SET", "u:1", "a")
         assert c.call("GET", "u:1") == b"a"
@@ -79,6 +89,20 @@ def redis_phase(r, unix, both_ends=False):
             check(d.sum("sonde_ebpf_loopback_clients_skipped_total") >= 5,
                   "%s: the clients' ends set aside" % what,
                   str(d.sum("sonde_ebpf_loopback_clients_skipped_total")))
+
+
+def redis_client_alone(r):
+    what = "redis over its socket, the client alone traced"
+    with scratch("unix-client") as (rel, cgdir):
+        if not rel:
+            print("SKIP: %s: no cgroup v2 hierarchy to trace the client by" % what)
+            return
+        with Agent(ebpf.config(cgroups=[rel])) as agent:
+            ebpf.attached(agent)
+            d = ebpf.redis_phase(check, what, r, agent, lambda: redis_benchmark(r, cgdir))
+            check(d.sum("sonde_ebpf_loopback_clients_reported_total") >= 4,
+                  "%s: the clients' ends report" % what,
+                  str(d.sum("sonde_ebpf_loopback_clients_reported_total")))
 
 
 def mariadb_phase(m):
@@ -161,6 +185,7 @@ def main():
         redis_phase(r, True)
         redis_phase(r, False)
         redis_phase(r, True, both_ends=True)
+        redis_client_alone(r)
     with MariaDB() as m:
         mariadb_phase(m)
     check.exit()

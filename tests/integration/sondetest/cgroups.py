@@ -2,7 +2,9 @@
 """Processes and cgroups for tests that move servers into cgroups of their
 own (the ebpf.cgroups filter, the benchmark's --server-only)."""
 
+import contextlib
 import os
+import subprocess
 
 
 def v2_root():
@@ -36,3 +38,35 @@ def move(pids, cgdir):
     for p in pids:
         with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
             f.write(str(p))
+
+
+@contextlib.contextmanager
+def scratch(tag):
+    """A cgroup of the test's own under the v2 root: yields (its path
+    relative to the root, as ebpf.cgroups takes it; its directory), or
+    (None, None) without cgroup v2. What is left in it goes back to the
+    root before it is removed."""
+    root = v2_root()
+    if not root:
+        yield None, None
+        return
+    cgdir = os.path.join(root, "sonde-test-%s-%d" % (tag, os.getpid()))
+    os.mkdir(cgdir)
+    try:
+        yield os.path.relpath(cgdir, root), cgdir
+    finally:
+        with open(os.path.join(cgdir, "cgroup.procs")) as f:
+            left = [int(p) for p in f.read().split()]
+        for p in left:
+            try:
+                move([p], root)
+            except ProcessLookupError:
+                pass
+        os.rmdir(cgdir)
+
+
+def run_in(cgdir, cmd, **kw):
+    """subprocess.run(cmd) with the process in cgdir from its start (it
+    moves itself there, then execs)."""
+    return subprocess.run(["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgdir] +
+                          list(cmd), **kw)

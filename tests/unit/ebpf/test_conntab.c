@@ -61,33 +61,124 @@ static void test_client_http_kind_and_server_address(void **state)
 	done(x);
 }
 
-static void test_loopback_dedup_for_cache_clients(void **state)
+/* One exchange on a loopback connection, in the order of the syscalls'
+ * ends: the client writes, the server (if traced) reads and answers, the
+ * client reads. */
+static void exchange(struct ctx *x, bool server_traced, const struct sonde_addr *cl,
+		     const struct sonde_addr *sl, uint64_t ts)
+{
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, cl, sl, "REQ GET\n", 0, ts);
+	if (server_traced) {
+		chunk(x, 9, 2, SONDE_CONN_ROLE_SERVER, false, sl, cl, "REQ GET\n", 0, ts + 1);
+		chunk(x, 9, 2, SONDE_CONN_ROLE_SERVER, true, sl, cl, "RES 1\n", 0, ts + 2);
+	}
+	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, cl, sl, "RES 1\n", 0, ts + 3);
+}
+
+/*
+ * A loopback DB/cache connection traced at both ends is reported once, by
+ * the server's end: the client's is set aside at its first response (its
+ * payload muted), having emitted nothing.
+ */
+static void test_loopback_both_ends(void **state)
 {
 	struct ctx *x = mk(64, 1000000000ull);
-	struct sonde_addr l = v4("127.0.0.1", 41000), p = v4("127.0.0.1", 6379);
+	struct sonde_addr cl = v4("127.0.0.1", 41000), sl = v4("127.0.0.1", 6379);
+
+	(void)state;
+	exchange(x, true, &cl, &sl, 10);
+	exchange(x, true, &cl, &sl, 20);
+	assert_int_equal(x->n, 2);
+	assert_int_equal(x->role[0], SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(x->role[1], SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients_reported, 0);
+	assert_int_equal(sonde_conntab_find(x->tab, 100, 7)->state, SONDE_CONN_IGNORED);
+	assert_int_equal(x->ignored, 1); /* its payload no longer wanted */
+	assert_int_equal(sonde_conntab_find(x->tab, 100, 7)->bytes_sent, 16);
+	assert_int_equal(sonde_conntab_stats(x->tab)->ignored, 0);
+	done(x);
+}
+
+/*
+ * Tracing filtered to the client (ebpf.pids or cgroups): its end reports.
+ * A remote server is only ever seen from this side.
+ */
+static void test_loopback_client_alone(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr cl = v4("127.0.0.1", 41000), sl = v4("127.0.0.1", 6379);
 	struct sonde_addr rl = v4("10.1.1.1", 41001), rp = v4("10.1.1.2", 6379);
 
-	sonde_conntab_open(x->tab, 100, 7, 1, SONDE_CONN_ROLE_CLIENT, &l, &p, 0);
-	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, &l, &p, "REQ GET\n", 0, 10);
-	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, &l, &p, "RES 1\n", 0, 30);
-	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, true, &l, &p, "REQ GET\n", 0, 40);
-	chunk(x, 7, 1, SONDE_CONN_ROLE_CLIENT, false, &l, &p, "RES 1\n", 0, 50);
-	assert_int_equal(x->n, 0);
-	/* one connection, not parsed past detection, its payload muted */
-	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 1);
-	assert_int_equal(x->detected, 1);
-	assert_int_equal(x->ignored, 1);
-	assert_int_equal(sonde_conntab_stats(x->tab)->ignored, 0);
-	assert_int_equal(sonde_conntab_stats(x->tab)->txns, 0);
-	assert_int_equal(sonde_conntab_find(x->tab, 100, 7)->state, SONDE_CONN_IGNORED);
-	assert_int_equal(sonde_conntab_find(x->tab, 100, 7)->bytes_sent, 16);
-	/* a remote server: only this side sees it */
-	sonde_conntab_open(x->tab, 100, 8, 2, SONDE_CONN_ROLE_CLIENT, &rl, &rp, 0);
-	chunk(x, 8, 2, SONDE_CONN_ROLE_CLIENT, true, &rl, &rp, "REQ GET\n", 0, 10);
-	chunk(x, 8, 2, SONDE_CONN_ROLE_CLIENT, false, &rl, &rp, "RES 1\n", 0, 30);
-	assert_int_equal(x->n, 1);
-	assert_string_equal(x->txn[0].server_address, "10.1.1.2");
+	(void)state;
+	exchange(x, false, &cl, &sl, 10);
+	exchange(x, false, &cl, &sl, 20);
+	assert_int_equal(x->n, 2);
+	assert_int_equal(x->role[0], SONDE_CONN_ROLE_CLIENT);
+	assert_string_equal(x->txn[0].server_address, "127.0.0.1");
 	assert_int_equal(x->txn[0].server_port, 6379);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 0);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients_reported, 1);
+	sonde_conntab_open(x->tab, 100, 8, 3, SONDE_CONN_ROLE_CLIENT, &rl, &rp, 0);
+	chunk(x, 8, 3, SONDE_CONN_ROLE_CLIENT, true, &rl, &rp, "REQ GET\n", 0, 30);
+	chunk(x, 8, 3, SONDE_CONN_ROLE_CLIENT, false, &rl, &rp, "RES 1\n", 0, 40);
+	assert_int_equal(x->n, 3);
+	assert_string_equal(x->txn[2].server_address, "10.1.1.2");
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients_reported, 1);
+	done(x);
+}
+
+/*
+ * The server's end seen only later (its first records lost, or its
+ * tracing began late): it takes over, and the client's request in flight
+ * is counted once, by the server.
+ */
+static void test_loopback_server_end_later(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr cl = v4("127.0.0.1", 41000), sl = v4("127.0.0.1", 6379);
+
+	(void)state;
+	exchange(x, false, &cl, &sl, 10);
+	assert_int_equal(x->n, 1);
+	exchange(x, true, &cl, &sl, 20);
+	exchange(x, true, &cl, &sl, 30);
+	assert_int_equal(x->n, 3);
+	assert_int_equal(x->role[0], SONDE_CONN_ROLE_CLIENT);
+	assert_int_equal(x->role[1], SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(x->role[2], SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 1);
+	done(x);
+}
+
+/* Unix sockets: the kernel gives each end's and its peer's socket inode
+ * as their addresses; other connections' ends are not taken for them. */
+static void test_loopback_unix_ends(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr a = { .family = AF_UNIX }, b = { .family = AF_UNIX };
+	struct sonde_addr other = { .family = AF_UNIX };
+	uint64_t ia = 5001, ib = 5002, io = 5003;
+
+	(void)state;
+	memcpy(a.addr, &ia, 8);
+	memcpy(b.addr, &ib, 8);
+	memcpy(other.addr, &io, 8);
+	/* a server end of another connection does not silence this client */
+	chunk(x, 11, 4, SONDE_CONN_ROLE_SERVER, false, &other, &b, "REQ GET\n", 0, 1);
+	chunk(x, 11, 4, SONDE_CONN_ROLE_SERVER, true, &other, &b, "RES 1\n", 0, 2);
+	exchange(x, false, &a, &b, 10);
+	assert_int_equal(x->n, 2);
+	assert_int_equal(x->role[1], SONDE_CONN_ROLE_CLIENT);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients_reported, 1);
+	assert_string_equal(x->txn[1].server_address, "unix");
+	done(x);
+
+	x = mk(64, 1000000000ull);
+	exchange(x, true, &a, &b, 10);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(x->role[0], SONDE_CONN_ROLE_SERVER);
+	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients, 1);
 	done(x);
 }
 
@@ -517,7 +608,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_role_from_accept),
 		cmocka_unit_test(test_client_http_kind_and_server_address),
-		cmocka_unit_test(test_loopback_dedup_for_cache_clients),
+		cmocka_unit_test(test_loopback_both_ends),
+		cmocka_unit_test(test_loopback_client_alone),
+		cmocka_unit_test(test_loopback_server_end_later),
+		cmocka_unit_test(test_loopback_unix_ends),
 		cmocka_unit_test(test_fd_reuse_resets_parser),
 		cmocka_unit_test(test_close_returns_bytes),
 		cmocka_unit_test(test_loss_gap),

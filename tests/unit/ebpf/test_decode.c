@@ -261,6 +261,12 @@ static void test_addr_convert(void **state)
 	sonde_ebpf_addr_convert(&in, &out);
 	assert_int_equal(out.family, AF_INET6);
 	assert_memory_equal(out.addr, in.addr, 16);
+	/* a unix socket's address is an end's identity: kept whole */
+	in.family = AF_UNIX;
+	in.port = 0;
+	sonde_ebpf_addr_convert(&in, &out);
+	assert_int_equal(out.family, AF_UNIX);
+	assert_memory_equal(out.addr, in.addr, 16);
 	in.family = 0;
 	sonde_ebpf_addr_convert(&in, &out);
 	assert_int_equal(out.family, 0);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -572,6 +573,7 @@ static void test_unix_stream(void **state)
 	struct fixture *f = *state;
 	int sp[2], dg[2];
 	const struct seen *s;
+	uint8_t peer[8], me[8];
 	char b[8];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
@@ -591,10 +593,56 @@ static void test_unix_stream(void **state)
 	assert_int_equal(s->lport, 0);
 	assert_int_equal(s->total, 4);
 	assert_memory_equal(s->data, "GET ", 4);
+	/* addresses: each end's identity and its peer's, mirrored */
+	memcpy(peer, s->paddr, sizeof(peer));
+	memcpy(me, s->laddr, sizeof(me));
+	assert_memory_not_equal(me, peer, sizeof(me));
 	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, sp[1], SONDE_EBPF_DIR_RECV, 0);
 	assert_int_equal(s->total, 4);
+	assert_memory_equal(s->laddr, peer, sizeof(peer));
+	assert_memory_equal(s->paddr, me, sizeof(me));
 	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, dg[0], SONDE_EBPF_DIR_SEND, 0));
 	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, dg[1], SONDE_EBPF_DIR_RECV, 0));
+}
+
+/*
+ * A unix socket reached by connect() and accept(), as servers are: the
+ * client's end is cached at connect, when the server's end is not
+ * accepted yet (it has no file); the two ends' identities still mirror.
+ */
+static void test_unix_accepted(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t alen;
+	const struct seen *c, *s;
+	int l, cl, a;
+	char b[8];
+
+	/* an abstract name: nothing to clean up in the filesystem */
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   (size_t)snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+					    "sonde-live-%d", (int)getpid()));
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	cl = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, alen), 0);
+	assert_int_equal(listen(l, 4), 0);
+	assert_int_equal(connect(cl, (struct sockaddr *)&sa, alen), 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(write(cl, "GET ", 4), 4);
+	assert_int_equal(read(a, b, 4), 4);
+	close(cl);
+	close(a);
+	close(l);
+	drain(f);
+	c = must_find(&f->cap, SONDE_EBPF_EV_DATA, cl, SONDE_EBPF_DIR_SEND, 0);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a, SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(c->role, SONDE_EBPF_ROLE_CLIENT);
+	assert_int_equal(s->role, SONDE_EBPF_ROLE_SERVER);
+	assert_memory_equal(c->paddr, s->laddr, 16);
+	assert_memory_equal(c->laddr, s->paddr, 16);
+	assert_memory_not_equal(c->laddr, c->paddr, 16);
 }
 
 static void test_connect_latency_and_refusal(void **state)
@@ -1328,6 +1376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_stream, setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_accepted, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_many_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_msg_preface, setup, teardown),
