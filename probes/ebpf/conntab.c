@@ -225,6 +225,7 @@ static void release(struct sonde_conntab *tab, struct sonde_conn *c)
 	}
 	lru_unlink(tab, c);
 	drop_parser(c);
+	free(c->unix_name);
 	memset(c, 0, sizeof(*c));
 	c->hnext = tab->free_list;
 	tab->free_list = c;
@@ -390,6 +391,20 @@ static void fold_stats(struct sonde_conntab *tab, struct sonde_conn *c)
 	c->seen = *now;
 }
 
+/* A unix-socket connection's server name, asked once; "unix" without one. */
+static const char *unix_server(struct sonde_conntab *tab, struct sonde_conn *c)
+{
+	char name[SONDE_TXN_SERVER_LEN];
+
+	if (!c->unix_named) {
+		c->unix_named = true;
+		if (tab->o.unix_name && tab->o.unix_name(c, name, sizeof(name), tab->o.userdata) &&
+		    name[0])
+			c->unix_name = strdup(name); /* NULL on failure: "unix" */
+	}
+	return c->unix_name ? c->unix_name : "unix";
+}
+
 static void on_txn(struct sonde_txn *t, void *userdata)
 {
 	struct emit_ctx *ctx = userdata;
@@ -410,8 +425,9 @@ static void on_txn(struct sonde_txn *t, void *userdata)
 			c->role == SONDE_CONN_ROLE_CLIENT ? &c->peer : &c->local;
 
 		if (!t->server_address[0] && srv->family == AF_UNIX)
-			/* a local socket: no address, and its path is not known */
-			SONDE_TXN_SET(t->server_address, "unix", 4);
+			/* a local socket: no address, its name if the kernel had one */
+			SONDE_TXN_SET(t->server_address, unix_server(tab, c),
+				      sizeof(t->server_address));
 		else if (!t->server_address[0])
 			sonde_addr_string(srv, t->server_address,
 					  sizeof(t->server_address));

@@ -66,6 +66,8 @@ struct sonde_conn {
 	 * first response, set aside if the server's end is traced too */
 	bool end_check;
 	bool paired;        /* in the table's address-pair index (pnext) */
+	bool unix_named;    /* unix_name asked; its answer (NULL: none) */
+	char *unix_name;
 	unsigned proto_idx;
 	const struct sonde_proto_ops *proto;
 	void *pstate;
@@ -108,13 +110,21 @@ struct sonde_conntab_opts {
 	uint16_t ephemeral_lo, ephemeral_hi; /* 0,0: 32768..60999 */
 	/*
 	 * The client end of a loopback DB or cache connection is not parsed
-	 * once its protocol is known: the server's end, on this host too,
-	 * reports the same commands. Counted in loopback_clients; like an
-	 * ignored connection, proto_changed tells its payload is not wanted.
+	 * past its first exchange when the server's end, traced on this host
+	 * too, reports the same commands. Counted in loopback_clients; like
+	 * an ignored connection, proto_changed tells its payload is not
+	 * wanted. Without the server's end, the client's reports
+	 * (loopback_clients_reported).
 	 */
 	bool loopback_dedup;
 	sonde_conntab_emit_fn emit;
 	sonde_conntab_proto_fn proto_changed;
+	/*
+	 * The name of the socket a unix-socket connection reached, as its
+	 * transactions' server_address: asked once per connection, at its
+	 * first transaction; false (or NULL here) leaves "unix".
+	 */
+	bool (*unix_name)(const struct sonde_conn *conn, char *out, size_t len, void *userdata);
 	void *userdata;
 };
 

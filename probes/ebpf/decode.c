@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -114,4 +115,31 @@ void sonde_ebpf_addr_convert(const struct sonde_ebpf_addr *in,
 		/* a unix socket's: its end's identity or its peer's */
 		memcpy(out->addr, in->addr, 16);
 	}
+}
+
+uint64_t sonde_ebpf_unix_id(const struct sonde_addr *a)
+{
+	uint64_t id;
+
+	memcpy(&id, a->addr, sizeof(id));
+	return id;
+}
+
+void sonde_ebpf_unix_name_string(const struct sonde_ebpf_unix_name *n, char *out, size_t len)
+{
+	size_t i = 0, o = 0, end = n->len < sizeof(n->name) ? n->len : sizeof(n->name);
+	bool abstract = end && n->name[0] == '\0';
+
+	if (abstract) {
+		out[o++] = '@';
+		i = 1;
+	}
+	for (; i < end && o + 1 < len; i++) {
+		unsigned char c = (unsigned char)n->name[i];
+
+		if (c == '\0' && !abstract)
+			break; /* a path's end */
+		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[abstract && o == 1 ? 0 : o] = '\0'; /* an empty abstract name: none */
 }

@@ -42,4 +42,14 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 void sonde_ebpf_addr_convert(const struct sonde_ebpf_addr *in,
 			     struct sonde_addr *out);
 
+/* A unix socket's end identity: the first 8 bytes of its address. */
+uint64_t sonde_ebpf_unix_id(const struct sonde_addr *a);
+
+/*
+ * A unix socket's name as text for a label: a path as it is (to its NUL),
+ * an abstract name as "@name" (as ss prints it); bytes outside printable
+ * ASCII become '?'. "" when there is none. out must hold len >= 2.
+ */
+void sonde_ebpf_unix_name_string(const struct sonde_ebpf_unix_name *n, char *out, size_t len);
+
 #endif

@@ -15,6 +15,9 @@
 
 /* Payload prefix bound; a power of two so the BPF side can mask offsets. */
 #define SONDE_EBPF_CAPTURE_MAX 16384
+/* A unix socket's name is kept to its first SONDE_EBPF_UNIX_NAME_MAX - 1
+ * bytes (the kernel's sun_path holds 108); a power of two */
+#define SONDE_EBPF_UNIX_NAME_MAX 64
 #define SONDE_EBPF_COMM_LEN 16
 /* iovecs looked at per readv/writev/recvmsg/sendmsg. */
 #define SONDE_EBPF_IOV_MAX 64
@@ -49,6 +52,17 @@ enum sonde_ebpf_stat {
 	SONDE_EBPF_STAT_H2_LOST,       /* HTTP/2 frame walks that lost their place */
 	SONDE_EBPF_STAT_H2_WALKED,     /* HTTP/2 records frame-walked */
 	SONDE_EBPF_STAT_N,
+};
+
+/*
+ * The name of the socket a unix-socket connection reached (its server's
+ * bound path, or an abstract name with its leading NUL): `unix_names`,
+ * keyed by the end's identity (its local address bytes).
+ */
+struct sonde_ebpf_unix_name {
+	__u8 len; /* bytes of name[], the sun_path as bound (a path's NUL included) */
+	__u8 pad[7];
+	char name[SONDE_EBPF_UNIX_NAME_MAX];
 };
 
 struct sonde_ebpf_addr {

@@ -552,6 +552,18 @@ int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_i
 	return 0;
 }
 
+int sonde_ebpf_probe_unix_name(const struct sonde_ebpf_probe *probe, uint64_t end_id,
+			       struct sonde_ebpf_unix_name *ret_name)
+{
+	struct sonde_ebpf_unix_name n;
+
+	if (bpf_map__lookup_elem(probe->skel->maps.unix_names, &end_id, sizeof(end_id), &n,
+				 sizeof(n), 0))
+		return -errno;
+	*ret_name = n;
+	return 0;
+}
+
 unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe)
 {
 	return probe->features;

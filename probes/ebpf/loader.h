@@ -89,6 +89,14 @@ int sonde_ebpf_probe_stats(const struct sonde_ebpf_probe *probe,
 int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_id,
 				 uint32_t bytes, uint32_t plain);
 
+/*
+ * The name of the socket a unix-socket connection reached, by the end's
+ * identity (sonde_ebpf_unix_id): 0, or -ENOENT when the kernel kept none
+ * (a socketpair, an unnamed server, or forgotten).
+ */
+int sonde_ebpf_probe_unix_name(const struct sonde_ebpf_probe *probe, uint64_t end_id,
+			       struct sonde_ebpf_unix_name *ret_name);
+
 /* Lets tasks of cgroup v2 id `id` through (opts.filter_cgroups). */
 int sonde_ebpf_probe_add_cgroup(struct sonde_ebpf_probe *probe, uint64_t id);
 

@@ -395,6 +395,19 @@ static void on_proto(const struct sonde_conn *conn, void *userdata)
 		sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, capture, plain);
 }
 
+/* The conntab's question: the name of the socket a unix connection reached. */
+static bool unix_name(const struct sonde_conn *conn, char *out, size_t len, void *userdata)
+{
+	struct ebpf_state *st = userdata;
+	struct sonde_ebpf_unix_name n;
+
+	if (!st->probe ||
+	    sonde_ebpf_probe_unix_name(st->probe, sonde_ebpf_unix_id(&conn->local), &n))
+		return false;
+	sonde_ebpf_unix_name_string(&n, out, len);
+	return true;
+}
+
 static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r)
 {
 	const struct sonde_ebpf_data *d = r->u.data;
@@ -725,6 +738,7 @@ static int ebpf_init(struct sonde_agent *agent, const void *section,
 	to.loopback_dedup = true;
 	to.emit = on_txn;
 	to.proto_changed = on_proto;
+	to.unix_name = unix_name;
 	to.userdata = st;
 	ephemeral_range(&to.ephemeral_lo, &to.ephemeral_hi);
 	err = sonde_conntab_new(&to, &st->tab);

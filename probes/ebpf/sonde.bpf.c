@@ -240,6 +240,27 @@ struct {
 } queued SEC(".maps");
 
 /*
+ * Unix-socket connections: the name of the socket they reached, by end
+ * identity, for user space to read when the connection's first
+ * transaction is reported. Not deleted at close (records are read
+ * later than that): LRU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct sonde_ebpf_unix_name);
+} unix_names SEC(".maps");
+
+/* unix_name's value under construction: off the callers' stacks */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sonde_ebpf_unix_name);
+} unix_name_buf SEC(".maps");
+
+/*
  * HTTP/2: where each direction of a connection is in its frames (socket id
  * -> four positions, indexed dir | plaintext << 1), carried from one
  * record to the next by h2_walk. Created when the preface is seen.
@@ -372,6 +393,54 @@ static __always_inline __u8 handshake_role(struct sock *sk)
  * (addresses included) and returns true when it is. role: what accept or
  * connect said; ROLE_UNKNOWN asks the handshake the kernel saw.
  */
+/*
+ * The listening socket's name, as the server's end has it for its own
+ * and the client's end for its peer's (connect() copies it onto the end
+ * it creates for the server). By role; unknown, by which end has one.
+ * A global function, verified once, whose value is built in a per-CPU
+ * buffer: inlined into every socket lookup it cost the programs' stack
+ * and seconds of verification.
+ */
+__noinline int unix_name(__u64 sk_addr, __u64 peer_addr, __u32 role, __u64 me)
+{
+	struct unix_sock *sk = (struct unix_sock *)sk_addr, *peer = (struct unix_sock *)peer_addr;
+	struct unix_address *own, *other = NULL, *a;
+	struct sonde_ebpf_unix_name *n;
+	__u32 zero = 0, len;
+
+	n = bpf_map_lookup_elem(&unix_name_buf, &zero);
+	if (!n || !sk)
+		return 0;
+	own = BPF_CORE_READ(sk, addr);
+	if (peer)
+		other = BPF_CORE_READ(peer, addr);
+
+	if (role == SONDE_EBPF_ROLE_SERVER)
+		a = own;
+	else if (role == SONDE_EBPF_ROLE_CLIENT)
+		a = other;
+	else
+		a = own && !other ? own : !own ? other : NULL;
+	if (!a)
+		return 0;
+	/* the address's length counts sun_family's two bytes */
+	len = BPF_CORE_READ(a, len);
+	if (len <= 2)
+		return 0;
+	len -= 2;
+	if (len > SONDE_EBPF_UNIX_NAME_MAX - 1)
+		len = SONDE_EBPF_UNIX_NAME_MAX - 1;
+	/* the verifier's bound, on the register the call uses (the compiler
+	 * would drop a mask it can prove idle, and reuse the unclamped one) */
+	barrier_var(len);
+	len &= SONDE_EBPF_UNIX_NAME_MAX - 1;
+	if (bpf_probe_read_kernel(n->name, len, &a->name[0].sun_path))
+		return 0;
+	n->len = len;
+	bpf_map_update_elem(&unix_names, &me, n, BPF_ANY);
+	return 0;
+}
+
 static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si, __u8 role)
 {
 	struct file *f = fd_file(fd);
@@ -411,6 +480,7 @@ static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si, __u8 ro
 		them = peer ? (__u64)peer ^ unix_id_key : 0;
 		__builtin_memcpy(si->local.addr, &me, sizeof(me));
 		__builtin_memcpy(si->peer.addr, &them, sizeof(them));
+		unix_name((__u64)sk, (__u64)peer, role, me);
 		si->role = role;
 		si->is_tcp = 1;
 		return true;

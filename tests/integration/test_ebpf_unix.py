@@ -9,13 +9,13 @@ cache and a database reached through their local sockets, as PHP's
   change in INFO keyspace_hits/keyspace_misses, and its GET/SET counts the
   change in INFO commandstats.
 - MariaDB over its socket, the mariadb client: the agent's SELECT count
-  (db_system_name mysql, server_address "unix") equals the change in
-  Com_select.
+  (db_system_name mysql, server_address the socket's path) equals the
+  change in Com_select.
 - PostgreSQL over its socket, pgbench -S (extended protocol, -M prepared),
   traced by cgroup (the postmaster's tree moved into one): each backend
   inherits its socket from the postmaster, so its role comes from the
   first request it reads; the SELECTs on pgbench_accounts equal
-  pg_stat_statements' calls.
+  pg_stat_statements' calls, their server_address the socket's path.
 - Their bytes are not TCP's: sonde_tcp_bytes_received_total does not move.
 - With ebpf.unix_sockets false the same traffic is not seen.
 - With no filter, both ends of each socket are traced: the clients' ends
@@ -47,6 +47,11 @@ check = Checks()
 SYS = ebpf.REDIS
 N = 1000
 DB = "db_client_operation_duration_seconds"
+
+
+def socket_name(path):
+    """A socket path as the agent names it: its first 63 bytes."""
+    return path[:63]
 
 
 def redis_benchmark(r, cgdir=None):
@@ -124,7 +129,8 @@ def mariadb_phase(m):
         check.equal(int(d.sum(DB + "_count", db_operation_name="SELECT", db_system_name="mysql")),
                     selects, "%s: SELECT count = Com_select" % what)
         check.equal(d.by(DB + "_count", "server_address", db_operation_name="SELECT"),
-                    {"unix": float(selects)}, "%s: server_address unix" % what)
+                    {socket_name(m.socket): float(selects)},
+                    "%s: server_address is the socket's path" % what)
         check.equal(int(d.sum("sonde_tcp_bytes_received_total")), 0,
                     "%s: no byte counted as TCP" % what)
 
@@ -171,6 +177,9 @@ def postgres_phase(pg):
             check.equal(int(got), calls,
                         "%s: SELECTs on pgbench_accounts = pg_stat_statements calls (%s)"
                         % (what, summaries))
+            path = os.path.join(pg.dir, ".s.PGSQL.%d" % pg.port)
+            check.equal(set(d.by(DB + "_count", "server_address", db_system_name="postgresql")),
+                        {socket_name(path)}, "%s: server_address is the socket's path" % what)
             check.equal(int(d.sum("sonde_ebpf_parser_desyncs_total", protocol="postgresql")),
                         0, "%s: no desync" % what)
     finally:

@@ -162,6 +162,8 @@ static void on_proto(const struct sonde_conn *c, void *ud)
 		x->ignored++;
 }
 
+bool (*fake_unix_name)(const struct sonde_conn *conn, char *out, size_t len, void *userdata);
+
 struct ctx *mk(unsigned max_conns, uint64_t idle_ns)
 {
 	struct ctx *x = calloc(1, sizeof(*x));
@@ -169,7 +171,7 @@ struct ctx *mk(unsigned max_conns, uint64_t idle_ns)
 		.max_conns = max_conns, .idle_ns = idle_ns,
 		.protos = { &fake_cache, &fake_web }, .n_protos = 2,
 		.detect_chunks = 3, .max_switches = 1, .loopback_dedup = true,
-		.emit = on_emit, .proto_changed = on_proto,
+		.emit = on_emit, .proto_changed = on_proto, .unix_name = fake_unix_name,
 	};
 
 	assert_non_null(x);

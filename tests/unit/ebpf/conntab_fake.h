@@ -42,6 +42,10 @@ struct ctx {
 	} changes[MAX_CHANGES];
 };
 
+/* The unix_name callback of the tables mk() makes from then on (NULL). */
+extern bool (*fake_unix_name)(const struct sonde_conn *conn, char *out, size_t len,
+			      void *userdata);
+
 /*
  * A table of max_conns on fake_cache then fake_web: detect_chunks 3,
  * max_switches 1, loopback_dedup; done() frees it.

@@ -151,8 +151,50 @@ static void test_loopback_server_end_later(void **state)
 	done(x);
 }
 
-/* Unix sockets: the kernel gives each end's and its peer's socket inode
- * as their addresses; other connections' ends are not taken for them. */
+static unsigned names_asked;
+
+static bool name_by_fd(const struct sonde_conn *conn, char *out, size_t len, void *ud)
+{
+	(void)ud;
+	names_asked++;
+	if (conn->fd == 13)
+		return false; /* the kernel kept none */
+	snprintf(out, len, "/run/fake-%d.sock", conn->fd);
+	return true;
+}
+
+/* A unix connection's transactions name the socket it reached, asked
+ * once per connection; without a name, "unix". */
+static void test_unix_server_name(void **state)
+{
+	struct sonde_addr a = { .family = AF_UNIX }, b = { .family = AF_UNIX };
+	uint64_t ia = 7001, ib = 7002;
+	struct ctx *x;
+
+	(void)state;
+	memcpy(a.addr, &ia, 8);
+	memcpy(b.addr, &ib, 8);
+	fake_unix_name = name_by_fd;
+	x = mk(64, 1000000000ull);
+	fake_unix_name = NULL;
+	names_asked = 0;
+	for (uint64_t i = 0; i < 3; i++) {
+		chunk(x, 12, 4, SONDE_CONN_ROLE_SERVER, false, &b, &a, "REQ GET\n", 0, 10 + i);
+		chunk(x, 12, 4, SONDE_CONN_ROLE_SERVER, true, &b, &a, "RES 1\n", 0, 20 + i);
+		chunk(x, 13, 5, SONDE_CONN_ROLE_SERVER, false, &b, &a, "REQ GET\n", 0, 30 + i);
+		chunk(x, 13, 5, SONDE_CONN_ROLE_SERVER, true, &b, &a, "RES 1\n", 0, 40 + i);
+	}
+	assert_int_equal(names_asked, 2);
+	assert_int_equal(x->n, 6);
+	for (unsigned i = 0; i < 6; i += 2) {
+		assert_string_equal(x->txn[i].server_address, "/run/fake-12.sock");
+		assert_string_equal(x->txn[i + 1].server_address, "unix");
+	}
+	done(x);
+}
+
+/* Unix sockets: the kernel gives each end's and its peer's identity as
+ * their addresses; other connections' ends are not taken for them. */
 static void test_loopback_unix_ends(void **state)
 {
 	struct ctx *x = mk(64, 1000000000ull);
@@ -171,7 +213,7 @@ static void test_loopback_unix_ends(void **state)
 	assert_int_equal(x->n, 2);
 	assert_int_equal(x->role[1], SONDE_CONN_ROLE_CLIENT);
 	assert_int_equal(sonde_conntab_stats(x->tab)->loopback_clients_reported, 1);
-	assert_string_equal(x->txn[1].server_address, "unix");
+	assert_string_equal(x->txn[1].server_address, "unix"); /* no name known */
 	done(x);
 
 	x = mk(64, 1000000000ull);
@@ -612,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_client_alone),
 		cmocka_unit_test(test_loopback_server_end_later),
 		cmocka_unit_test(test_loopback_unix_ends),
+		cmocka_unit_test(test_unix_server_name),
 		cmocka_unit_test(test_fd_reuse_resets_parser),
 		cmocka_unit_test(test_close_returns_bytes),
 		cmocka_unit_test(test_loss_gap),

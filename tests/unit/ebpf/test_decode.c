@@ -273,6 +273,39 @@ static void test_addr_convert(void **state)
 	assert_int_equal(out.addr[15], 0);
 }
 
+static void name_is(const char *raw, size_t n, size_t room, const char *want)
+{
+	struct sonde_ebpf_unix_name u = { .len = (uint8_t)n };
+	char out[80];
+
+	memcpy(u.name, raw, n);
+	memset(out, 'Z', sizeof(out));
+	sonde_ebpf_unix_name_string(&u, out, room);
+	assert_string_equal(out, want);
+}
+
+/* A unix socket's name as a label: paths to their NUL, abstract names
+ * with "@", other bytes '?', bounded by the output's room. */
+static void test_unix_name_string(void **state)
+{
+	struct sonde_ebpf_unix_name big = { .len = 200 };
+	char out[80];
+
+	(void)state;
+	name_is("/run/mysqld/mysqld.sock", 24, 64, "/run/mysqld/mysqld.sock");
+	name_is("/tmp/a\0junk", 11, 64, "/tmp/a");
+	name_is("\0sonde-live-1", 13, 64, "@sonde-live-1");
+	name_is("\0a\0b\n", 5, 64, "@a?b?");
+	name_is("/t\xc3\xa9", 5, 64, "/t??");
+	name_is("\0", 1, 64, "");
+	name_is("", 0, 64, "");
+	name_is("/var/run/postgresql/.s.PGSQL.5432", 34, 8, "/var/ru");
+	/* a length past the buffer reads no further than it */
+	memset(big.name, 'x', sizeof(big.name));
+	sonde_ebpf_unix_name_string(&big, out, sizeof(out));
+	assert_int_equal(strlen(out), sizeof(big.name));
+}
+
 /* Random bytes never decode into something that reads past the record. */
 static void test_random(void **state)
 {
@@ -301,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_data_framed),
 		cmocka_unit_test(test_other_types),
 		cmocka_unit_test(test_addr_convert),
+		cmocka_unit_test(test_unix_name_string),
 		cmocka_unit_test(test_random),
 	};
 

@@ -605,10 +605,25 @@ static void test_unix_stream(void **state)
 	assert_null(find(&f->cap, SONDE_EBPF_EV_DATA, dg[1], SONDE_EBPF_DIR_RECV, 0));
 }
 
+/* The name the kernel kept for the unix end whose address is addr. */
+static void unix_name_is(const struct fixture *f, const uint8_t *addr, const char *want)
+{
+	struct sonde_ebpf_unix_name n;
+	struct sonde_addr a = { .family = AF_UNIX };
+	char out[SONDE_TXN_SERVER_LEN];
+
+	memcpy(a.addr, addr, sizeof(a.addr));
+	assert_int_equal(sonde_ebpf_probe_unix_name(f->probe, sonde_ebpf_unix_id(&a), &n), 0);
+	sonde_ebpf_unix_name_string(&n, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
 /*
  * A unix socket reached by connect() and accept(), as servers are: the
  * client's end is cached at connect, when the server's end is not
- * accepted yet (it has no file); the two ends' identities still mirror.
+ * accepted yet (it has no file); the two ends' identities still mirror,
+ * and both know the name of the socket the client reached (the server's
+ * own, the client's peer's).
  */
 static void test_unix_accepted(void **state)
 {
@@ -617,7 +632,7 @@ static void test_unix_accepted(void **state)
 	socklen_t alen;
 	const struct seen *c, *s;
 	int l, cl, a;
-	char b[8];
+	char b[8], want[32];
 
 	/* an abstract name: nothing to clean up in the filesystem */
 	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
@@ -643,6 +658,9 @@ static void test_unix_accepted(void **state)
 	assert_memory_equal(c->paddr, s->laddr, 16);
 	assert_memory_equal(c->laddr, s->paddr, 16);
 	assert_memory_not_equal(c->laddr, c->paddr, 16);
+	snprintf(want, sizeof(want), "@sonde-live-%d", (int)getpid());
+	unix_name_is(f, c->laddr, want);
+	unix_name_is(f, s->laddr, want);
 }
 
 static void test_connect_latency_and_refusal(void **state)
