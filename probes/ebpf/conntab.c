@@ -167,7 +167,7 @@ static bool addr_equal(const struct sonde_addr *a, const struct sonde_addr *b)
 }
 
 /* Both ends known on this host: a loopback peer with an address (a unix
- * socket's stands for its peer's inode, 0 when the kernel had none). */
+ * socket's is its peer's identity, 0 when the kernel had no peer). */
 static bool pairable(const struct sonde_conn *c)
 {
 	static const uint8_t none[16];

@@ -389,11 +389,6 @@ static __always_inline __u8 handshake_role(struct sock *sk)
 }
 
 /*
- * fd -> file -> socket -> sk: is it TCP (or MPTCP) over IPv4/IPv6? Fills si
- * (addresses included) and returns true when it is. role: what accept or
- * connect said; ROLE_UNKNOWN asks the handshake the kernel saw.
- */
-/*
  * The listening socket's name, as the server's end has it for its own
  * and the client's end for its peer's (connect() copies it onto the end
  * it creates for the server). By role; unknown, by which end has one.
@@ -441,6 +436,11 @@ __noinline int unix_name(__u64 sk_addr, __u64 peer_addr, __u32 role, __u64 me)
 	return 0;
 }
 
+/*
+ * fd -> file -> socket -> sk: is it TCP (or MPTCP) over IPv4/IPv6? Fills si
+ * (addresses included) and returns true when it is. role: what accept or
+ * connect said; ROLE_UNKNOWN asks the handshake the kernel saw.
+ */
 static __always_inline bool resolve_sock(__s32 fd, struct sock_info *si, __u8 role)
 {
 	struct file *f = fd_file(fd);
