@@ -101,3 +101,39 @@ void sonde_grpc_method(const char *path, size_t len, char *out, size_t cap)
 other:
 	memcpy(out, "_OTHER", 7);
 }
+
+bool sonde_grpc_timeout(const char *value, size_t len, uint64_t *ret_ns)
+{
+	uint64_t v = 0, unit;
+
+	if (len < 2 || len > 9)
+		return false;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(value[i] - '0');
+	}
+	switch (value[len - 1]) {
+	case 'H': unit = 3600000000000ull; break;
+	case 'M': unit = 60000000000ull; break;
+	case 'S': unit = 1000000000ull; break;
+	case 'm': unit = 1000000ull; break;
+	case 'u': unit = 1000ull; break;
+	case 'n': unit = 1ull; break;
+	default: return false;
+	}
+	/* 8 digits of hours overflow 64 bits of ns: saturated, "never" */
+	*ret_ns = v > UINT64_MAX / unit ? UINT64_MAX : v * unit;
+	return true;
+}
+
+int sonde_grpc_status_from_reset(uint32_t h2_error)
+{
+	switch (h2_error) {
+	case 0x7: return 14; /* REFUSED_STREAM: UNAVAILABLE */
+	case 0x8: return 1;  /* CANCEL: CANCELLED */
+	case 0xb: return 8;  /* ENHANCE_YOUR_CALM: RESOURCE_EXHAUSTED */
+	case 0xc: return 7;  /* INADEQUATE_SECURITY: PERMISSION_DENIED */
+	default: return 13;  /* INTERNAL */
+	}
+}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * gRPC's conventions, shared by the HTTP/2 parser (which sees the wire)
@@ -30,6 +31,18 @@ int sonde_grpc_status_from_http(int http_status);
 /* Codes that mean the server failed (OpenTelemetry's gRPC conventions);
  * on the client side every code but OK is an error. */
 bool sonde_grpc_server_fault(int code);
+
+/* A grpc-timeout value ("100m", "5S": up to 8 digits and a unit of
+ * H, M, S, m, u, n) in ns; false when malformed. */
+bool sonde_grpc_timeout(const char *value, size_t len, uint64_t *ret_ns);
+
+/*
+ * The status a call gets when its stream is reset (RST_STREAM error
+ * code) before a grpc-status: CANCEL is CANCELLED, REFUSED_STREAM
+ * UNAVAILABLE, ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY
+ * PERMISSION_DENIED, the rest INTERNAL (gRPC's HTTP/2 mapping).
+ */
+int sonde_grpc_status_from_reset(uint32_t h2_error);
 
 /*
  * The rpc_method label of a request path "/package.Service/Method":

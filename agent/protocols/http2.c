@@ -58,6 +58,7 @@ struct h2_stream {
 	bool grpc;             /* a gRPC content type on either side */
 	bool has_grpc_status;
 	uint8_t grpc_status;   /* past 255 kept as 255: reported UNKNOWN all the same */
+	uint64_t grpc_timeout; /* ns of the request's grpc-timeout; 0: none */
 	uint16_t status;
 	uint16_t port;
 	uint64_t start_ns;
@@ -248,6 +249,10 @@ static void on_header(const char *name, size_t nlen, const char *value, size_t v
 							      &s->trace_flags);
 		else if (nlen == 12 && memcmp(name, "content-type", 12) == 0)
 			s->grpc |= sonde_grpc_content_type(value, vlen);
+		else if (st->cur_flow == SONDE_FLOW_REQUEST && nlen == 12 &&
+			 memcmp(name, "grpc-timeout", 12) == 0 &&
+			 !sonde_grpc_timeout(value, vlen, &s->grpc_timeout))
+			s->grpc_timeout = 0;
 		else if (st->cur_flow == SONDE_FLOW_RESPONSE && nlen == 11 &&
 			 memcmp(name, "grpc-status", 11) == 0)
 			grpc_status(s, value, vlen);
@@ -394,21 +399,43 @@ static int frame_start(struct h2_state *st, enum sonde_flow flow)
 		if (!d->in_block || d->stream != d->block_stream)
 			return -EPROTO;
 		break;
-	case T_RST_STREAM: {
-		struct h2_stream *s = find_stream(st, d->stream);
-
-		if (s) { /* reset before its response ended: no transaction */
-			s->id = 0;
-			st->stats.dropped++;
-		}
-		break;
-	}
 	default:
 		break;
 	}
 	if (d->lead > d->left)
 		return -EPROTO;
 	return 0;
+}
+
+/*
+ * A stream reset before its response ended: no HTTP transaction (counted
+ * as dropped), but a gRPC call ended there, with the status its client
+ * reports: DEADLINE_EXCEEDED when its grpc-timeout has run out (within a
+ * tenth of it, or 1 ms: the two ends saw the call start a little after
+ * the client's clock did), else the reset's error code mapped.
+ */
+static void reset_stream(struct h2_state *st, const struct h2_dir *d, uint64_t ts,
+			 sonde_txn_emit_fn emit, void *userdata)
+{
+	struct h2_stream *s = find_stream(st, d->stream);
+	uint64_t took, slack;
+
+	if (!s)
+		return;
+	if (!s->grpc) {
+		s->id = 0;
+		st->stats.dropped++;
+		return;
+	}
+	took = ts > s->start_ns ? ts - s->start_ns : 0;
+	slack = s->grpc_timeout / 10 > 1000000 ? s->grpc_timeout / 10 : 1000000;
+	if (s->grpc_timeout && took + slack >= s->grpc_timeout)
+		s->grpc_status = 4; /* DEADLINE_EXCEEDED */
+	else
+		s->grpc_status = (uint8_t)sonde_grpc_status_from_reset(
+			d->set_len == 4 ? sonde_be32(d->set) : 0);
+	s->has_grpc_status = true;
+	emit_stream(s, ts, emit, userdata);
 }
 
 /* The current frame's payload is over. */
@@ -428,6 +455,8 @@ static int frame_end(struct h2_state *st, enum sonde_flow flow, uint64_t ts,
 		if (s)
 			end_stream(st, s, ts, emit, userdata);
 	}
+	if (d->type == T_RST_STREAM)
+		reset_stream(st, d, ts, emit, userdata);
 	return 0;
 }
 
@@ -462,6 +491,9 @@ static int payload(struct h2_state *st, enum sonde_flow flow, const uint8_t *p, 
 		return block_bytes(st, d, p, take);
 	if (d->type == T_SETTINGS && d->stream == 0)
 		settings_bytes(st, flow, p, take);
+	if (d->type == T_RST_STREAM)
+		while (take-- && d->set_len < 4) /* its error code */
+			d->set[d->set_len++] = *p++;
 	return 0;
 }
 

@@ -9,9 +9,13 @@ both ends traced.
   per rpc_method and rpc_response_status_code exactly as the clients saw
   them: OK from the trailers, NOT_FOUND and INTERNAL from the handler's
   abort, UNIMPLEMENTED from a trailers-only answer, a server-streaming
-  call once, and 200 KiB answers (frame-walked in the kernel).
+  call once, 200 KiB answers (frame-walked in the kernel), and calls
+  whose 20 ms deadline runs out before the server's 50 ms answer
+  (DEADLINE_EXCEEDED: the client resets the stream, or the server ends
+  it with that status).
 - error_type follows the side: on the server only its own faults
-  (INTERNAL, UNIMPLEMENTED), on the client every status but OK.
+  (INTERNAL, UNIMPLEMENTED, DEADLINE_EXCEEDED), on the client every
+  status but OK.
 - The client's server_address/server_port are the server's; none of the
   calls is counted as an HTTP request.
 - Latency (stated tolerance): for calls the server holds 50 ms, the
@@ -40,8 +44,8 @@ CLI = "rpc_client_call_duration_seconds"
 PY = "/usr/bin/python3"
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sondetest", "grpcpeer.py")
 PLAN = [["Get", "a", 20], ["Get", "missing", 6], ["Get", "fail", 4], ["Get", "big", 5],
-        ["Slow", "z", 10], ["List", "", 3], ["Nope", "", 2]]
-SERVER_FAULTS = {"INTERNAL", "UNIMPLEMENTED"}
+        ["Slow", "z", 10], ["List", "", 3], ["Nope", "", 2], ["Slow", "late", 3, 0.02]]
+SERVER_FAULTS = {"INTERNAL", "UNIMPLEMENTED", "DEADLINE_EXCEEDED"}
 
 
 def need_grpcio():
@@ -93,7 +97,8 @@ def main():
                 slept += out["slept"]
             # the workload itself must be what we think
             check.equal(want, {"Get OK": 50, "Get NOT_FOUND": 12, "Get INTERNAL": 8,
-                               "Slow OK": 20, "List OK": 6, "Nope UNIMPLEMENTED": 4},
+                               "Slow OK": 20, "List OK": 6, "Nope UNIMPLEMENTED": 4,
+                               "Slow DEADLINE_EXCEEDED": 6},
                         "clients: the statuses the plan asks for")
             total = sum(want.values())
             agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total
@@ -117,7 +122,8 @@ def main():
             check.equal(int(d.sum("http_server_request_duration_seconds_count") +
                             d.sum("http_client_request_duration_seconds_count")), 0,
                         "no gRPC call counted as an HTTP request")
-            held = d.histogram(CLI, rpc_method="sonde.test.Shop/Slow")
+            held = d.histogram(CLI, rpc_method="sonde.test.Shop/Slow",
+                               rpc_response_status_code="OK")
             check.equal(int(held.count), len(slept), "held calls counted")
             check.close(held.mean, sum(slept) / len(slept), 0.10, 0.005,
                         "held calls: agent client-side mean vs client-measured mean (s)")

@@ -3,7 +3,7 @@
 (which has python3-grpcio), not by the interpreter running the test.
 
     /usr/bin/python3 grpcpeer.py serve          prints its port, serves until killed
-    /usr/bin/python3 grpcpeer.py call PORT PLAN  PLAN: JSON [[method, payload, times], ...]
+    /usr/bin/python3 grpcpeer.py call PORT PLAN  PLAN: JSON [[method, payload, times(, deadline s)], ...]
 
 The service `sonde.test.Shop` (raw bytes, no protobuf) answers:
   Get      payload "missing" NOT_FOUND, "fail" INTERNAL, "big" 200 KiB,
@@ -12,8 +12,9 @@ The service `sonde.test.Shop` (raw bytes, no protobuf) answers:
   List     three messages (server streaming): OK
   anything else: UNIMPLEMENTED (the library's own answer)
 The client makes every call of the plan in order on one channel (one
-HTTP/2 connection) and prints JSON: {"method status": count} and the
-seconds each Slow call took, measured around the call.
+HTTP/2 connection), each with its deadline (10 s unless the plan gives
+one), and prints JSON: {"method status": count} and the seconds each
+Slow call that succeeded took, measured around the call.
 """
 
 import json
@@ -64,19 +65,19 @@ def call(port, plan):
     counts, slept = {}, []
     with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
         grpc.channel_ready_future(ch).result(timeout=10)
-        for method, payload, times in plan:
+        for method, payload, times, *deadline in plan:
             path = "/%s/%s" % (SERVICE, method)
             stub = ch.unary_stream(path) if method == "List" else ch.unary_unary(path)
             for _ in range(times):
                 t0 = time.monotonic()
                 try:
-                    r = stub(payload.encode(), timeout=10)
+                    r = stub(payload.encode(), timeout=deadline[0] if deadline else 10)
                     if method == "List":
                         r = list(r)
                     code = "OK"
                 except grpc.RpcError as e:
                     code = e.code().name
-                if method == "Slow":
+                if method == "Slow" and code == "OK":
                     slept.append(time.monotonic() - t0)
                 key = "%s %s" % (method, code)
                 counts[key] = counts.get(key, 0) + 1

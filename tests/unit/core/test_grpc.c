@@ -56,6 +56,26 @@ static void test_conventions(void **state)
 	assert_false(sonde_grpc_content_type("application/grp", 15));
 	assert_false(sonde_grpc_content_type("application/json", 16));
 
+	uint64_t ns = 0;
+
+	assert_true(sonde_grpc_timeout("100m", 4, &ns));
+	assert_int_equal(ns, 100000000);
+	assert_true(sonde_grpc_timeout("5S", 2, &ns));
+	assert_int_equal(ns, 5000000000ull);
+	assert_true(sonde_grpc_timeout("99999999H", 9, &ns));
+	assert_int_equal(ns, UINT64_MAX); /* saturated */
+	assert_true(sonde_grpc_timeout("7n", 2, &ns));
+	assert_int_equal(ns, 7);
+	assert_false(sonde_grpc_timeout("100", 3, &ns));
+	assert_false(sonde_grpc_timeout("m", 1, &ns));
+	assert_false(sonde_grpc_timeout("123456789S", 10, &ns));
+	assert_false(sonde_grpc_timeout("1x", 2, &ns));
+	assert_false(sonde_grpc_timeout("-1S", 3, &ns));
+	assert_int_equal(sonde_grpc_status_from_reset(0x8), 1);
+	assert_int_equal(sonde_grpc_status_from_reset(0x7), 14);
+	assert_int_equal(sonde_grpc_status_from_reset(0xb), 8);
+	assert_int_equal(sonde_grpc_status_from_reset(0x2), 13);
+
 	method_is("/helloworld.Greeter/SayHello", "helloworld.Greeter/SayHello");
 	method_is("/Echo/Echo", "Echo/Echo");
 	method_is("/a/b", "a/b");

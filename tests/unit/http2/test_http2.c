@@ -362,8 +362,10 @@ static void test_informational_and_trailers(void **state)
 	assert_int_equal(s.t[1].response_bytes, 4);
 }
 
-/* A gRPC POST of path on stream, its content type in the request. */
-static void grpc_request(struct conv *c, uint32_t stream, const char *path, uint64_t ts)
+/* A gRPC POST of path on stream, its content type in the request, and
+ * a grpc-timeout when timeout is not NULL. */
+static void grpc_request_timeout(struct conv *c, uint32_t stream, const char *path,
+				 const char *timeout, uint64_t ts)
 {
 	uint8_t b[256];
 	size_t n = 0;
@@ -373,9 +375,62 @@ static void grpc_request(struct conv *c, uint32_t stream, const char *path, uint
 	n += lit(b + n, ":authority", "api.internal:50051");
 	n += lit(b + n, "content-type", "application/grpc");
 	n += lit(b + n, "te", "trailers");
+	if (timeout)
+		n += lit(b + n, "grpc-timeout", timeout);
 	frame(c, SONDE_FLOW_REQUEST, 1, 0x4, stream, b, n);
 	frame(c, SONDE_FLOW_REQUEST, 0, 0x1, stream, "\0\0\0\0\2\x08\x01", 7);
 	chunk(c, SONDE_FLOW_REQUEST, ts);
+}
+
+static void grpc_request(struct conv *c, uint32_t stream, const char *path, uint64_t ts)
+{
+	grpc_request_timeout(c, stream, path, NULL, ts);
+}
+
+/* RST_STREAM on stream with an HTTP/2 error code, from flow f. */
+static void reset(struct conv *c, enum sonde_flow f, uint32_t stream, uint8_t code, uint64_t ts)
+{
+	uint8_t e[4] = { 0, 0, 0, code };
+
+	frame(c, f, 3, 0, stream, e, 4);
+	chunk(c, f, ts);
+}
+
+/*
+ * A gRPC call whose stream is reset before its status is a call all the
+ * same: the client's deadline (its grpc-timeout run out, give or take a
+ * tenth) is DEADLINE_EXCEEDED, a cancel before it CANCELLED, a server's
+ * REFUSED_STREAM UNAVAILABLE; a plain HTTP/2 stream reset is none.
+ */
+static void test_grpc_reset(void **state)
+{
+	struct conv c;
+	struct sink s;
+	void *st;
+
+	(void)state;
+	open_conn(&c);
+	grpc_request_timeout(&c, 1, "/shop.Cart/Slow", "50m", 1000000);
+	reset(&c, SONDE_FLOW_REQUEST, 1, 0x8, 1000000 + 49500000);
+	grpc_request_timeout(&c, 3, "/shop.Cart/Slow", "1S", 100000000);
+	reset(&c, SONDE_FLOW_REQUEST, 3, 0x8, 110000000);
+	grpc_request(&c, 5, "/shop.Cart/Get", 200000000);
+	reset(&c, SONDE_FLOW_RESPONSE, 5, 0x7, 200000500);
+	request(&c, 7, "/plain", 300000000);
+	reset(&c, SONDE_FLOW_REQUEST, 7, 0x8, 300000100);
+	replay_all(&c, &s);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.t[0].rpc_status, 4);
+	assert_int_equal(s.t[0].duration_ns, 49500000);
+	assert_string_equal(s.t[0].path, "/shop.Cart/Slow");
+	assert_int_equal(s.t[1].rpc_status, 1);
+	assert_int_equal(s.t[2].rpc_status, 14);
+	assert_int_equal(s.t[2].rpc_system, SONDE_RPC_GRPC);
+	st = new_state();
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(replay(&c, st, &s, 0), 0);
+	assert_int_equal(sonde_proto_http2.stats(st)->dropped, 1); /* the plain one */
+	sonde_proto_state_free(&sonde_proto_http2, st);
 }
 
 /*
@@ -604,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_dynamic_table),
 		cmocka_unit_test(test_informational_and_trailers),
 		cmocka_unit_test(test_grpc),
+		cmocka_unit_test(test_grpc_reset),
 		cmocka_unit_test(test_traceparent),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_gaps),
