@@ -17,6 +17,10 @@
  * records too.)
  * A connection first seen mid-stream never shows its preface and is not
  * detected: its tables cannot be rebuilt.
+ * gRPC: a stream with a gRPC content type is a call whose outcome is its
+ * grpc-status (trailers, or a trailers-only response), else the HTTP
+ * status or the stream's reset mapped as gRPC clients map them
+ * (agent/grpc.h); the pipeline reports it as an RPC.
  */
 #include <errno.h>
 #include <stdlib.h>
