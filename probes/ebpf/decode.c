@@ -60,8 +60,13 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 		    r.u.data->len > size - sizeof(*r.u.data) ||
 		    r.hdr->dir > SONDE_EBPF_DIR_SEND ||
 		    (r.hdr->flags & ~(SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_CIPHER |
-				      SONDE_EBPF_F_AFTER_LOSS | SONDE_EBPF_F_FRAMED)) ||
+				      SONDE_EBPF_F_AFTER_LOSS | SONDE_EBPF_F_FRAMED |
+				      SONDE_EBPF_F_ORPHAN)) ||
 		    (r.hdr->flags & SONDE_EBPF_F_PLAIN && r.hdr->flags & SONDE_EBPF_F_CIPHER) ||
+		    /* an orphan is plaintext, whole, of no known socket */
+		    ((r.hdr->flags & SONDE_EBPF_F_ORPHAN) &&
+		     (r.hdr->flags != (SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_ORPHAN) ||
+		      r.u.data->local.family != 0)) ||
 		    !addr_ok(&r.u.data->local) || !addr_ok(&r.u.data->peer))
 			return -EINVAL;
 		r.payload = r.u.data->data;
@@ -74,6 +79,13 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 			return -EINVAL;
 		r.u.open = buf;
 		if (!addr_ok(&r.u.open->local) || !addr_ok(&r.u.open->peer))
+			return -EINVAL;
+		break;
+	case SONDE_EBPF_EV_SSL_PAIR:
+		if (size < sizeof(*r.u.pair))
+			return -EINVAL;
+		r.u.pair = buf;
+		if (!addr_ok(&r.u.pair->local) || !addr_ok(&r.u.pair->peer) || r.hdr->fd < 0)
 			return -EINVAL;
 		break;
 	case SONDE_EBPF_EV_CLOSE:
@@ -142,4 +154,12 @@ void sonde_ebpf_unix_name_string(const struct sonde_ebpf_unix_name *n, char *out
 		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
 	}
 	out[abstract && o == 1 ? 0 : o] = '\0'; /* an empty abstract name: none */
+}
+
+uint64_t sonde_ebpf_orphan_ssl(const struct sonde_ebpf_data *d)
+{
+	uint64_t ssl;
+
+	memcpy(&ssl, d->local.addr, sizeof(ssl));
+	return ssl;
 }

@@ -21,6 +21,7 @@ struct sonde_ebpf_record {
 		const struct sonde_ebpf_open *open;
 		const struct sonde_ebpf_close *close;
 		const struct sonde_ebpf_connect *connect;
+		const struct sonde_ebpf_ssl_pair *pair;
 	} u;
 	const uint8_t *payload; /* DATA: captured bytes */
 	size_t payload_len;
@@ -41,6 +42,9 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 /* IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) come out as AF_INET. */
 void sonde_ebpf_addr_convert(const struct sonde_ebpf_addr *in,
 			     struct sonde_addr *out);
+
+/* An orphan's SSL object (SONDE_EBPF_F_ORPHAN: in its local address). */
+uint64_t sonde_ebpf_orphan_ssl(const struct sonde_ebpf_data *d);
 
 /* A unix socket's end identity: the first 8 bytes of its address. */
 uint64_t sonde_ebpf_unix_id(const struct sonde_addr *a);

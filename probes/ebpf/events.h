@@ -27,6 +27,10 @@ enum sonde_ebpf_ev_type {
 	SONDE_EBPF_EV_OPEN = 2,    /* accept/connect returned a socket */
 	SONDE_EBPF_EV_CLOSE = 3,   /* close() on a TCP socket */
 	SONDE_EBPF_EV_CONNECT = 4, /* SYN_SENT left: established or failed */
+	/* an SSL object over memory BIOs wrote through this socket: its
+	 * earlier writes' plaintext (SONDE_EBPF_F_ORPHAN records) is this
+	 * socket's */
+	SONDE_EBPF_EV_SSL_PAIR = 5,
 };
 
 enum sonde_ebpf_dir {
@@ -136,6 +140,14 @@ struct sonde_ebpf_sock_ctl {
 #define SONDE_EBPF_F_AFTER_LOSS 0x4
 /* data[] is frame-walked HTTP/2: see sonde_ebpf_seg */
 #define SONDE_EBPF_F_FRAMED 0x8
+/*
+ * Plaintext of an SSL object whose socket is not known yet (it runs over
+ * memory BIOs: OpenSSL makes no syscall, the program moves the ciphertext
+ * itself): an SSL_write's, or an SSL_read's before its thread's recvs were
+ * followed. fd is -1, sock_id 0, local.family 0 and local.addr[0..8] the
+ * SSL pointer; an SSL_PAIR record names its socket.
+ */
+#define SONDE_EBPF_F_ORPHAN 0x10
 
 struct sonde_ebpf_hdr {
 	__u8 type;
@@ -165,6 +177,13 @@ struct sonde_ebpf_open {
 	struct sonde_ebpf_hdr hdr;
 	struct sonde_ebpf_addr local;
 	struct sonde_ebpf_addr peer;
+};
+
+struct sonde_ebpf_ssl_pair {
+	struct sonde_ebpf_hdr hdr; /* the socket: fd, sock_id, role */
+	struct sonde_ebpf_addr local;
+	struct sonde_ebpf_addr peer;
+	__u64 ssl; /* the SSL object (a pointer in the process) */
 };
 
 struct sonde_ebpf_close {

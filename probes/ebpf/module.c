@@ -20,6 +20,7 @@
 #include "cgroups.h"
 #include "conntab.h"
 #include "decode.h"
+#include "orphans.h"
 #include "loader.h"
 #include "log.h"
 #include "module.h"
@@ -55,6 +56,8 @@ struct ebpf_cfg {
 
 /* New cgroups below the configured ones are looked for this often. */
 #define CGROUP_RESCAN_NS (5 * 1000000000ull)
+/* SSL plaintexts held at once awaiting their socket (memory BIOs) */
+#define ORPHANS_MAX 64
 
 static const char *const hook_kinds[] = { "auto", "raw", "tracepoints", NULL };
 static const char *const tls_hook_kinds[] = { "internal", "entry", NULL };
@@ -154,6 +157,7 @@ struct ebpf_state {
 	struct ebpf_cfg cfg;
 	struct sonde_ebpf_probe *probe;
 	struct sonde_conntab *tab;
+	struct sonde_orphans *orphans; /* SSL_write plaintext awaiting its socket */
 	struct sonde_service_cache *svc;
 	struct sonde_timer *timer;
 	bool fd_added;
@@ -299,7 +303,7 @@ static int register_metrics(struct ebpf_state *st)
 		 "TLS connections that ended with no plaintext seen (their TLS library is not hooked: statically linked, Go, GnuTLS...)",
 		 SONDE_COUNTER, &st->tls_opaque));
 	TRY(solo(reg, "sonde_ebpf_tls_unpaired_total",
-		 "SSL_read/SSL_write calls with data whose socket was not known (no syscall inside or before them on that SSL object)",
+		 "SSL_read/SSL_write calls with data whose socket could not be told (no syscall inside, before or after them on that SSL object's thread)",
 		 SONDE_COUNTER, &st->tls_unpaired));
 	TRY(solo(reg, "sonde_tcp_retransmits_total", "TCP segments retransmitted (node)",
 		 SONDE_COUNTER, &st->retrans));
@@ -444,6 +448,38 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 	sonde_conntab_data(st->tab, &ch);
 }
 
+/* An orphan handed to the socket the kernel paired its SSL object with. */
+struct pair_ctx {
+	struct ebpf_state *st;
+	const struct sonde_ebpf_ssl_pair *pair;
+	struct sonde_addr local, peer;
+};
+
+static void feed_orphan(const struct sonde_orphan *o, void *userdata)
+{
+	struct pair_ctx *p = userdata;
+	struct sonde_conntab_chunk ch = {
+		.tgid = o->tgid, .fd = p->pair->hdr.fd, .sock_id = p->pair->hdr.sock_id,
+		.kernel_role = p->pair->hdr.role, .send = o->send, .local = &p->local,
+		.peer = &p->peer, .data = o->data, .len = o->len, .total = o->total,
+		.ts_ns = o->ts_ns, .tls = SONDE_CONN_TLS_PLAIN,
+	};
+
+	sonde_conntab_data(p->st->tab, &ch);
+}
+
+/* An SSL object over memory BIOs wrote through this socket: what it held
+ * (its first reads and writes) is this socket's plaintext. */
+static void handle_pair(struct ebpf_state *st, const struct sonde_ebpf_record *r)
+{
+	struct pair_ctx p = { .st = st, .pair = r->u.pair };
+
+	sonde_ebpf_addr_convert(&r->u.pair->local, &p.local);
+	sonde_ebpf_addr_convert(&r->u.pair->peer, &p.peer);
+	sonde_orphans_take(st->orphans, r->hdr->tgid, r->u.pair->ssl, r->hdr->ts_ns, feed_orphan,
+			   &p);
+}
+
 static void handle_close(struct ebpf_state *st, const struct sonde_ebpf_record *r)
 {
 	const struct sonde_ebpf_close *c = r->u.close;
@@ -494,7 +530,16 @@ static int on_record(void *userdata, void *data, size_t size)
 	st->cur_tgid = r.hdr->tgid;
 	switch (r.type) {
 	case SONDE_EBPF_EV_DATA:
-		handle_data(st, &r);
+		if (r.hdr->flags & SONDE_EBPF_F_ORPHAN)
+			sonde_orphans_add(st->orphans, r.hdr->tgid,
+					  sonde_ebpf_orphan_ssl(r.u.data),
+					  r.hdr->dir == SONDE_EBPF_DIR_SEND, r.hdr->ts_ns,
+					  r.payload, r.payload_len, r.u.data->total);
+		else
+			handle_data(st, &r);
+		break;
+	case SONDE_EBPF_EV_SSL_PAIR:
+		handle_pair(st, &r);
 		break;
 	case SONDE_EBPF_EV_OPEN:
 		sonde_ebpf_addr_convert(&r.u.open->local, &local);
@@ -566,7 +611,8 @@ static void refresh_metrics(struct ebpf_state *st)
 	sonde_counter_set(st->truncated, (double)ks[SONDE_EBPF_STAT_TRUNCATED]);
 	sonde_counter_set(st->h2_walked, (double)ks[SONDE_EBPF_STAT_H2_WALKED]);
 	sonde_counter_set(st->h2_lost, (double)ks[SONDE_EBPF_STAT_H2_LOST]);
-	sonde_counter_set(st->tls_unpaired, (double)ks[SONDE_EBPF_STAT_TLS_UNPAIRED]);
+	sonde_counter_set(st->tls_unpaired, (double)(ks[SONDE_EBPF_STAT_TLS_UNPAIRED] +
+						     sonde_orphans_dropped(st->orphans)));
 	sonde_counter_set(st->retrans, (double)ks[SONDE_EBPF_STAT_RETRANS]);
 	if (sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE) {
 		int64_t active = st->estab_base + (int64_t)ks[SONDE_EBPF_STAT_ESTAB_UP] -
@@ -678,6 +724,7 @@ static void ebpf_free(void *state)
 		return;
 	sonde_ebpf_probe_free(st->probe);
 	sonde_conntab_free(st->tab);
+	sonde_orphans_free(st->orphans);
 	sonde_service_cache_free(st->svc);
 	sonde_cgroup_filter_free(st->cgf);
 	free(st);
@@ -745,6 +792,10 @@ static int ebpf_init(struct sonde_agent *agent, const void *section,
 	if (err)
 		goto err;
 	err = sonde_service_cache_new(4096, 30ull * 1000000000ull, "/proc", &st->svc);
+	if (err)
+		goto err;
+	/* a write's socket is named by the very next send: 2 s is ample */
+	err = sonde_orphans_new(ORPHANS_MAX, 2000000000ull, &st->orphans);
 	if (err)
 		goto err;
 	err = register_metrics(st);

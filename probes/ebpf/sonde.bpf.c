@@ -231,6 +231,30 @@ struct {
 	__type(value, __s32);
 } ssl_fds SEC(".maps");
 
+/*
+ * SSL objects over memory BIOs (Node.js, Python's asyncio, gRPC's C core):
+ * OpenSSL makes no syscall inside SSL_read/SSL_write; the program moves
+ * the ciphertext itself, on the same thread, just before an SSL_read (its
+ * recv) and just after an SSL_write (its send). For threads that made such
+ * a call (pid_tgid -> state): the socket of their last recv outside an
+ * SSL call, and the SSL object whose write awaits their next send.
+ * Nothing is looked up until a first such call (bio_seen).
+ */
+struct bio_thread {
+	__s32 recv_fd; /* -1: none yet */
+	__u32 pad;
+	__u64 ssl;     /* awaiting a send; 0: none */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct bio_thread);
+} bio_threads SEC(".maps");
+
+__u32 bio_seen = 0;
+
 /* Bytes this CPU queued since it last woke the reader (ringbuf_flags). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -1076,6 +1100,44 @@ static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
 }
 
 /*
+ * A syscall outside any SSL call, on a traced socket, by a thread that
+ * runs SSL over memory BIOs (bio_call): a recv is the socket of its next
+ * SSL_read; a send, the socket of the SSL_write waiting for it, told to
+ * user space (SSL_PAIR) and kept for the object's next calls.
+ */
+static __always_inline void bio_io(__u64 id, struct sock_info *si, __s32 fd, __u8 dir)
+{
+	struct bio_thread *t = bpf_map_lookup_elem(&bio_threads, &id);
+	struct ssl_key key = { .tgid = id >> 32 };
+	struct sonde_ebpf_ssl_pair *ev;
+	struct scratch *s;
+	__u32 cpu;
+
+	if (!t)
+		return;
+	if (dir == SONDE_EBPF_DIR_RECV) {
+		t->recv_fd = fd;
+		return;
+	}
+	if (!t->ssl)
+		return;
+	key.ssl = t->ssl;
+	t->ssl = 0;
+	bpf_map_update_elem(&ssl_fds, &key, &fd, BPF_ANY);
+	/* built in the scratch record, which sock_data fills only after */
+	cpu = bpf_get_smp_processor_id();
+	s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	if (!s)
+		return;
+	ev = (struct sonde_ebpf_ssl_pair *)s->raw;
+	fill_hdr(&ev->hdr, SONDE_EBPF_EV_SSL_PAIR, id, fd, si);
+	ev->local = si->local;
+	ev->peer = si->peer;
+	ev->ssl = key.ssl;
+	submit(ev, sizeof(*ev));
+}
+
+/*
  * One program per I/O syscall, at its exit: the arguments come from the
  * registers the syscall was entered with (bpf_task_pt_regs), which stay
  * saved until it returns. No enter program, no per-call map entry: half
@@ -1089,6 +1151,7 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sock_info *si;
+	__u8 tls;
 
 	/*
 	 * A peek leaves the bytes queued: the read that takes them reports
@@ -1103,7 +1166,10 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 		in_ssl_call(id, SSL_FD_UNTRACED);
 		return 0;
 	}
-	return sock_data(id, si, ret, fd, ptr, iovcnt, kind, dir, flags, in_ssl_call(id, fd));
+	tls = in_ssl_call(id, fd);
+	if (!tls && bio_seen)
+		bio_io(id, si, fd, dir);
+	return sock_data(id, si, ret, fd, ptr, iovcnt, kind, dir, flags, tls);
 }
 
 /* The entry registers of the current syscall. */
@@ -1356,6 +1422,81 @@ static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 out_len, __u8 d
 }
 
 /*
+ * Plaintext whose socket is not known yet: recorded without one
+ * (SONDE_EBPF_F_ORPHAN, the SSL pointer in local.addr), for user space to
+ * hold until an SSL_PAIR record names the socket.
+ */
+static __always_inline void orphan(__u64 id, __u64 ssl, long n, __u64 buf, __u8 dir)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), want = capture_bytes;
+	struct sonde_ebpf_data *ev;
+	struct scratch *s;
+
+	s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	if (!s)
+		return;
+	ev = (struct sonde_ebpf_data *)s->raw;
+	fill_hdr(&ev->hdr, SONDE_EBPF_EV_DATA, id, -1, NULL);
+	ev->hdr.dir = dir;
+	ev->hdr.flags = SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_ORPHAN;
+	__builtin_memset(&ev->local, 0, sizeof(ev->local));
+	__builtin_memset(&ev->peer, 0, sizeof(ev->peer));
+	__builtin_memcpy(ev->local.addr, &ssl, sizeof(ssl));
+	ev->total = sat32((__u64)n);
+	ev->segs = 0;
+	ev->pad = 0;
+	if (want > SONDE_EBPF_CAPTURE_MAX)
+		want = SONDE_EBPF_CAPTURE_MAX;
+	if ((__u64)n < want)
+		want = n;
+	ev->len = bpf_probe_read_user(ev->data, bounded(want), (void *)buf) ? 0 : want;
+	submit(ev, sizeof(*ev) + bounded(ev->len));
+}
+
+/*
+ * An SSL call that made no syscall, on an SSL object never seen with a
+ * socket: one over memory BIOs (or served from OpenSSL's buffer before
+ * any syscall). A read's ciphertext came by the thread's last recv: its
+ * socket, from now on the object's. A write's ciphertext goes by the
+ * thread's next send: the plaintext is recorded as an orphan now, the
+ * socket named then (bio_io). So is a read's when the thread's recvs were
+ * not followed yet (its first such call: a server's first request, which
+ * the answer's send then places). Returns the socket's fd, or -1.
+ */
+static __always_inline __s32 bio_call(__u64 id, struct ssl_key *key, long n, __u64 buf,
+				      __u8 dir)
+{
+	struct bio_thread fresh, *t;
+	__s32 fd;
+
+	bio_seen = 1;
+	t = bpf_map_lookup_elem(&bio_threads, &id);
+	if (!t) {
+		/* field by field: an initialiser becomes a .rodata.cst16
+		 * constant, which the skeleton cannot map */
+		fresh.recv_fd = -1;
+		fresh.pad = 0;
+		fresh.ssl = 0;
+		bpf_map_update_elem(&bio_threads, &id, &fresh, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&bio_threads, &id);
+	}
+	if (n <= 0)
+		return -1;
+	if (t && dir == SONDE_EBPF_DIR_RECV && t->recv_fd >= 0) {
+		fd = t->recv_fd;
+		bpf_map_update_elem(&ssl_fds, key, &fd, BPF_ANY);
+		return fd;
+	}
+	if (t) {
+		t->ssl = key->ssl;
+		orphan(id, key->ssl, n, buf, dir);
+		return -1;
+	}
+	stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
+	return -1;
+}
+
+/*
  * n: plaintext bytes the call moved, or <= 0; ex: the _ex form and
  * OpenSSL's internal functions, whose return is > 0 on success with the
  * count at out_len.
@@ -1389,12 +1530,10 @@ static __always_inline int ssl_exit(long n, bool ex)
 		bpf_map_update_elem(&ssl_fds, &key, &fd, BPF_ANY);
 	} else {
 		cached = bpf_map_lookup_elem(&ssl_fds, &key);
-		if (!cached) {
-			if (n > 0)
-				stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
-			return 0;
-		}
-		fd = *cached;
+		if (cached)
+			fd = *cached;
+		else
+			fd = bio_call(id, &key, n, buf, dir);
 	}
 	if (n <= 0 || fd < 0)
 		return 0; /* SSL_FD_UNTRACED: not on a traced socket */

@@ -2,8 +2,11 @@
 """A gRPC server and client for the tests, run by Debian's own python3
 (which has python3-grpcio), not by the interpreter running the test.
 
-    /usr/bin/python3 grpcpeer.py serve          prints its port, serves until killed
-    /usr/bin/python3 grpcpeer.py call PORT PLAN  PLAN: JSON [[method, payload, times(, deadline s)], ...]
+    /usr/bin/python3 grpcpeer.py serve [CERT KEY]        prints its port, serves until killed
+    /usr/bin/python3 grpcpeer.py call PORT PLAN [CERT]   PLAN: JSON [[method, payload, times(, deadline s)], ...]
+
+With CERT (and KEY), over TLS (for the name localhost), else h2c. gRPC's
+C core runs OpenSSL over memory BIOs: no syscall inside an SSL call.
 
 The service `sonde.test.Shop` (raw bytes, no protobuf) answers:
   Get      payload "missing" NOT_FOUND, "fail" INTERNAL, "big" 200 KiB,
@@ -47,7 +50,7 @@ def list_items(request, context):
         yield b"item %d" % i
 
 
-def serve():
+def serve(cert=None, key=None):
     handler = grpc.method_handlers_generic_handler(SERVICE, {
         "Get": grpc.unary_unary_rpc_method_handler(get),
         "Slow": grpc.unary_unary_rpc_method_handler(slow),
@@ -55,15 +58,28 @@ def serve():
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
+    if cert:
+        creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
     server.wait_for_termination()
 
 
-def call(port, plan):
+def channel(port, cert):
+    target = "127.0.0.1:%d" % port
+    if not cert:
+        return grpc.insecure_channel(target)
+    creds = grpc.ssl_channel_credentials(root_certificates=open(cert, "rb").read())
+    return grpc.secure_channel(target, creds,
+                               options=(("grpc.ssl_target_name_override", "localhost"),))
+
+
+def call(port, plan, cert=None):
     counts, slept = {}, []
-    with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+    with channel(port, cert) as ch:
         grpc.channel_ready_future(ch).result(timeout=10)
         for method, payload, times, *deadline in plan:
             path = "/%s/%s" % (SERVICE, method)
@@ -86,6 +102,6 @@ def call(port, plan):
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve()
+        serve(*sys.argv[2:4])
     else:
-        call(int(sys.argv[2]), json.loads(sys.argv[3]))
+        call(int(sys.argv[2]), json.loads(sys.argv[3]), *sys.argv[4:5])

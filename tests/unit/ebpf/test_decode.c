@@ -149,6 +149,56 @@ static void test_data_tls_flags(void **state)
 	}
 }
 
+/*
+ * Plaintext of an SSL object over memory BIOs, its socket not known yet
+ * (ORPHAN: no fd, the SSL pointer where the local address would be), and
+ * the record that names the socket later.
+ */
+static void test_orphan_and_pair(void **state)
+{
+	union buf u;
+	struct sonde_ebpf_data *d = (struct sonde_ebpf_data *)u.b;
+	struct sonde_ebpf_ssl_pair *p = (struct sonde_ebpf_ssl_pair *)u.b;
+	struct sonde_ebpf_record r;
+	uint64_t ssl = 0x7f12345678a0ull;
+	size_t n;
+
+	(void)state;
+	for (int dir = SONDE_EBPF_DIR_RECV; dir <= SONDE_EBPF_DIR_SEND; dir++) {
+		n = mk_data(&u, 100, 20);
+		d->hdr.flags = SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_ORPHAN;
+		d->hdr.dir = (uint8_t)dir;
+		d->hdr.fd = -1;
+		d->hdr.sock_id = 0;
+		memset(&d->local, 0, sizeof(d->local));
+		memset(&d->peer, 0, sizeof(d->peer));
+		memcpy(d->local.addr, &ssl, sizeof(ssl));
+		assert_int_equal(sonde_ebpf_decode(u.b, n, &r), 0);
+		assert_true(r.hdr->flags & SONDE_EBPF_F_ORPHAN);
+		assert_int_equal(sonde_ebpf_orphan_ssl(r.u.data), ssl);
+		assert_int_equal(r.payload_len, 20);
+	}
+	/* only whole plaintext, with no address of its own, is an orphan */
+	d->hdr.flags = SONDE_EBPF_F_ORPHAN;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	d->hdr.flags = SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_ORPHAN | SONDE_EBPF_F_AFTER_LOSS;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+	d->hdr.flags = SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_ORPHAN;
+	d->local.family = AF_INET;
+	assert_int_equal(sonde_ebpf_decode(u.b, n, &r), -EINVAL);
+
+	memset(&u, 0, sizeof(u));
+	p->hdr.type = SONDE_EBPF_EV_SSL_PAIR;
+	p->hdr.fd = 9;
+	p->local.family = AF_INET;
+	p->ssl = ssl;
+	assert_int_equal(sonde_ebpf_decode(u.b, sizeof(*p), &r), 0);
+	assert_int_equal(r.u.pair->ssl, ssl);
+	assert_int_equal(r.hdr->fd, 9);
+	p->hdr.fd = -1; /* it names a socket, or it is nothing */
+	assert_int_equal(sonde_ebpf_decode(u.b, sizeof(*p), &r), -EINVAL);
+}
+
 /* A frame-walked record: payload, then its segment table (unaligned). */
 static size_t mk_framed(union buf *u, const struct sonde_ebpf_seg *segs, uint32_t nseg,
 			uint32_t len, uint32_t total)
@@ -221,6 +271,7 @@ static void test_other_types(void **state)
 		{ SONDE_EBPF_EV_OPEN, sizeof(struct sonde_ebpf_open) },
 		{ SONDE_EBPF_EV_CLOSE, sizeof(struct sonde_ebpf_close) },
 		{ SONDE_EBPF_EV_CONNECT, sizeof(struct sonde_ebpf_connect) },
+		{ SONDE_EBPF_EV_SSL_PAIR, sizeof(struct sonde_ebpf_ssl_pair) },
 	};
 	size_t i, n;
 
@@ -334,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_data_framed),
 		cmocka_unit_test(test_other_types),
 		cmocka_unit_test(test_addr_convert),
+		cmocka_unit_test(test_orphan_and_pair),
 		cmocka_unit_test(test_unix_name_string),
 		cmocka_unit_test(test_random),
 	};

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF reads TLS that runs over memory BIOs: programs that hand OpenSSL
+their ciphertext themselves (Python's asyncio, Node.js, gRPC's C core), so
+that no syscall happens inside an SSL call. The kernel places such an SSL
+object on the socket its thread sends through right after an SSL_write,
+or received from right before an SSL_read; what it read or wrote before
+that is held by the agent until the socket is named.
+
+- An asyncio HTTPS client (Debian's python3, linking libssl.so.3) against
+  nginx over TLS: keep-alive connections and a connection per request,
+  200s and 404s. The agent's client-side count per status equals the
+  client's own, as does the server side (nginx: ordinary socket BIOs);
+  server_address is 127.0.0.1. With the syscalls hooked both ways.
+- gRPC over TLS (python grpcio server and clients, gRPC's C core at both
+  ends): calls per method and status at both ends equal the clients'
+  counts, 200 KiB answers included.
+- Every SSL call placed: no unpaired call, no opaque connection, no
+  parse error or desync.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sondetest import Agent, Checks, HarnessError, Nginx, ebpf, stop_process  # noqa: E402
+from sondetest.ebpf import Delta  # noqa: E402
+from sondetest.servers import self_signed_cert  # noqa: E402
+
+ebpf.require()
+check = Checks()
+SRV = "http_server_request_duration_seconds"
+CLI = "http_client_request_duration_seconds"
+RPC_SRV = "rpc_server_call_duration_seconds"
+RPC_CLI = "rpc_client_call_duration_seconds"
+PY = "/usr/bin/python3"  # Debian's: its ssl module links the system libssl
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sondetest", "grpcpeer.py")
+
+# asyncio streams over TLS: SSLProtocol drives an ssl.SSLObject, OpenSSL
+# over memory BIOs. Plan: [[path, connections, requests per connection]].
+ASYNC_CLIENT = r'''
+import asyncio, json, ssl, sys
+
+async def one_conn(port, path, n, counts):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    r, w = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
+    for _ in range(n):
+        w.write(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())
+        await w.drain()
+        status = (await r.readline()).split()[1].decode()
+        length = 0
+        while True:
+            line = await r.readline()
+            if line in (b"\r\n", b""):
+                break
+            k, v = line.decode().split(":", 1)
+            if k.lower() == "content-length":
+                length = int(v)
+        await r.readexactly(length)
+        counts[status] = counts.get(status, 0) + 1
+    w.close()
+    await w.wait_closed()
+
+async def main(port, plan):
+    counts = {}
+    for path, conns, n in plan:
+        for _ in range(conns):
+            await one_conn(port, path, n, counts)
+    print(json.dumps(counts))
+
+asyncio.run(main(int(sys.argv[1]), json.loads(sys.argv[2])))
+'''
+ASYNC_PLAN = [["/ok", 2, 15], ["/missing", 1, 5], ["/ok", 6, 1]]
+GRPC_PLAN = [["Get", "a", 20], ["Get", "missing", 4], ["Get", "big", 3], ["List", "", 2],
+             ["Nope", "", 2]]
+
+
+def tls_clean(d, what):
+    check.equal(int(d.sum("sonde_ebpf_tls_unpaired_total")), 0,
+                "%s: every SSL call placed on its socket" % what)
+    check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                "%s: no opaque TLS connection" % what)
+    check.equal(int(d.sum("sonde_ebpf_parse_errors_total") +
+                    d.sum("sonde_ebpf_parser_desyncs_total")), 0,
+                "%s: no parse error or desync" % what)
+    check.equal(ebpf.lost_events(d.after), 0, "%s: no ring-buffer record lost" % what)
+
+
+def asyncio_phase(ng, hooks):
+    what = "asyncio client, %s hooks" % hooks
+    with Agent(ebpf.config(ports=[ng.port], syscall_hooks=hooks)) as agent:
+        ebpf.attached(agent)
+        before = agent.scrape()
+        p = subprocess.run([PY, "-c", ASYNC_CLIENT, str(ng.port), json.dumps(ASYNC_PLAN)],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode:
+            raise HarnessError("asyncio client failed: %s" % p.stderr[-2000:])
+        want = json.loads(p.stdout)
+        total = sum(want.values())
+        check.equal(want, {"200": 36, "404": 5}, "%s: the plan's statuses" % what)
+        agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total
+                       and m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
+                       timeout=20, what="%d requests at both ends" % total)
+        d = ebpf.delta_when_closed(agent, before, "%s: connections closed" % what)
+        for fam, side in ((CLI, "client"), (SRV, "server")):
+            got = {k: int(v) for k, v in
+                   d.by(fam + "_count", "http_response_status_code").items()}
+            check.equal(got, want, "%s: %s requests per status = the client's" % (what, side))
+        check.equal(d.by(CLI + "_count", "server_address"), {"127.0.0.1": float(total)},
+                    "%s: server_address 127.0.0.1" % what)
+        tls_clean(d, what)
+
+
+def grpc_phase(certdir):
+    what = "gRPC over TLS"
+    cert, key = self_signed_cert(certdir)
+    srv = subprocess.Popen([PY, PEER, "serve", cert, key], stdout=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        line = srv.stdout.readline().strip()
+        if not line.isdigit():
+            raise HarnessError("gRPC server did not start: %r" % line)
+        port = int(line)
+        with Agent(ebpf.config(ports=[port])) as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            want = {}
+            for _ in range(2):  # two client processes: two TLS connections
+                p = subprocess.run([PY, PEER, "call", str(port), json.dumps(GRPC_PLAN), cert],
+                                   capture_output=True, text=True, timeout=120)
+                if p.returncode:
+                    raise HarnessError("gRPC client failed: %s" % p.stderr[-2000:])
+                for k, v in json.loads(p.stdout)["counts"].items():
+                    want[k] = want.get(k, 0) + v
+            total = sum(want.values())
+            agent.wait_for(lambda m: m.sum(RPC_CLI + "_count") - before.sum(RPC_CLI + "_count")
+                           >= total and m.sum(RPC_SRV + "_count") -
+                           before.sum(RPC_SRV + "_count") >= total,
+                           timeout=20, what="%d calls at both ends" % total)
+            d = Delta(before, agent.settle(RPC_SRV + "_count", quiet=1.0))
+            for fam, side in ((RPC_CLI, "client"), (RPC_SRV, "server")):
+                got = {}
+                for s in d.after.select(fam + "_count"):
+                    n = int(d.sum(fam + "_count", **s.labels))
+                    if n:
+                        k = "%s %s" % (s.labels["rpc_method"].rsplit("/", 1)[-1],
+                                       s.labels["rpc_response_status_code"])
+                        got[k] = got.get(k, 0) + n
+                check.equal(got, want, "%s: %s calls per method and status = the clients'"
+                            % (what, side))
+            tls_clean(d, what)
+    finally:
+        stop_process(srv)
+
+
+def main():
+    p = subprocess.run([PY, "-c", "import grpc, ssl"], capture_output=True, text=True,
+                       timeout=30)
+    if p.returncode:
+        raise HarnessError("%s cannot import grpc and ssl (scripts/deps.sh test installs "
+                           "python3-grpcio): %s" % (PY, p.stderr.strip()[-300:]))
+    conf = ('location /ok { return 200 "ok\\n"; }\n'
+            '    location /missing { return 404; }')
+    with Nginx(server_conf=conf, tls=True) as ng:
+        for hooks in ("raw", "tracepoints"):
+            asyncio_phase(ng, hooks)
+    with tempfile.TemporaryDirectory(prefix="sondetest-grpc-tls-") as d:
+        grpc_phase(d)
+    check.exit()
+
+
+if __name__ == "__main__":
+    main()
