@@ -24,77 +24,32 @@ both ends traced.
 - No parse error, desync, lost walk or lost record.
 """
 
-import json
 import os
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, HarnessError, ebpf, stop_process, wait_until  # noqa: E402
+from sondetest import Agent, Checks, ebpf, grpcpeers  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
 check = Checks()
 SRV = "rpc_server_call_duration_seconds"
 CLI = "rpc_client_call_duration_seconds"
-# Debian's interpreter: python3-grpcio is installed for it (scripts/deps.sh),
-# whatever python3 runs this test.
-PY = "/usr/bin/python3"
-PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sondetest", "grpcpeer.py")
 PLAN = [["Get", "a", 20], ["Get", "missing", 6], ["Get", "fail", 4], ["Get", "big", 5],
         ["Slow", "z", 10], ["List", "", 3], ["Nope", "", 2], ["Slow", "late", 3, 0.02]]
 SERVER_FAULTS = {"INTERNAL", "UNIMPLEMENTED", "DEADLINE_EXCEEDED"}
 
 
-def need_grpcio():
-    p = subprocess.run([PY, "-c", "import grpc"], capture_output=True, text=True, timeout=30)
-    if p.returncode:
-        raise HarnessError("%s cannot import grpc (scripts/deps.sh test installs "
-                           "python3-grpcio): %s" % (PY, p.stderr.strip()[-300:]))
-
-
-def run_client(port):
-    p = subprocess.run([PY, PEER, "call", str(port), json.dumps(PLAN)], capture_output=True,
-                       text=True, timeout=120)
-    if p.returncode:
-        raise HarnessError("gRPC client failed: %s" % p.stderr[-2000:])
-    return json.loads(p.stdout)
-
-
-def per_call(d, fam):
-    """{"method STATUS": count} of the family's delta, and its error types."""
-    got, errors = {}, {}
-    for s in d.after.select(fam + "_count"):
-        n = int(d.sum(fam + "_count", **s.labels))
-        if not n:
-            continue
-        key = "%s %s" % (s.labels["rpc_method"].rsplit("/", 1)[-1],
-                         s.labels["rpc_response_status_code"])
-        got[key] = got.get(key, 0) + n
-        errors[s.labels["rpc_response_status_code"]] = s.labels["error_type"]
-    return got, errors
-
-
 def main():
-    need_grpcio()
-    srv = subprocess.Popen([PY, PEER, "serve"], stdout=subprocess.PIPE, text=True,
-                           start_new_session=True)
-    try:
-        line = srv.stdout.readline().strip()
-        if not line.isdigit():
-            raise HarnessError("gRPC server did not start: %r" % line)
-        port = int(line)
+    grpcpeers.require()
+    with grpcpeers.Server() as port:
         with Agent(ebpf.config(ports=[port])) as agent:
             ebpf.attached(agent)
             before = agent.scrape()
-            want, slept = {}, []
-            for _ in range(2):  # two client processes: two connections, two prefaces
-                out = run_client(port)
-                for k, v in out["counts"].items():
-                    want[k] = want.get(k, 0) + v
-                slept += out["slept"]
+            # two client processes: two connections, two prefaces
+            want, slept = grpcpeers.call(port, PLAN, times=2)
             # the workload itself must be what we think
             check.equal(want, {"Get OK": 50, "Get NOT_FOUND": 12, "Get INTERNAL": 8,
                                "Slow OK": 20, "List OK": 6, "Nope UNIMPLEMENTED": 4,
@@ -105,8 +60,8 @@ def main():
                            and m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
                            timeout=20, what="%d calls at both ends" % total)
             d = Delta(before, agent.settle(SRV + "_count", quiet=1.0))
-            got_srv, err_srv = per_call(d, SRV)
-            got_cli, err_cli = per_call(d, CLI)
+            got_srv, err_srv = grpcpeers.per_call(d, SRV)
+            got_cli, err_cli = grpcpeers.per_call(d, CLI)
             check.equal(got_srv, want, "server: calls per method and status = the clients'")
             check.equal(got_cli, want, "client: calls per method and status = the clients'")
             check.equal(err_srv, {c: (c if c in SERVER_FAULTS else "") for c in err_srv},
@@ -136,8 +91,6 @@ def main():
             check.equal(int(d.sum("sonde_ebpf_connections_unparsed_total")), 0,
                         "no connection unparsed")
             check.equal(ebpf.lost_events(d.after), 0, "no ring-buffer records lost")
-    finally:
-        stop_process(srv)
     check.exit()
 
 

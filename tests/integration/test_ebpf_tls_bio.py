@@ -28,7 +28,7 @@ import tempfile
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, HarnessError, Nginx, ebpf, stop_process  # noqa: E402
+from sondetest import Agent, Checks, HarnessError, Nginx, ebpf, grpcpeers  # noqa: E402
 from sondetest.ebpf import Delta  # noqa: E402
 from sondetest.servers import self_signed_cert  # noqa: E402
 
@@ -38,8 +38,6 @@ SRV = "http_server_request_duration_seconds"
 CLI = "http_client_request_duration_seconds"
 RPC_SRV = "rpc_server_call_duration_seconds"
 RPC_CLI = "rpc_client_call_duration_seconds"
-PY = "/usr/bin/python3"  # Debian's: its ssl module links the system libssl
-PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sondetest", "grpcpeer.py")
 
 # asyncio streams over TLS: SSLProtocol drives an ssl.SSLObject, OpenSSL
 # over memory BIOs. Plan: [[path, connections, requests per connection]].
@@ -98,8 +96,9 @@ def asyncio_phase(ng, hooks):
     with Agent(ebpf.config(ports=[ng.port], syscall_hooks=hooks)) as agent:
         ebpf.attached(agent)
         before = agent.scrape()
-        p = subprocess.run([PY, "-c", ASYNC_CLIENT, str(ng.port), json.dumps(ASYNC_PLAN)],
-                           capture_output=True, text=True, timeout=120)
+        # Debian's python3: its ssl module links the system libssl
+        p = subprocess.run([grpcpeers.PY, "-c", ASYNC_CLIENT, str(ng.port),
+                            json.dumps(ASYNC_PLAN)], capture_output=True, text=True, timeout=120)
         if p.returncode:
             raise HarnessError("asyncio client failed: %s" % p.stderr[-2000:])
         want = json.loads(p.stdout)
@@ -121,24 +120,12 @@ def asyncio_phase(ng, hooks):
 def grpc_phase(certdir):
     what = "gRPC over TLS"
     cert, key = self_signed_cert(certdir)
-    srv = subprocess.Popen([PY, PEER, "serve", cert, key], stdout=subprocess.PIPE, text=True,
-                           start_new_session=True)
-    try:
-        line = srv.stdout.readline().strip()
-        if not line.isdigit():
-            raise HarnessError("gRPC server did not start: %r" % line)
-        port = int(line)
+    with grpcpeers.Server(cert, key) as port:
         with Agent(ebpf.config(ports=[port])) as agent:
             ebpf.attached(agent)
             before = agent.scrape()
-            want = {}
-            for _ in range(2):  # two client processes: two TLS connections
-                p = subprocess.run([PY, PEER, "call", str(port), json.dumps(GRPC_PLAN), cert],
-                                   capture_output=True, text=True, timeout=120)
-                if p.returncode:
-                    raise HarnessError("gRPC client failed: %s" % p.stderr[-2000:])
-                for k, v in json.loads(p.stdout)["counts"].items():
-                    want[k] = want.get(k, 0) + v
+            # two client processes: two TLS connections
+            want, _ = grpcpeers.call(port, GRPC_PLAN, cert, times=2)
             total = sum(want.values())
             agent.wait_for(lambda m: m.sum(RPC_CLI + "_count") - before.sum(RPC_CLI + "_count")
                            >= total and m.sum(RPC_SRV + "_count") -
@@ -146,26 +133,13 @@ def grpc_phase(certdir):
                            timeout=20, what="%d calls at both ends" % total)
             d = Delta(before, agent.settle(RPC_SRV + "_count", quiet=1.0))
             for fam, side in ((RPC_CLI, "client"), (RPC_SRV, "server")):
-                got = {}
-                for s in d.after.select(fam + "_count"):
-                    n = int(d.sum(fam + "_count", **s.labels))
-                    if n:
-                        k = "%s %s" % (s.labels["rpc_method"].rsplit("/", 1)[-1],
-                                       s.labels["rpc_response_status_code"])
-                        got[k] = got.get(k, 0) + n
-                check.equal(got, want, "%s: %s calls per method and status = the clients'"
-                            % (what, side))
+                check.equal(grpcpeers.per_call(d, fam)[0], want,
+                            "%s: %s calls per method and status = the clients'" % (what, side))
             tls_clean(d, what)
-    finally:
-        stop_process(srv)
 
 
 def main():
-    p = subprocess.run([PY, "-c", "import grpc, ssl"], capture_output=True, text=True,
-                       timeout=30)
-    if p.returncode:
-        raise HarnessError("%s cannot import grpc and ssl (scripts/deps.sh test installs "
-                           "python3-grpcio): %s" % (PY, p.stderr.strip()[-300:]))
+    grpcpeers.require()
     conf = ('location /ok { return 200 "ok\\n"; }\n'
             '    location /missing { return 404; }')
     with Nginx(server_conf=conf, tls=True) as ng:

@@ -24,12 +24,12 @@ from .servers import (HeldUpstream, MariaDB, Memcached, Nginx, NodeExporter, Pos
                       Prometheus, Redis)
 from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, port_open, run, skip,
                    stop_process, tail, temp_dir, wait_until, which)
-from . import cgroups, ebpf
+from . import cgroups, ebpf, grpcpeers
 
 __all__ = [
     "Agent", "http_get", "sonde_bin", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
     "Histogram", "Metrics", "ParseError", "parse", "Server", "HeldUpstream", "MariaDB", "Memcached",
     "mixed_statements", "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
     "SKIP", "Checks", "HarnessError", "free_port", "port_open", "run", "skip", "stop_process",
-    "tail", "temp_dir", "wait_until", "which", "cgroups", "ebpf",
+    "tail", "temp_dir", "wait_until", "which", "cgroups", "ebpf", "grpcpeers",
 ]

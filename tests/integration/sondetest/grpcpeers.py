@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: MIT
+"""The gRPC server and clients of grpcpeer.py, run by Debian's python3
+(python3-grpcio is installed for it by scripts/deps.sh, whatever python3
+runs the test), and what the tests read back from the agent."""
+
+import json
+import os
+import subprocess
+
+from .util import HarnessError, stop_process
+
+PY = "/usr/bin/python3"
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpcpeer.py")
+
+
+def require():
+    """Fails (not skips) when Debian's python3 has no grpc: the test
+    packages were not installed."""
+    p = subprocess.run([PY, "-c", "import grpc, ssl"], capture_output=True, text=True,
+                       timeout=30)
+    if p.returncode:
+        raise HarnessError("%s cannot import grpc (scripts/deps.sh test installs "
+                           "python3-grpcio): %s" % (PY, p.stderr.strip()[-300:]))
+
+
+class Server:
+    """`with Server(cert, key) as port:` a grpcpeer server (TLS with a
+    certificate, else h2c) on a free loopback port, stopped after."""
+
+    def __init__(self, cert=None, key=None):
+        self.args = [cert, key] if cert else []
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([PY, PEER, "serve"] + self.args, stdout=subprocess.PIPE,
+                                     text=True, start_new_session=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            stop_process(self.proc)
+            raise HarnessError("gRPC server did not start: %r" % line)
+        return int(line)
+
+    def __exit__(self, *exc):
+        stop_process(self.proc)
+
+
+def call(port, plan, cert=None, times=1):
+    """Runs the plan in `times` client processes (a connection each):
+    ({"method STATUS": count} summed, [seconds of each Slow call])."""
+    counts, slept = {}, []
+    for _ in range(times):
+        p = subprocess.run([PY, PEER, "call", str(port), json.dumps(plan)] +
+                           ([cert] if cert else []), capture_output=True, text=True,
+                           timeout=120)
+        if p.returncode:
+            raise HarnessError("gRPC client failed: %s" % p.stderr[-2000:])
+        out = json.loads(p.stdout)
+        for k, v in out["counts"].items():
+            counts[k] = counts.get(k, 0) + v
+        slept += out["slept"]
+    return counts, slept
+
+
+def per_call(d, fam):
+    """{"method STATUS": count} of an rpc family's delta, and
+    {status: error_type} as its series carry them."""
+    got, errors = {}, {}
+    for s in d.after.select(fam + "_count"):
+        n = int(d.sum(fam + "_count", **s.labels))
+        if not n:
+            continue
+        key = "%s %s" % (s.labels["rpc_method"].rsplit("/", 1)[-1],
+                         s.labels["rpc_response_status_code"])
+        got[key] = got.get(key, 0) + n
+        errors[s.labels["rpc_response_status_code"]] = s.labels["error_type"]
+    return got, errors
