@@ -89,7 +89,8 @@ void sonde_orphans_add(struct sonde_orphans *o, uint32_t tgid, uint64_t ssl, boo
 		o->dropped++;
 		return;
 	}
-	memcpy(s->data, data, len);
+	if (len) /* an empty one may come with no buffer */
+		memcpy(s->data, data, len);
 	s->tgid = tgid;
 	s->send = send;
 	s->ssl = ssl;

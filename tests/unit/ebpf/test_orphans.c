@@ -68,7 +68,7 @@ static void test_bounds(void **state)
 {
 	struct sonde_orphans *o;
 	struct got g = { 0 };
-	char s[8];
+	char s[16];
 
 	(void)state;
 	assert_int_equal(sonde_orphans_new(4, 1000, &o), 0);
