@@ -242,8 +242,11 @@ struct {
  */
 struct bio_thread {
 	__s32 recv_fd; /* -1: none yet */
-	__u32 pad;
+	__u8 h2;       /* that object's plaintext began with the HTTP/2 preface */
+	__u8 pad[3];
 	__u64 ssl;     /* awaiting a send; 0: none */
+	/* its frame positions over what it held (by dir), for h2_frames */
+	struct h2_pos pos[2];
 };
 
 struct {
@@ -1135,6 +1138,17 @@ static __always_inline void bio_io(__u64 id, struct sock_info *si, __s32 fd, __u
 	ev->peer = si->peer;
 	ev->ssl = key.ssl;
 	submit(ev, sizeof(*ev));
+	if (t->h2 && !si->h2) {
+		/* the plaintext slots (dir | 2) go on from what was held */
+		struct h2_state *h = (struct h2_state *)s->raw;
+
+		__builtin_memset(h, 0, sizeof(*h));
+		h->pos[2] = t->pos[SONDE_EBPF_DIR_RECV];
+		h->pos[3] = t->pos[SONDE_EBPF_DIR_SEND];
+		if (!bpf_map_update_elem(&h2_frames, &si->ino, h, BPF_ANY))
+			si->h2 = 1;
+	}
+	t->h2 = 0;
 }
 
 /*
@@ -1422,11 +1436,44 @@ static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 out_len, __u8 d
 }
 
 /*
+ * HTTP/2 over memory BIOs: the preface is in an orphan, never seen on a
+ * socket, so the kernel follows the frames of what the object's thread
+ * holds (copied whole; else the place is lost) and hands the positions to
+ * h2_frames when the object is placed (bio_io), which walks its records
+ * from then on as h2_preface's connections.
+ */
+static __always_inline void orphan_h2(struct bio_thread *t, struct sonde_ebpf_data *ev,
+				      __u8 dir)
+{
+	struct h2_pos *p = &t->pos[dir & 1];
+	__u64 head = 0;
+
+	if (!t->h2) {
+		if (ev->len < sizeof(head))
+			return;
+		__builtin_memcpy(&head, ev->data, sizeof(head));
+		if (head != 0x5448202a20495250ULL) /* "PRI * HT" */
+			return;
+		__builtin_memset(t->pos, 0, sizeof(t->pos));
+		p->remain = H2_PREFACE_LEN;
+		t->h2 = 1;
+	}
+	if (p->lost)
+		return;
+	if (ev->len < ev->total) {
+		p->lost = 1;
+		return;
+	}
+	h2_advance(p, ev->len);
+}
+
+/*
  * Plaintext whose socket is not known yet: recorded without one
  * (SONDE_EBPF_F_ORPHAN, the SSL pointer in local.addr), for user space to
  * hold until an SSL_PAIR record names the socket.
  */
-static __always_inline void orphan(__u64 id, __u64 ssl, long n, __u64 buf, __u8 dir)
+static __always_inline void orphan(__u64 id, struct bio_thread *t, long n, __u64 buf,
+				   __u8 dir)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), want = capture_bytes;
 	struct sonde_ebpf_data *ev;
@@ -1441,7 +1488,7 @@ static __always_inline void orphan(__u64 id, __u64 ssl, long n, __u64 buf, __u8 
 	ev->hdr.flags = SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_ORPHAN;
 	__builtin_memset(&ev->local, 0, sizeof(ev->local));
 	__builtin_memset(&ev->peer, 0, sizeof(ev->peer));
-	__builtin_memcpy(ev->local.addr, &ssl, sizeof(ssl));
+	__builtin_memcpy(ev->local.addr, &t->ssl, sizeof(t->ssl));
 	ev->total = sat32((__u64)n);
 	ev->segs = 0;
 	ev->pad = 0;
@@ -1450,6 +1497,7 @@ static __always_inline void orphan(__u64 id, __u64 ssl, long n, __u64 buf, __u8 
 	if ((__u64)n < want)
 		want = n;
 	ev->len = bpf_probe_read_user(ev->data, bounded(want), (void *)buf) ? 0 : want;
+	orphan_h2(t, ev, dir);
 	submit(ev, sizeof(*ev) + bounded(ev->len));
 }
 
@@ -1472,24 +1520,27 @@ static __always_inline __s32 bio_call(__u64 id, struct ssl_key *key, long n, __u
 	bio_seen = 1;
 	t = bpf_map_lookup_elem(&bio_threads, &id);
 	if (!t) {
-		/* field by field: an initialiser becomes a .rodata.cst16
-		 * constant, which the skeleton cannot map */
+		/* not an initialiser: clang makes a .rodata.cst16 constant of
+		 * one, which the skeleton cannot map */
+		__builtin_memset(&fresh, 0, sizeof(fresh));
 		fresh.recv_fd = -1;
-		fresh.pad = 0;
-		fresh.ssl = 0;
 		bpf_map_update_elem(&bio_threads, &id, &fresh, BPF_NOEXIST);
 		t = bpf_map_lookup_elem(&bio_threads, &id);
 	}
 	if (n <= 0)
 		return -1;
-	if (t && dir == SONDE_EBPF_DIR_RECV && t->recv_fd >= 0) {
+	/* an object already holding orphans stays one until its send places
+	 * it: what it held must reach the socket first */
+	if (t && dir == SONDE_EBPF_DIR_RECV && t->recv_fd >= 0 && t->ssl != key->ssl) {
 		fd = t->recv_fd;
 		bpf_map_update_elem(&ssl_fds, key, &fd, BPF_ANY);
 		return fd;
 	}
 	if (t) {
+		if (t->ssl != key->ssl)
+			t->h2 = 0; /* another object: its own frames */
 		t->ssl = key->ssl;
-		orphan(id, key->ssl, n, buf, dir);
+		orphan(id, t, n, buf, dir);
 		return -1;
 	}
 	stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 
+from .cgroups import run_in
 from .util import HarnessError, stop_process
 
 PY = "/usr/bin/python3"
@@ -44,14 +45,17 @@ class Server:
         stop_process(self.proc)
 
 
-def call(port, plan, cert=None, times=1):
-    """Runs the plan in `times` client processes (a connection each):
-    ({"method STATUS": count} summed, [seconds of each Slow call])."""
+def call(port, plan, cert=None, times=1, cgdir=None):
+    """Runs the plan in `times` client processes (a connection each; in
+    the cgroup directory cgdir if given): ({"method STATUS": count}
+    summed, [seconds of each Slow call])."""
     counts, slept = {}, []
     for _ in range(times):
-        p = subprocess.run([PY, PEER, "call", str(port), json.dumps(plan)] +
-                           ([cert] if cert else []), capture_output=True, text=True,
-                           timeout=120)
+        cmd = [PY, PEER, "call", str(port), json.dumps(plan)] + ([cert] if cert else [])
+        if cgdir:
+            p = run_in(cgdir, cmd, capture_output=True, text=True, timeout=120)
+        else:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if p.returncode:
             raise HarnessError("gRPC client failed: %s" % p.stderr[-2000:])
         out = json.loads(p.stdout)
