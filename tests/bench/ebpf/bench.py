@@ -170,12 +170,12 @@ class ServerCgroup:
 
 
 def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None, bpf_stats=False,
-                 tls=True, pids=None):
+                 tls=True, pids=None, prime=None):
     """counter(metrics) -> transactions the agent observed for this workload.
     cgroup: trace only the processes of this cgroup (the server), not the
     load generator; pids: the same by ebpf.pids (which also attaches the
     libssl uprobes to those processes only). tls: ebpf.tls (the libssl
-    hooks)."""
+    hooks). prime(): run once per agent, before its measurement."""
     section = {"cgroups": [cgroup]} if cgroup else {}
     if pids:
         section["pids"] = [str(p) for p in pids]
@@ -184,6 +184,8 @@ def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None, bpf
         res.base.append(measure(seconds))
         before = bpf_progs() if bpf_stats else {}
         with Agent(ebpf.config(ports=ports, **section)) as agent:
+            if prime:
+                prime()
             time.sleep(0.5)
             m0 = agent.scrape()
             c0 = cpu_seconds(agent.proc.pid)
@@ -199,6 +201,41 @@ def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None, bpf
             res.rss_kb = max(res.rss_kb, rss_kb(agent.proc.pid, "VmHWM"))
         print("  %s round %d: without %.0f/s, with %.0f/s" % (res.name, i + 1, res.base[-1],
                                                           res.agent[-1]), file=sys.stderr)
+
+
+class BioPrimer:
+    """--bio-seen: a TLS nginx and an asyncio client (Debian's python3, SSL
+    over memory BIOs) that calls it once: the agent's kernel side then
+    looks up its memory-BIO threads on every traced syscall."""
+
+    CLIENT = ("import asyncio, ssl, sys\n"
+              "async def main(port):\n"
+              "    ctx = ssl.create_default_context()\n"
+              "    ctx.check_hostname = False\n"
+              "    ctx.verify_mode = ssl.CERT_NONE\n"
+              "    r, w = await asyncio.open_connection('127.0.0.1', port, ssl=ctx)\n"
+              "    w.write(b'GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n')\n"
+              "    await w.drain()\n"
+              "    await r.readline()\n"
+              "    w.close()\n"
+              "asyncio.run(main(int(sys.argv[1])))\n")
+
+    def __init__(self, wanted):
+        self.wanted, self.tls, self.ports, self.prime = wanted, None, [], None
+
+    def __enter__(self):
+        if self.wanted:
+            self.tls = Nginx(server_conf='location / { return 200 "ok\\n"; }', tls=True)
+            self.tls.__enter__()
+            self.ports = [self.tls.port]
+            self.prime = lambda: subprocess.run(
+                ["/usr/bin/python3", "-c", self.CLIENT, str(self.tls.port)], check=True,
+                capture_output=True, timeout=60)
+        return self
+
+    def __exit__(self, *exc):
+        if self.tls:
+            self.tls.__exit__(*exc)
 
 
 def http_count(m):
@@ -229,6 +266,10 @@ def main():
     ap.add_argument("--server-pids", action="store_true",
                     help="nginx workloads: trace nginx's processes only, by ebpf.pids (the "
                          "libssl uprobes then trap in them only, not in the load generator)")
+    ap.add_argument("--bio-seen", action="store_true",
+                    help="nginx workloads: before each measurement, an asyncio TLS client (SSL "
+                         "over memory BIOs) calls a second, TLS nginx in the agent's ports "
+                         "filter, so that the memory-BIO path's per-syscall lookup is on")
     ap.add_argument("--no-tls", action="store_true",
                     help="run the agent with ebpf.tls false: what the libssl hooks' presence "
                          "costs traffic that is not TLS")
@@ -243,13 +284,15 @@ def main():
 
     def nginx(name, goal, loadgen_rps, **nginx_opts):
         """One nginx `return 200` workload: pinned, traced, measured."""
-        res = Result(name, goal)
-        with Nginx(server_conf='location / { return 200 "ok\\n"; }', **nginx_opts) as ng:
+        res = Result(name + (", bio_seen" if a.bio_seen else ""), goal)
+        with Nginx(server_conf='location / { return 200 "ok\\n"; }', **nginx_opts) as ng, \
+                BioPrimer(a.bio_seen) as bio:
             pin_tree(ng.proc.pid, SERVER_CPU)
             pids = tree_pids(ng.proc.pid) if a.server_pids else None
             with ServerCgroup(ng.proc.pid, a.server_only) as cg:
-                run_workload(res, [ng.port], lambda s: loadgen_rps(ng.url + "/", s), a.seconds,
-                             a.rounds, http_count, cg, a.bpf_stats, not a.no_tls, pids)
+                run_workload(res, [ng.port] + bio.ports, lambda s: loadgen_rps(ng.url + "/", s),
+                             a.seconds, a.rounds, http_count, cg, a.bpf_stats, not a.no_tls, pids,
+                             bio.prime)
         results.append(res)
 
     if "nginx" in only:
