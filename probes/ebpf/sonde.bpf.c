@@ -638,6 +638,8 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 /* Steps per record: each a frame header, a payload piece or an iovec. */
 #define H2_STEPS 1024
 #define H2_PREFACE_LEN 24
+/* Its first 8 bytes, "PRI * HT", read as a little-endian __u64 */
+#define H2_PREFACE_HEAD 0x5448202a20495250ULL
 /* Calls up to this size are copied whole rather than walked in user memory */
 #define H2_COPY_WHOLE 2048
 /* Frame headers and payloads h2_advance walks before it needs bpf_loop */
@@ -931,9 +933,7 @@ static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kin
 			return false;
 		src = (__u64)v.iov_base;
 	}
-	/* "PRI * HT", little-endian */
-	if (bpf_probe_read_user(&head, sizeof(head), (void *)src) ||
-	    head != 0x5448202a20495250ULL)
+	if (bpf_probe_read_user(&head, sizeof(head), (void *)src) || head != H2_PREFACE_HEAD)
 		return false;
 	if (bpf_map_update_elem(&h2_frames, &si->ino, &st, BPF_ANY))
 		return false;
@@ -1452,7 +1452,7 @@ static __always_inline void orphan_h2(struct bio_thread *t, struct sonde_ebpf_da
 		if (ev->len < sizeof(head))
 			return;
 		__builtin_memcpy(&head, ev->data, sizeof(head));
-		if (head != 0x5448202a20495250ULL) /* "PRI * HT" */
+		if (head != H2_PREFACE_HEAD)
 			return;
 		__builtin_memset(t->pos, 0, sizeof(t->pos));
 		p->remain = H2_PREFACE_LEN;
