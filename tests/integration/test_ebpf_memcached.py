@@ -17,7 +17,6 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import Agent, Checks, Memcached, ebpf  # noqa: E402
-from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
 check = Checks()
@@ -25,23 +24,11 @@ SYS = {"cache_system": "memcached"}
 
 
 def phase(name, mc, agent, work):
-    s0 = mc.stats()
-    before = agent.scrape()
-    work()
-    s1 = mc.stats()
-    hits = s1["get_hits"] - s0["get_hits"]
-    lookups = hits + s1["get_misses"] - s0["get_misses"]
-    base = before.sum("sonde_cache_lookups_total", **SYS)
-    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **SYS) - base >= lookups,
-                   timeout=15, what="%s: %d lookups" % (name, lookups))
-    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **SYS)
-    d = Delta(before, after)
-    per_service = d.by("sonde_cache_lookups_total", "service", **SYS)
-    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol="memcached")
-    check.equal(d.sum("sonde_cache_lookups_total", **SYS), lookups,
-                "%s: lookups = get_hits+get_misses (per service %s, parser dropped %d)"
-                % (name, per_service, dropped))
-    check.equal(d.sum("sonde_cache_hits_total", **SYS), hits, "%s: hits = get_hits" % name)
+    def truth():
+        s = mc.stats()
+        return s["get_hits"], s["get_misses"]
+
+    d = ebpf.cache_phase(check, name, agent, "memcached", truth, work, "get_hits", "get_misses")
     print("   %s: operations %s" % (name, d.by("sonde_cache_operations_total", "cache_operation", **SYS)))
     return d
 

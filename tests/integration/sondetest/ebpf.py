@@ -121,37 +121,52 @@ def attached(agent, timeout=10.0):
 REDIS = {"cache_system": "redis"}
 
 
+def cache_phase(check, name, agent, system, truth, work, hits_name, misses_name):
+    """Runs work() and checks the agent's cache lookups and hits for
+    cache_system `system` against the server's own counters: truth() ->
+    (hits, misses), read before and after. Returns the Delta of the
+    agent's metrics over the phase."""
+    sel = {"cache_system": system}
+    h0, m0 = truth()
+    before = agent.scrape()
+    work()
+    h1, m1 = truth()
+    hits, lookups = h1 - h0, (h1 - h0) + (m1 - m0)
+    base = before.sum("sonde_cache_lookups_total", **sel)
+    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **sel) - base >= lookups,
+                   timeout=15, what="%s: %d lookups" % (name, lookups))
+    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **sel)
+    d = Delta(before, after)
+    per_service = d.by("sonde_cache_lookups_total", "service", **sel)
+    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol=system)
+    check.equal(d.sum("sonde_cache_lookups_total", **sel), lookups,
+                "%s: lookups = %s+%s (per service %s, parser dropped %d commands)"
+                % (name, hits_name, misses_name, per_service, dropped))
+    check.equal(d.sum("sonde_cache_hits_total", **sel), hits,
+                "%s: hits = %s" % (name, hits_name))
+    return d
+
+
 def redis_phase(check, name, r, agent, work):
     """Runs work() against Redis r; checks the agent's cache lookups and
     hits against INFO keyspace_hits/keyspace_misses, and its GET, SET,
     MGET, HGET and HSET counts against INFO commandstats. Returns the
     Delta of the agent's metrics over the phase."""
+    calls = []  # INFO commandstats before and after
+
     def truth():
         s = r.info_stats()
-        return s["keyspace_hits"], s["keyspace_misses"], r.command_stats()
+        calls.append(r.command_stats())
+        return s["keyspace_hits"], s["keyspace_misses"]
 
-    h0, m0, c0 = truth()
-    before = agent.scrape()
-    work()
-    h1, m1, c1 = truth()
-    hits, lookups = h1 - h0, (h1 - h0) + (m1 - m0)
-    base_l = before.sum("sonde_cache_lookups_total", **REDIS)
-    agent.wait_for(lambda m: m.sum("sonde_cache_lookups_total", **REDIS) - base_l >= lookups,
-                   timeout=15, what="%s: %d lookups" % (name, lookups))
-    after = agent.settle("sonde_cache_lookups_total", quiet=1.0, **REDIS)
-    d = Delta(before, after)
-    per_service = d.by("sonde_cache_lookups_total", "service", **REDIS)
-    dropped = d.sum("sonde_ebpf_parser_dropped_total", protocol="redis")
-    check.equal(d.sum("sonde_cache_lookups_total", **REDIS), lookups,
-                "%s: lookups = keyspace_hits+misses (per service %s, parser dropped %d commands)"
-                % (name, per_service, dropped))
-    check.equal(d.sum("sonde_cache_hits_total", **REDIS), hits,
-                "%s: hits = keyspace_hits" % name)
+    d = cache_phase(check, name, agent, "redis", truth, work, "keyspace_hits",
+                    "keyspace_misses")
+    c0, c1 = calls
     ops = {k.lower(): v for k, v in d.by("sonde_cache_operations_total", "cache_operation",
                                          **REDIS).items()}
     for cmd in ("get", "set", "mget", "hget", "hset"):
-        calls = c1.get(cmd, 0) - c0.get(cmd, 0)
-        if calls or ops.get(cmd):
-            check.equal(ops.get(cmd, 0), calls,
+        n = c1.get(cmd, 0) - c0.get(cmd, 0)
+        if n or ops.get(cmd):
+            check.equal(ops.get(cmd, 0), n,
                         "%s: %s commands = commandstats calls" % (name, cmd.upper()))
     return d
