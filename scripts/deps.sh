@@ -7,11 +7,12 @@ set -eu
 
 BUILD_PKGS="cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev
   libyaml-dev libmicrohttpd-dev libsystemd-dev zlib1g-dev libpcap-dev
-  libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler curl ca-certificates"
+  libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libcapstone-dev curl
+  ca-certificates"
 TEST_PKGS="libcmocka-dev libclang-rt-14-dev python3 procps iproute2 valgrind
   nginx redis-server redis-tools memcached postgresql postgresql-contrib
   mariadb-server mariadb-client prometheus prometheus-node-exporter mtail wrk
-  apache2-utils openssl nghttp2-client python3-grpcio"
+  apache2-utils openssl nghttp2-client python3-grpcio golang-go"
 
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

@@ -88,6 +88,8 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 		if (!addr_ok(&r.u.pair->local) || !addr_ok(&r.u.pair->peer) || r.hdr->fd < 0)
 			return -EINVAL;
 		break;
+	case SONDE_EBPF_EV_EXEC:
+		break; /* the header, checked above */
 	case SONDE_EBPF_EV_CLOSE:
 		if (size < sizeof(*r.u.close))
 			return -EINVAL;

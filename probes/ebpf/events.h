@@ -31,6 +31,9 @@ enum sonde_ebpf_ev_type {
 	 * earlier writes' plaintext (SONDE_EBPF_F_ORPHAN records) is this
 	 * socket's */
 	SONDE_EBPF_EV_SSL_PAIR = 5,
+	/* a traced process started another program (execve): a header only,
+	 * woken at once, for user space to look for Go's crypto/tls in it */
+	SONDE_EBPF_EV_EXEC = 6,
 };
 
 enum sonde_ebpf_dir {

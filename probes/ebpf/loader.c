@@ -20,6 +20,8 @@
 
 /* uprobes per libssl file: up to 4 functions, entry and return */
 #define TLS_LINKS_PER_LIB 8
+/* uprobes per Go program: Read's entry and copy, Write's entry */
+#define GO_LINKS_PER_PROGRAM 3
 
 struct sonde_ebpf_probe {
 	struct sonde_bpf *skel;
@@ -34,6 +36,9 @@ struct sonde_ebpf_probe {
 	/* the processes the uprobes are attached for; -1 alone: all */
 	int tls_pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_tls_pids;
+	/* Go programs' crypto/tls: three uprobes each (per listed process) */
+	struct bpf_link **go_links;
+	unsigned n_go_links, go_programs;
 };
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
@@ -184,8 +189,8 @@ static void choose_tls(struct sonde_bpf *skel, bool tls)
  * process only (the kernel puts the breakpoint in no other, so the
  * processes a pid filter leaves out do not trap at all).
  */
-static struct bpf_link *attach_at(struct bpf_program *prog, int pid, const char *lib,
-				  const char *fn, uint64_t off, bool ret)
+static struct bpf_link *attach_cookie(struct bpf_program *prog, int pid, const char *lib,
+				      const char *fn, uint64_t off, bool ret, uint64_t cookie)
 {
 	struct bpf_uprobe_opts uo;
 
@@ -194,7 +199,14 @@ static struct bpf_link *attach_at(struct bpf_program *prog, int pid, const char 
 	uo.sz = sizeof(uo);
 	uo.func_name = fn;
 	uo.retprobe = ret;
+	uo.bpf_cookie = cookie;
 	return bpf_program__attach_uprobe_opts(prog, pid, lib, (size_t)off, &uo);
+}
+
+static struct bpf_link *attach_at(struct bpf_program *prog, int pid, const char *lib,
+				  const char *fn, uint64_t off, bool ret)
+{
+	return attach_cookie(prog, pid, lib, fn, off, ret, 0);
 }
 
 /* One hook point: an exported function by name, or a file offset. */
@@ -376,6 +388,8 @@ static int load_attach(struct sonde_ebpf_probe *p,
 
 	choose_hooks(p->skel, raw);
 	choose_tls(p->skel, opts->n_tls_libs > 0);
+	p->skel->rodata->watch_exec = opts->exec_records;
+	bpf_program__set_autoload(p->skel->progs.sched_process_exec, opts->exec_records);
 	err = sonde_bpf__load(p->skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
@@ -479,10 +493,83 @@ err:
 	return err;
 }
 
+int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
+			       const struct sonde_go_tls *g, char *why, size_t whylen)
+{
+	struct sonde_bpf *sk = p->skel;
+	const struct {
+		struct bpf_program *prog;
+		uint64_t off;
+	} at[GO_LINKS_PER_PROGRAM] = {
+		/* the copy first: a read's entry without it would leave its
+		 * goroutine's go_reads entry to the LRU */
+		{ sk->progs.go_tls_read_copy, g->copy_off },
+		{ sk->progs.go_tls_read, g->read_off },
+		{ sk->progs.go_tls_write, g->write_off },
+	};
+	uint64_t cookie = g->tcp_hash | (uint64_t)g->unix_hash << 32;
+	unsigned first = p->n_go_links, done = 0;
+	int err = 0;
+
+	if (p->go_programs >= SONDE_EBPF_GO_PROGRAMS_MAX) {
+		snprintf(why, whylen, "%u Go programs hooked already (the most kept)",
+			 p->go_programs);
+		return -ENOSPC;
+	}
+	if (!p->go_links) {
+		p->go_links = calloc((size_t)SONDE_EBPF_GO_PROGRAMS_MAX * GO_LINKS_PER_PROGRAM *
+					     SONDE_EBPF_FILTER_MAX,
+				     sizeof(*p->go_links));
+		if (!p->go_links) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	for (unsigned k = 0; k < p->n_tls_pids; k++) {
+		unsigned mark = p->n_go_links, i;
+
+		for (i = 0; i < GO_LINKS_PER_PROGRAM; i++) {
+			struct bpf_link *l = attach_cookie(at[i].prog, p->tls_pids[k], path, NULL,
+							   at[i].off, false, cookie);
+
+			if (!l) {
+				err = -errno;
+				break;
+			}
+			p->go_links[p->n_go_links++] = l;
+		}
+		if (i == GO_LINKS_PER_PROGRAM) {
+			done++;
+			continue;
+		}
+		/* a listed process gone since: the others still count */
+		while (p->n_go_links > mark)
+			bpf_link__destroy(p->go_links[--p->n_go_links]);
+	}
+	if (done) {
+		p->go_programs++;
+		return 0;
+	}
+	while (p->n_go_links > first)
+		bpf_link__destroy(p->go_links[--p->n_go_links]);
+	if (!err)
+		err = -ESRCH;
+	snprintf(why, whylen, "cannot attach uprobes to %s: %s", path, strerror(-err));
+	return err;
+}
+
+unsigned sonde_ebpf_probe_go_programs(const struct sonde_ebpf_probe *probe)
+{
+	return probe->go_programs;
+}
+
 void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 {
 	if (!probe)
 		return;
+	while (probe->n_go_links)
+		bpf_link__destroy(probe->go_links[--probe->n_go_links]);
+	free(probe->go_links);
 	detach_tls(probe);
 	ring_buffer__free(probe->rb);
 	sonde_bpf__destroy(probe->skel);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "events.h"
+#include "gosyms.h"
 
 /*
  * Loads and attaches sonde.bpf.c through its skeleton and hands ring-buffer
@@ -57,6 +58,8 @@ struct sonde_ebpf_probe_opts {
 	bool unix_sockets;
 	/* HTTP/2 connections whose frame positions the kernel keeps (0: 16,384) */
 	uint32_t h2_conns;
+	/* SONDE_EBPF_EV_EXEC records when a traced process starts a program */
+	bool exec_records;
 };
 
 /*
@@ -111,5 +114,17 @@ unsigned sonde_ebpf_probe_features(const struct sonde_ebpf_probe *probe);
 
 /* How many of opts.tls_libs were hooked (SSL_read and SSL_write both). */
 unsigned sonde_ebpf_probe_tls_libs(const struct sonde_ebpf_probe *probe);
+
+/*
+ * Hooks a Go program's crypto/tls (gosyms.h) in the executable at path
+ * (/proc/PID/exe will do: the kernel follows it to the file), for every
+ * process that runs it, or only those of opts.pids. 0, or -errno with the
+ * reason in why (-ENOSPC past SONDE_EBPF_GO_PROGRAMS_MAX).
+ */
+#define SONDE_EBPF_GO_PROGRAMS_MAX 64
+int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *probe, const char *path,
+			       const struct sonde_go_tls *go, char *why, size_t whylen);
+/* Go programs hooked so far. */
+unsigned sonde_ebpf_probe_go_programs(const struct sonde_ebpf_probe *probe);
 
 #endif

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "module.h"
 #include "service.h"
+#include "gobins.h"
 #include "tlslibs.h"
 
 #define EBPF_LIST_MAX SONDE_EBPF_FILTER_MAX
@@ -48,6 +49,7 @@ struct ebpf_cfg {
 	char cgroupfs[128];
 	char syscall_hooks[16];
 	bool tls;
+	bool go_tls;
 	bool unix_sockets;
 	char tls_hooks[16];
 	char tls_libraries[SONDE_EBPF_TLS_LIBS_MAX][SONDE_TLS_LIB_PATH_MAX];
@@ -56,6 +58,12 @@ struct ebpf_cfg {
 
 /* New cgroups below the configured ones are looked for this often. */
 #define CGROUP_RESCAN_NS (5 * 1000000000ull)
+/*
+ * Every process is looked at for new Go programs this often, besides each
+ * one a traced process starts (EXEC records): for records lost, and for
+ * processes moved into a traced cgroup after their exec.
+ */
+#define GO_RESCAN_NS (10 * 1000000000ull)
 /* SSL plaintexts held at once awaiting their socket (memory BIOs) */
 #define ORPHANS_MAX 64
 
@@ -122,6 +130,9 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	{ .name = "tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
 	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },
+	{ .name = "go_tls", .type = SONDE_CFG_BOOL,
+	  .offset = offsetof(struct ebpf_cfg, go_tls), .def = "true",
+	  .help = "with tls: parse the TLS of Go programs too (their own crypto/tls, not libssl), from uprobes placed in each Go executable seen running: as a traced process starts it, or by a look at every process every 10 s" },
 	{ .name = "unix_sockets", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, unix_sockets), .def = "true",
 	  .help = "trace unix-domain stream sockets too (a database or cache reached through its local socket, an app server behind nginx); a ports filter leaves them out" },
@@ -178,10 +189,17 @@ struct ebpf_state {
 		*loopback_reported;
 	struct sonde_series *retrans, *tcp_active, *truncated, *h2_walked, *h2_lost;
 	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired, *loss_gaps;
+	struct sonde_series *go_programs, *go_unsupported;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_family *f_sent, *f_recv, *f_connect, *f_fail;
+
+	/* ebpf.go_tls: the Go programs looked into (NULL: off, or stopped) */
+	struct sonde_gobins *gobins;
+	uint64_t last_go_scan_ns;
+	uint32_t pids[SONDE_EBPF_FILTER_MAX];
+	unsigned n_pids;
 
 	/* ebpf.cgroups: NULL when not filtering by cgroup */
 	struct sonde_cgroup_filter *cgf;
@@ -297,6 +315,11 @@ static int register_metrics(struct ebpf_state *st)
 		 SONDE_COUNTER, &st->loss_gaps));
 	TRY(solo(reg, "sonde_ebpf_tls_libraries",
 		 "libssl files whose SSL_read/SSL_write are hooked", SONDE_GAUGE, &st->tls_libs));
+	TRY(solo(reg, "sonde_ebpf_go_tls_programs",
+		 "Go executables whose crypto/tls is hooked", SONDE_GAUGE, &st->go_programs));
+	TRY(solo(reg, "sonde_ebpf_go_tls_unsupported_total",
+		 "Go executables with crypto/tls that could not be hooked (the log says why)",
+		 SONDE_COUNTER, &st->go_unsupported));
 	TRY(solo(reg, "sonde_ebpf_tls_connections_total",
 		 "connections seen speaking TLS", SONDE_COUNTER, &st->tls_conns));
 	TRY(solo(reg, "sonde_ebpf_tls_connections_opaque_total",
@@ -513,6 +536,33 @@ static void handle_connect(struct ebpf_state *st, const struct sonde_ebpf_record
 					(double)c->duration_ns / 1e9);
 }
 
+static int attach_go(void *userdata, const char *path, uint32_t pid,
+		     const struct sonde_go_tls *go, char *why, unsigned whylen)
+{
+	struct ebpf_state *st = userdata;
+	int err = sonde_ebpf_probe_attach_go(st->probe, path, go, why, whylen);
+
+	if (!err)
+		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
+			  "TLS: crypto/tls hooked in the Go program of pid %u", pid);
+	return err;
+}
+
+static void go_gauges(struct ebpf_state *st)
+{
+	const struct sonde_gobins_stats *gs = sonde_gobins_stats(st->gobins);
+
+	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
+	sonde_counter_set(st->go_unsupported, (double)(gs->unsupported + gs->failed));
+}
+
+static void scan_go(struct ebpf_state *st)
+{
+	sonde_gobins_scan(st->gobins, st->pids, st->n_pids, attach_go, st);
+	st->last_go_scan_ns = st->now_mono_ns;
+	go_gauges(st);
+}
+
 static int on_record(void *userdata, void *data, size_t size)
 {
 	struct ebpf_state *st = userdata;
@@ -552,6 +602,14 @@ static int on_record(void *userdata, void *data, size_t size)
 		break;
 	case SONDE_EBPF_EV_CONNECT:
 		handle_connect(st, &r);
+		break;
+	case SONDE_EBPF_EV_EXEC:
+		if (st->gobins) {
+			uint32_t pid = r.hdr->tgid;
+
+			sonde_gobins_scan(st->gobins, &pid, 1, attach_go, st);
+			go_gauges(st);
+		}
 		break;
 	}
 	st->cur_comm = NULL; /* points into the ring buffer */
@@ -654,6 +712,8 @@ static void on_tick(void *userdata)
 	}
 	if (st->cgf && st->now_mono_ns - st->last_cg_scan_ns >= CGROUP_RESCAN_NS)
 		scan_cgroups(st);
+	if (st->gobins && st->now_mono_ns - st->last_go_scan_ns >= GO_RESCAN_NS)
+		scan_go(st);
 	refresh_metrics(st);
 }
 
@@ -723,6 +783,7 @@ static void ebpf_free(void *state)
 	if (!st)
 		return;
 	sonde_ebpf_probe_free(st->probe);
+	sonde_gobins_free(st->gobins);
 	sonde_conntab_free(st->tab);
 	sonde_orphans_free(st->orphans);
 	sonde_service_cache_free(st->svc);
@@ -845,7 +906,11 @@ static void ebpf_stop(void *state)
 	st->fd_added = false;
 	sonde_ebpf_probe_free(st->probe);
 	st->probe = NULL;
+	/* the hooks went with the probe: a restart looks at every program again */
+	sonde_gobins_free(st->gobins);
+	st->gobins = NULL;
 	sonde_gauge_set(st->up, 0);
+	sonde_gauge_set(st->go_programs, 0);
 }
 
 /* ebpf.tls_libraries, or the system's libssl when it is empty. */
@@ -881,6 +946,7 @@ static int ebpf_start(void *state)
 		tls_libs(st, &po);
 	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
 	po.unix_sockets = st->cfg.unix_sockets;
+	po.exec_records = st->cfg.tls && st->cfg.go_tls;
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {
@@ -908,6 +974,15 @@ static int ebpf_start(void *state)
 			  "tracing only %u cgroups below %u ebpf.cgroups paths in %s%s",
 			  cs.ids, st->cfg.n_cgroups, sonde_cgroup_filter_root(st->cgf),
 			  cs.missing ? " (some paths do not exist yet: looked for again every 5 s)" : "");
+	}
+	if (st->cfg.tls && st->cfg.go_tls) {
+		memcpy(st->pids, po.pids, sizeof(st->pids));
+		st->n_pids = po.n_pids;
+		st->gobins = sonde_gobins_new("/proc");
+		if (st->gobins) {
+			st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
+			scan_go(st);
+		}
 	}
 	if (!(sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE))
 		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",

@@ -43,6 +43,8 @@ const volatile __u8 filter_cgroups = 0;
 const volatile __u64 wakeup_bytes = 0;
 /* The libssl uprobes are attached: syscalls look for an SSL call around them. */
 const volatile __u8 tls_hooks = 0;
+/* EXEC records (sched_process_exec) are wanted */
+const volatile __u8 watch_exec = 0;
 /* Unix-domain stream sockets are traced too (ebpf.unix_sockets). */
 const volatile __u8 trace_unix = 0;
 /* Unix sockets' ends are told apart by their struct sock, which is known
@@ -1628,6 +1630,155 @@ SEC("uretprobe")
 int BPF_KRETPROBE(ssl_ex_ret, int ret)
 {
 	return ssl_exit(ret, true);
+}
+
+/*
+ * TLS in Go programs: crypto/tls is Go code, compiled into each program,
+ * and it speaks Go's register ABI (arguments in ax, bx, cx...; the running
+ * goroutine in r14). uretprobes cannot be used (Go moves stacks, and a
+ * return address changed by the kernel makes its unwinder abort the
+ * program), so the user side (gosyms.c) finds three instructions the
+ * kernel emulates without single-stepping:
+ *  - the JBE of (*Conn).Write's and (*Conn).Read's stack check. Taken, the
+ *    goroutine grows its stack and enters the function again: only the
+ *    not-taken pass counts (CF and ZF clear);
+ *  - the one CALL runtime.memmove in (*Conn).Read: the copy of decrypted
+ *    plaintext (bx, cx bytes) into the caller's buffer (ax), its return.
+ * A Write is recorded at its entry, whole: Go's Write sends everything or
+ * fails the connection. The socket comes from the *Conn: its first field
+ * is the net.Conn it wraps ({itab, data}); when the itab's type hash is
+ * *net.TCPConn's or *net.UnixConn's (the attach cookie: low and high 32
+ * bits), data points at a net.conn whose first field, *netFD, starts with
+ * a poll.FD { fdMutex (16 bytes); Sysfd int }. Stable since Go 1.17, the
+ * first release with the register ABI.
+ */
+#define X86_CF 0x1
+#define X86_ZF 0x40
+#define GO_SYSFD_OFF 16
+
+struct go_read {
+	__s32 fd;
+	__u32 pad;
+};
+
+/* Reads in progress, by goroutine ({tgid, g}); the copy takes its fd. */
+struct go_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 g;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_key);
+	__type(value, struct go_read);
+} go_reads SEC(".maps");
+
+/* The socket's fd behind a *tls.Conn, or -1. */
+static __always_inline __s32 go_conn_fd(__u64 conn, __u64 cookie)
+{
+	__u64 iface[2], fdp = 0;
+	__u32 hash = 0;
+	__s64 sysfd = -1;
+
+	if (bpf_probe_read_user(iface, sizeof(iface), (void *)conn) || !iface[0] ||
+	    bpf_probe_read_user(&hash, sizeof(hash), (void *)(iface[0] + 16)) || !hash ||
+	    (hash != (__u32)cookie && hash != (__u32)(cookie >> 32)) ||
+	    bpf_probe_read_user(&fdp, sizeof(fdp), (void *)iface[1]) || !fdp ||
+	    bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(fdp + GO_SYSFD_OFF)) ||
+	    sysfd < 0 || sysfd > 0x7fffffff)
+		return -1;
+	return (__s32)sysfd;
+}
+
+/* At the stack check's JBE: false when it jumps (the call starts over). */
+static __always_inline bool go_entered(struct pt_regs *ctx)
+{
+	return !(ctx->flags & (X86_CF | X86_ZF));
+}
+
+static __always_inline int go_data(__u64 id, __s32 fd, __u64 buf, long n, __u8 dir)
+{
+	struct sock_info *si;
+
+	if (n <= 0)
+		return 0;
+	si = lookup_sock(id >> 32, fd);
+	if (!si)
+		return 0;
+	return sock_data(id, si, n, fd, buf, 0, ARG_BUF, dir, 0, SONDE_EBPF_F_PLAIN);
+}
+
+/*
+ * A process that starts a program is told to user space at once (not
+ * batched: the program's TLS may begin within milliseconds), which hooks
+ * it if it is Go (ebpf.go_tls). One record per exec of a traced process.
+ */
+SEC("tracepoint/sched/sched_process_exec")
+int sched_process_exec(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sonde_ebpf_hdr h;
+
+	if (!watch_exec || !pid_wanted(id >> 32))
+		return 0;
+	fill_hdr(&h, SONDE_EBPF_EV_EXEC, id, -1, NULL);
+	if (bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP))
+		stat_inc(SONDE_EBPF_STAT_LOST);
+	else
+		stat_inc(SONDE_EBPF_STAT_SUBMITTED);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_write(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 fd;
+
+	if (!go_entered(ctx) || !pid_wanted(id >> 32))
+		return 0;
+	fd = go_conn_fd(ctx->ax, bpf_get_attach_cookie(ctx));
+	if (fd < 0) {
+		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
+		return 0;
+	}
+	return go_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_SEND);
+}
+
+SEC("uprobe")
+int go_tls_read(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct go_key key = { .tgid = id >> 32, .g = ctx->r14 };
+	struct go_read r = {};
+
+	if (!go_entered(ctx) || !pid_wanted(id >> 32))
+		return 0;
+	r.fd = go_conn_fd(ctx->ax, bpf_get_attach_cookie(ctx));
+	if (r.fd < 0) {
+		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
+		bpf_map_delete_elem(&go_reads, &key);
+		return 0;
+	}
+	bpf_map_update_elem(&go_reads, &key, &r, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_read_copy(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct go_key key = { .tgid = id >> 32, .g = ctx->r14 };
+	struct go_read *r = bpf_map_lookup_elem(&go_reads, &key);
+	__s32 fd;
+
+	if (!r)
+		return 0;
+	fd = r->fd;
+	bpf_map_delete_elem(&go_reads, &key);
+	return go_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_RECV);
 }
 
 static __always_inline void tp_addrs(struct trace_event_raw_inet_sock_set_state *ctx,

@@ -272,6 +272,7 @@ static void test_other_types(void **state)
 		{ SONDE_EBPF_EV_CLOSE, sizeof(struct sonde_ebpf_close) },
 		{ SONDE_EBPF_EV_CONNECT, sizeof(struct sonde_ebpf_connect) },
 		{ SONDE_EBPF_EV_SSL_PAIR, sizeof(struct sonde_ebpf_ssl_pair) },
+		{ SONDE_EBPF_EV_EXEC, sizeof(struct sonde_ebpf_hdr) },
 	};
 	size_t i, n;
 

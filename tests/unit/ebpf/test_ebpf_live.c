@@ -61,6 +61,7 @@ struct fixture {
 	uint32_t capture;
 	uint32_t wakeup_bytes;
 	uint32_t h2_conns;
+	bool exec_records;
 	pid_t child; /* setup_child: a second traced process, fed an fd over sp */
 	int sp;
 	struct sonde_ebpf_probe *probe;
@@ -130,6 +131,7 @@ static void open_probe(struct fixture *f)
 	o.wakeup_bytes = f->wakeup_bytes;
 	o.unix_sockets = f->unix_sockets;
 	o.h2_conns = f->h2_conns;
+	o.exec_records = f->exec_records;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
 	if (f->child > 0)
@@ -250,6 +252,48 @@ static int setup_child(void **state)
 	open_probe(f);
 	*state = f;
 	return 0;
+}
+
+/*
+ * A traced child that execs /bin/true once sent a byte, the probe with
+ * EXEC records on and wakeups batched by 1 MiB (an EXEC record must wake
+ * the reader anyway); exec_records false: the same without them.
+ */
+static int setup_exec_with(void **state, bool exec_records)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int sp[2];
+
+	if (!f || socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		return -1;
+	f->child = fork();
+	if (f->child < 0)
+		return -1;
+	if (f->child == 0) {
+		char b;
+
+		close(sp[0]);
+		if (read(sp[1], &b, 1) == 1)
+			execl("/bin/true", "true", (char *)NULL);
+		_exit(1);
+	}
+	close(sp[1]);
+	f->sp = sp[0];
+	f->exec_records = exec_records;
+	f->wakeup_bytes = 1 << 20;
+	open_probe(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_exec(void **state)
+{
+	return setup_exec_with(state, true);
+}
+
+static int setup_no_exec(void **state)
+{
+	return setup_exec_with(state, false);
 }
 
 static int teardown(void **state)
@@ -1381,6 +1425,39 @@ static void test_wakeup_batching(void **state)
 	close(l);
 }
 
+/* The child's exec: one EXEC record, from it, waking the reader at once. */
+static void test_exec_record(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+
+	assert_int_equal(write(f->sp, "x", 1), 1);
+	assert_int_equal(waitpid(f->child, &status, 0), f->child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(woken(f, 2000));
+	assert_true(sonde_ebpf_probe_consume(f->probe) > 0);
+	assert_non_null(find(&f->cap, SONDE_EBPF_EV_EXEC, -1, 0, 0));
+	assert_int_equal(find(&f->cap, SONDE_EBPF_EV_EXEC, -1, 0, 0)->tgid, (uint32_t)f->child);
+	f->child = 0; /* reaped */
+	close(f->sp);
+}
+
+/* Not asked for: no EXEC record. */
+static void test_no_exec_record(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+
+	assert_int_equal(write(f->sp, "x", 1), 1);
+	assert_int_equal(waitpid(f->child, &status, 0), f->child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	usleep(100 * 1000);
+	sonde_ebpf_probe_consume(f->probe);
+	assert_null(find(&f->cap, SONDE_EBPF_EV_EXEC, -1, 0, 0));
+	f->child = 0; /* reaped */
+	close(f->sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1404,6 +1481,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_role_from_handshake, setup_child, teardown),
 		cmocka_unit_test_setup_teardown(test_sendfile_splice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_record, setup_exec, teardown),
+		cmocka_unit_test_setup_teardown(test_no_exec_record, setup_no_exec, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

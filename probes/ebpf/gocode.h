@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SONDE_EBPF_GOCODE_H
+#define SONDE_EBPF_GOCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Where to put uprobes in Go's amd64 code (gosyms.c reads the bytes from
+ * the program's file; these only look at them). Both places are
+ * instructions the kernel emulates at a breakpoint (a conditional jump, a
+ * call), so a hit costs a trap, never a single step.
+ */
+
+/*
+ * The JBE of a Go function's stack check, the function's first
+ * instructions with the register ABI (Go 1.17+):
+ *   cmp rsp, [r14+0x10]                     49 3b 66 10
+ * or, for a frame of more than a few words,
+ *   lea r12, [rsp-N]; cmp r12, [r14+0x10]   4c 8d 64 24 d8 / 4c 8d a4 24 d32, 4d 3b 66 10
+ * then jbe (76 d8, or 0f 86 d32). Its offset from code[0] in *ret_off; 0,
+ * or -1 when the code starts otherwise (the stack ABI of older Go, a
+ * function too large for this check, not Go).
+ */
+int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off);
+
+/*
+ * How many `call rel32` instructions of the function (code, len, loaded
+ * at addr) go to target, walking every instruction (capstone); the first
+ * one's offset from code[0] in *ret_off. -1 when the bytes do not decode
+ * to the end (they are then not taken for a function's code at all).
+ */
+int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t target,
+		      size_t *ret_off);
+
+#endif

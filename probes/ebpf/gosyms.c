@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gocode.h"
+#include "gosyms.h"
+
+/* Functions larger than this are not walked (Read and Write are ~2 KiB). */
+#define GO_FN_MAX (64 * 1024)
+
+enum { S_WRITE, S_READ, S_MEMMOVE, S_TCP, S_UNIX, S_N };
+
+/* Go 1.20 renamed the linker's symbols from "go.itab." to "go:itab.". */
+static const char *const sym_names[S_N][2] = {
+	{ "crypto/tls.(*Conn).Write", NULL },
+	{ "crypto/tls.(*Conn).Read", NULL },
+	{ "runtime.memmove", NULL },
+	{ "go.itab.*net.TCPConn,net.Conn", "go:itab.*net.TCPConn,net.Conn" },
+	{ "go.itab.*net.UnixConn,net.Conn", "go:itab.*net.UnixConn,net.Conn" },
+};
+
+struct sym {
+	bool found;
+	uint64_t addr, size;
+	size_t shndx;
+};
+
+static bool has_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+
+	if (elf_getshdrstrndx(elf, &shstr))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (gelf_getshdr(scn, &sh) && (n = elf_strptr(elf, shstr, sh.sh_name)) &&
+		    strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The symbols of sym_names from .symtab; false when there is none. */
+static bool find_syms(Elf *elf, struct sym syms[S_N])
+{
+	Elf_Scn *scn = NULL;
+	bool symtab = false;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		symtab = true;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym s;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
+			    s.st_shndx >= SHN_LORESERVE)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, s.st_name);
+			if (!name)
+				continue;
+			for (int k = 0; k < S_N; k++) {
+				for (int v = 0; v < 2 && sym_names[k][v]; v++) {
+					if (strcmp(name, sym_names[k][v]) != 0)
+						continue;
+					syms[k].found = true;
+					syms[k].addr = s.st_value;
+					syms[k].size = s.st_size;
+					syms[k].shndx = s.st_shndx;
+				}
+			}
+		}
+	}
+	return symtab;
+}
+
+/*
+ * Reads len bytes at sym's address + at from its section (PROGBITS) into
+ * buf; the file offset of that address in *ret_off.
+ */
+static bool read_at(int fd, Elf *elf, const struct sym *sym, uint64_t at, void *buf,
+		    size_t len, uint64_t *ret_off)
+{
+	Elf_Scn *scn = elf_getscn(elf, sym->shndx);
+	GElf_Shdr sh;
+	uint64_t rel;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+	    sym->addr < sh.sh_addr)
+		return false;
+	rel = sym->addr - sh.sh_addr + at;
+	if (rel > sh.sh_size || len > sh.sh_size - rel)
+		return false;
+	if (ret_off)
+		*ret_off = sh.sh_offset + rel;
+	return pread(fd, buf, len, (off_t)(sh.sh_offset + rel)) == (ssize_t)len;
+}
+
+/* A function's code (malloc'd) and its file offset. */
+static uint8_t *fn_code(int fd, Elf *elf, const struct sym *s, uint64_t *ret_off)
+{
+	uint8_t *code;
+
+	if (!s->found || !s->size || s->size > GO_FN_MAX)
+		return NULL;
+	code = malloc(s->size);
+	if (code && !read_at(fd, elf, s, 0, code, s->size, ret_off)) {
+		free(code);
+		code = NULL;
+	}
+	return code;
+}
+
+static uint32_t itab_hash(int fd, Elf *elf, const struct sym *s)
+{
+	uint32_t h = 0;
+
+	/* itab { inter *interfacetype; _type *_type; hash uint32; ... } */
+	if (!s->found || s->size < 24 || !read_at(fd, elf, s, 16, &h, sizeof(h), NULL))
+		return 0;
+	return h;
+}
+
+static int find(int fd, Elf *elf, struct sonde_go_tls *out, char *why, size_t whylen)
+{
+	struct sym syms[S_N] = { { 0 } };
+	uint8_t *w = NULL, *r = NULL;
+	uint64_t w_off = 0, r_off = 0;
+	size_t w_jbe, r_jbe, copy = 0;
+	int err = -ENOTSUP, calls;
+
+	if (!has_section(elf, ".go.buildinfo") && !has_section(elf, ".gopclntab"))
+		return -ENOENT;
+	if (!find_syms(elf, syms)) {
+		snprintf(why, whylen, "no symbol table (linked with -s)");
+		return -ENOTSUP;
+	}
+	if (!syms[S_WRITE].found || !syms[S_READ].found)
+		return -ENOENT; /* no TLS in this program */
+	out->tcp_hash = itab_hash(fd, elf, &syms[S_TCP]);
+	out->unix_hash = itab_hash(fd, elf, &syms[S_UNIX]);
+	if (!out->tcp_hash && !out->unix_hash) {
+		snprintf(why, whylen, "no net.Conn itab of *net.TCPConn or *net.UnixConn");
+		return -ENOTSUP;
+	}
+	w = fn_code(fd, elf, &syms[S_WRITE], &w_off);
+	r = fn_code(fd, elf, &syms[S_READ], &r_off);
+	if (!w || !r) {
+		snprintf(why, whylen, "crypto/tls.(*Conn).Read/Write not readable");
+		goto out;
+	}
+	if (sonde_go_stack_check_jbe(w, syms[S_WRITE].size, &w_jbe) ||
+	    sonde_go_stack_check_jbe(r, syms[S_READ].size, &r_jbe)) {
+		snprintf(why, whylen, "crypto/tls.(*Conn).Read/Write do not start with the "
+				      "register ABI's stack check (Go older than 1.17?)");
+		goto out;
+	}
+	calls = syms[S_MEMMOVE].found ?
+			sonde_go_calls_to(r, syms[S_READ].size, syms[S_READ].addr,
+					  syms[S_MEMMOVE].addr, &copy) :
+			0;
+	if (calls < 0) {
+		snprintf(why, whylen, "crypto/tls.(*Conn).Read's code could not be walked%s",
+#ifdef SONDE_HAVE_CAPSTONE
+			 ""
+#else
+			 " (sonde was built without capstone)"
+#endif
+		);
+		goto out;
+	}
+	if (calls != 1) {
+		snprintf(why, whylen,
+			 "crypto/tls.(*Conn).Read has %d calls to runtime.memmove, not 1", calls);
+		goto out;
+	}
+	out->write_off = w_off + w_jbe;
+	out->read_off = r_off + r_jbe;
+	out->copy_off = r_off + copy;
+	err = 0;
+out:
+	free(w);
+	free(r);
+	return err;
+}
+
+int sonde_go_tls_find(const char *path, struct sonde_go_tls *out, char *why, size_t whylen)
+{
+	GElf_Ehdr eh;
+	Elf *elf;
+	int fd, err = -ENOENT;
+
+	if (whylen)
+		why[0] = '\0';
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64)
+		err = find(fd, elf, out, why, whylen);
+	elf_end(elf);
+	close(fd);
+	return err;
+}

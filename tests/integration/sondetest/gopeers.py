@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: MIT
+"""gopeer.go built with Debian's go (golang-go, installed for it by
+scripts/deps.sh test) into a temporary directory, run as an HTTPS server
+or client, for the agent's hooks on Go's own crypto/tls."""
+
+import json
+import os
+import shutil
+import subprocess
+
+from .util import HarnessError, stop_process
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gopeer.go")
+
+
+def build(directory, name="gopeer", ldflags=""):
+    """Path of gopeer built in directory (its build cache there too);
+    fails (not skips) when there is no go: the test packages were not
+    installed."""
+    go = shutil.which("go")
+    if not go:
+        raise HarnessError("no go command (scripts/deps.sh test installs golang-go)")
+    out = os.path.join(directory, name)
+    env = dict(os.environ, GOCACHE=os.path.join(directory, "gocache"),
+               GOPATH=os.path.join(directory, "gopath"), GO111MODULE="off",
+               GOFLAGS="", CGO_ENABLED="0", HOME=directory)
+    cmd = [go, "build", "-o", out] + (["-ldflags", ldflags] if ldflags else []) + [SRC]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    if p.returncode:
+        raise HarnessError("go build failed: %s" % p.stderr[-2000:])
+    return out
+
+
+class Server:
+    """`with Server(exe, cert, key, "h1"|"h2"[, port]) as port:` gopeer
+    serving HTTPS on a loopback port (free if not given), stopped after."""
+
+    def __init__(self, exe, cert, key, proto, port=0):
+        self.cmd = [exe, "serve", cert, key, proto, str(port)]
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            stop_process(self.proc)
+            raise HarnessError("Go HTTPS server did not start: %r" % line)
+        return int(line)
+
+    def __exit__(self, *exc):
+        stop_process(self.proc)
+
+
+def get(exe, base, plan, proto, conns=1):
+    """{status: count} of gopeer's requests: the plan on conns connections."""
+    p = subprocess.run([exe, "get", base, json.dumps(plan), proto, str(conns)],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode:
+        raise HarnessError("Go HTTPS client failed: %s" % p.stderr[-2000:])
+    return json.loads(p.stdout)

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF reads the TLS of Go programs: Go's crypto/tls is compiled into each
+program (no libssl), so the agent finds the Go executables running and
+puts uprobes in each: at the stack check of (*tls.Conn).Write and Read
+and at Read's copy of decrypted plaintext. A Go HTTPS server and client
+(sondetest/gopeer.go, built with Debian's go):
+
+- HTTP/1.1, the server running before the agent: per status code (200,
+  404, 503, 200 KiB answers), the agent's counts at both ends equal the
+  client's own, over several keep-alive connections; server_address is
+  127.0.0.1.
+- HTTP/2, a copy of the program (another executable file) started after
+  the agent: hooked as it starts (the kernel's EXEC record), then the
+  same exact counts at both ends, the frames walked in the kernel with
+  none lost.
+- The Go client against nginx over TLS (libssl at the server end): its
+  first run, a program never seen, is hooked as it starts (its first
+  milliseconds go by before the hooks are in: not counted here); the
+  next run of the same program is hooked from its first instruction,
+  and both ends are exact.
+- A Go program linked without its symbol table (-ldflags=-s) cannot be
+  hooked: it is counted as such, it keeps working, and its connections
+  are counted as opaque TLS, not as requests.
+- Every TLS call placed on its socket: no unpaired call, no opaque
+  connection, no parse error or desync, no record lost.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sondetest import Agent, Checks, Nginx, ebpf, gopeers  # noqa: E402
+from sondetest.servers import self_signed_cert  # noqa: E402
+from sondetest.util import free_port  # noqa: E402
+
+ebpf.require()
+check = Checks()
+SRV = "http_server_request_duration_seconds"
+CLI = "http_client_request_duration_seconds"
+PROGRAMS = "sonde_ebpf_go_tls_programs"
+UNSUPPORTED = "sonde_ebpf_go_tls_unsupported_total"
+PLAN = [["/ok", 12], ["/missing", 3], ["/fail", 2], ["/big", 2]]
+
+
+def tls_clean(d, what):
+    check.equal(int(d.sum("sonde_ebpf_tls_unpaired_total")), 0,
+                "%s: every TLS call placed on its socket" % what)
+    check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                "%s: no opaque TLS connection" % what)
+    check.equal(int(d.sum("sonde_ebpf_parse_errors_total") +
+                    d.sum("sonde_ebpf_parser_desyncs_total")), 0,
+                "%s: no parse error or desync" % what)
+    check.equal(ebpf.lost_events(d.after), 0, "%s: no ring-buffer record lost" % what)
+
+
+def both_ends(agent, before, want, what, port):
+    total = sum(want.values())
+    agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total
+                   and m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
+                   timeout=20, what="%s: %d requests at both ends" % (what, total))
+    d = ebpf.delta_when_closed(agent, before, "%s: connections closed" % what)
+    for fam, side in ((CLI, "client"), (SRV, "server")):
+        got = {k: int(v) for k, v in d.by(fam + "_count", "http_response_status_code").items()
+               if v}
+        check.equal(got, want, "%s: %s requests per status = the client's" % (what, side))
+    check.equal(d.by(CLI + "_count", "server_address"), {"127.0.0.1": float(total)},
+                "%s: server_address 127.0.0.1" % what)
+    check.equal(d.by(CLI + "_count", "server_port"), {str(port): float(total)},
+                "%s: server_port %d" % (what, port))
+    return d
+
+
+def h1_phase(exe, cert, key):
+    what = "Go HTTP/1.1, hooked at start"
+    with gopeers.Server(exe, cert, key, "h1") as port:
+        with Agent(ebpf.config(ports=[port])) as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            check(before.sum(PROGRAMS) >= 1, "%s: the running Go program hooked" % what)
+            want = gopeers.get(exe, "https://127.0.0.1:%d" % port, PLAN, "h1", conns=3)
+            check.equal(want, {"200": 42, "404": 9, "503": 6}, "%s: the plan's statuses" % what)
+            d = both_ends(agent, before, want, what, port)
+            tls_clean(d, what)
+
+
+def h2_phase(exe, cert, key, tmp):
+    what = "Go HTTP/2, started after the agent"
+    exe2 = os.path.join(tmp, "gopeer-later")
+    shutil.copy2(exe, exe2)  # another file: not hooked until seen running
+    port = free_port()
+    with Agent(ebpf.config(ports=[port])) as agent:
+        ebpf.attached(agent)
+        first = agent.scrape().sum(PROGRAMS)
+        with gopeers.Server(exe2, cert, key, "h2", port):
+            agent.wait_for(lambda m: m.sum(PROGRAMS) > first, timeout=5,
+                           what="%s: the new Go program hooked as it started" % what)
+            before = agent.scrape()
+            want = gopeers.get(exe2, "https://127.0.0.1:%d" % port, PLAN, "h2", conns=2)
+            check.equal(want, {"200": 28, "404": 6, "503": 4}, "%s: the plan's statuses" % what)
+            d = both_ends(agent, before, want, what, port)
+        check(d.sum("sonde_ebpf_http2_records_walked_total") > 0,
+              "%s: records frame-walked in the kernel" % what)
+        check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
+                    "%s: no walk lost" % what)
+        tls_clean(d, what)
+
+
+def nginx_phase(exe):
+    what = "Go client, nginx server"
+    conf = ('location /ok { return 200 "ok\\n"; }\n'
+            '    location /missing { return 404; }')
+    with Nginx(server_conf=conf, tls=True) as ng:
+        with Agent(ebpf.config(ports=[ng.port])) as agent:
+            ebpf.attached(agent)
+            first = agent.scrape().sum(PROGRAMS)
+            gopeers.get(exe, "https://127.0.0.1:%d" % ng.port, [["/ok", 1]], "h1")
+            agent.wait_for(lambda m: m.sum(PROGRAMS) > first, timeout=5,
+                           what="%s: the client hooked as its first run started" % what)
+            ebpf.delta_when_closed(agent, agent.scrape(), "%s: first run closed" % what)
+            before = agent.scrape()
+            want = gopeers.get(exe, "https://127.0.0.1:%d" % ng.port,
+                               [["/ok", 10], ["/missing", 4]], "h1", conns=2)
+            check.equal(want, {"200": 20, "404": 8}, "%s: the plan's statuses" % what)
+            d = both_ends(agent, before, want, what, ng.port)
+            tls_clean(d, what)
+
+
+def stripped_phase(tmp, cert, key):
+    what = "Go program without a symbol table"
+    exe = gopeers.build(tmp, "gopeer-stripped", ldflags="-s -w")
+    with gopeers.Server(exe, cert, key, "h1") as port:
+        with Agent(ebpf.config(ports=[port])) as agent:
+            ebpf.attached(agent)
+            agent.wait_for(lambda m: m.sum(UNSUPPORTED) >= 1, timeout=10,
+                           what="%s: counted as not hookable" % what)
+            before = agent.scrape()
+            want = gopeers.get(exe, "https://127.0.0.1:%d" % port, [["/ok", 5]], "h1")
+            check.equal(want, {"200": 5}, "%s: keeps working" % what)
+            d = ebpf.delta_when_closed(agent, before, "%s: connections closed" % what)
+            check.equal(int(d.sum(SRV + "_count") + d.sum(CLI + "_count")), 0,
+                        "%s: no request taken from its ciphertext" % what)
+            check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 2,
+                        "%s: its connection's two ends counted as opaque TLS" % what)
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="sondetest-gotls-") as tmp:
+        exe = gopeers.build(tmp)
+        cert, key = self_signed_cert(tmp)
+        h1_phase(exe, cert, key)
+        h2_phase(exe, cert, key, tmp)
+        nginx_phase(exe)
+        stripped_phase(tmp, cert, key)
+    check.exit()
+
+
+if __name__ == "__main__":
+    main()
