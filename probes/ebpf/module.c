@@ -323,7 +323,7 @@ static int register_metrics(struct ebpf_state *st)
 	TRY(solo(reg, "sonde_ebpf_tls_connections_total",
 		 "connections seen speaking TLS", SONDE_COUNTER, &st->tls_conns));
 	TRY(solo(reg, "sonde_ebpf_tls_connections_opaque_total",
-		 "TLS connections that ended with no plaintext seen (their TLS library is not hooked: statically linked, Go, GnuTLS...)",
+		 "TLS connections that ended with no plaintext seen (their TLS library is not hooked: statically linked other than Go's, GnuTLS...)",
 		 SONDE_COUNTER, &st->tls_opaque));
 	TRY(solo(reg, "sonde_ebpf_tls_unpaired_total",
 		 "SSL_read/SSL_write calls with data whose socket could not be told (no syscall inside, before or after them on that SSL object's thread)",
