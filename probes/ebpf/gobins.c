@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gobins.h"
 #include "log.h"
@@ -77,7 +79,13 @@ static bool seen(struct sonde_gobins *gb, uint64_t dev, uint64_t ino, bool *full
 	return false;
 }
 
-/* One process: 1 when its executable was new and looked into. */
+/*
+ * One process: 1 when its executable was new and looked into. The file is
+ * read and hooked through an fd of ours (/proc/self/fd/N), which stays
+ * the file's when the process exits meanwhile: a short-lived program
+ * often does, and /proc/PID/exe would be gone before its uprobes were
+ * attached, and its later runs never hooked.
+ */
 static unsigned look(struct sonde_gobins *gb, uint32_t pid, sonde_gobins_attach_fn attach,
 		     void *userdata)
 {
@@ -85,18 +93,24 @@ static unsigned look(struct sonde_gobins *gb, uint32_t pid, sonde_gobins_attach_
 	struct sonde_go_tls go;
 	struct stat st;
 	bool full;
-	int err;
+	int fd, err;
 
 	snprintf(path, sizeof(path), "%s/%u/exe", gb->root, pid);
-	/* kernel threads have no exe: stat fails */
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	/* kernel threads have no exe: open fails */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
-	if (seen(gb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full))
-		return 0;
-	if (full) {
-		gb->stats.skipped++;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    seen(gb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full)) {
+		close(fd);
 		return 0;
 	}
+	if (full) {
+		gb->stats.skipped++;
+		close(fd);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	err = sonde_go_tls_find(path, &go, why, sizeof(why));
 	if (err == -ENOTSUP) {
 		gb->stats.unsupported++;
@@ -104,18 +118,18 @@ static unsigned look(struct sonde_gobins *gb, uint32_t pid, sonde_gobins_attach_
 			  "TLS: Go program of pid %u not hooked: %s; its TLS connections are "
 			  "counted, not parsed",
 			  pid, why);
-		return 1;
+	} else if (!err) {
+		err = attach(userdata, path, pid, &go, why, sizeof(why));
+		if (err) {
+			gb->stats.failed++;
+			sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
+				  "TLS: Go program of pid %u not hooked: %s", pid, why);
+		} else {
+			gb->stats.hooked++;
+		}
 	}
-	if (err)
-		return 1; /* not Go, no crypto/tls, or unreadable */
-	err = attach(userdata, path, pid, &go, why, sizeof(why));
-	if (err) {
-		gb->stats.failed++;
-		sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
-			  "TLS: Go program of pid %u not hooked: %s", pid, why);
-		return 1;
-	}
-	gb->stats.hooked++;
+	/* else not Go, no crypto/tls, or unreadable */
+	close(fd);
 	return 1;
 }
 

@@ -26,7 +26,8 @@ struct sonde_gobins_stats {
 	uint64_t skipped;     /* executables not looked into: the seen table full */
 };
 
-/* 0, or -errno with the reason in why. */
+/* 0, or -errno with the reason in why. path: the file, open by gobins
+ * for the call's length (/proc/self/fd/N): the process may be gone. */
 typedef int (*sonde_gobins_attach_fn)(void *userdata, const char *path, uint32_t pid,
 				      const struct sonde_go_tls *go, char *why,
 				      unsigned whylen);

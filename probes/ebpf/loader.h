@@ -117,7 +117,7 @@ unsigned sonde_ebpf_probe_tls_libs(const struct sonde_ebpf_probe *probe);
 
 /*
  * Hooks a Go program's crypto/tls (gosyms.h) in the executable at path
- * (/proc/PID/exe will do: the kernel follows it to the file), for every
+ * (/proc/self/fd/N will do: the kernel follows it to the file), for every
  * process that runs it, or only those of opts.pids. 0, or -errno with the
  * reason in why (-ENOSPC past SONDE_EBPF_GO_PROGRAMS_MAX).
  */

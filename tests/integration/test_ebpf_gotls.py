@@ -47,17 +47,6 @@ UNSUPPORTED = "sonde_ebpf_go_tls_unsupported_total"
 PLAN = [["/ok", 12], ["/missing", 3], ["/fail", 2], ["/big", 2]]
 
 
-def tls_clean(d, what):
-    check.equal(int(d.sum("sonde_ebpf_tls_unpaired_total")), 0,
-                "%s: every TLS call placed on its socket" % what)
-    check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
-                "%s: no opaque TLS connection" % what)
-    check.equal(int(d.sum("sonde_ebpf_parse_errors_total") +
-                    d.sum("sonde_ebpf_parser_desyncs_total")), 0,
-                "%s: no parse error or desync" % what)
-    check.equal(ebpf.lost_events(d.after), 0, "%s: no ring-buffer record lost" % what)
-
-
 def both_ends(agent, before, want, what, port):
     total = sum(want.values())
     agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total
@@ -85,7 +74,7 @@ def h1_phase(exe, cert, key):
             want = gopeers.get(exe, "https://127.0.0.1:%d" % port, PLAN, "h1", conns=3)
             check.equal(want, {"200": 42, "404": 9, "503": 6}, "%s: the plan's statuses" % what)
             d = both_ends(agent, before, want, what, port)
-            tls_clean(d, what)
+            ebpf.tls_clean(check, d, what)
 
 
 def h2_phase(exe, cert, key, tmp):
@@ -107,7 +96,7 @@ def h2_phase(exe, cert, key, tmp):
               "%s: records frame-walked in the kernel" % what)
         check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
                     "%s: no walk lost" % what)
-        tls_clean(d, what)
+        ebpf.tls_clean(check, d, what)
 
 
 def nginx_phase(exe):
@@ -127,7 +116,7 @@ def nginx_phase(exe):
                                [["/ok", 10], ["/missing", 4]], "h1", conns=2)
             check.equal(want, {"200": 20, "404": 8}, "%s: the plan's statuses" % what)
             d = both_ends(agent, before, want, what, ng.port)
-            tls_clean(d, what)
+            ebpf.tls_clean(check, d, what)
 
 
 def stripped_phase(tmp, cert, key):

@@ -86,17 +86,6 @@ GRPC_PLAN = [["Get", "a", 20], ["Get", "missing", 4], ["Get", "big", 3], ["List"
              ["Nope", "", 2]]
 
 
-def tls_clean(d, what):
-    check.equal(int(d.sum("sonde_ebpf_tls_unpaired_total")), 0,
-                "%s: every SSL call placed on its socket" % what)
-    check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
-                "%s: no opaque TLS connection" % what)
-    check.equal(int(d.sum("sonde_ebpf_parse_errors_total") +
-                    d.sum("sonde_ebpf_parser_desyncs_total")), 0,
-                "%s: no parse error or desync" % what)
-    check.equal(ebpf.lost_events(d.after), 0, "%s: no ring-buffer record lost" % what)
-
-
 def asyncio_phase(ng, hooks):
     what = "asyncio client, %s hooks" % hooks
     with Agent(ebpf.config(ports=[ng.port], syscall_hooks=hooks)) as agent:
@@ -120,7 +109,7 @@ def asyncio_phase(ng, hooks):
             check.equal(got, want, "%s: %s requests per status = the client's" % (what, side))
         check.equal(d.by(CLI + "_count", "server_address"), {"127.0.0.1": float(total)},
                     "%s: server_address 127.0.0.1" % what)
-        tls_clean(d, what)
+        ebpf.tls_clean(check, d, what)
 
 
 def grpc_phase(certdir):
@@ -143,7 +132,7 @@ def grpc_phase(certdir):
                             "%s: %s calls per method and status = the clients'" % (what, side))
             check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
                         "%s: no walk lost" % what)
-            tls_clean(d, what)
+            ebpf.tls_clean(check, d, what)
         grpc_client_alone(port, cert)
 
 
@@ -171,7 +160,7 @@ def grpc_client_alone(port, cert):
                   "%s: its records frame-walked in the kernel" % what)
             check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
                         "%s: no walk lost" % what)
-            tls_clean(d, what)
+            ebpf.tls_clean(check, d, what)
 
 
 def main():

@@ -67,6 +67,19 @@ def config(ports=(), extra=None, **section):
     return cfg
 
 
+def tls_clean(check, d, what):
+    """TLS fully read over a Delta: every TLS call placed on its socket,
+    no opaque connection, no parse error or desync, no record lost."""
+    check.equal(int(d.sum("sonde_ebpf_tls_unpaired_total")), 0,
+                "%s: every TLS call placed on its socket" % what)
+    check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,
+                "%s: no opaque TLS connection" % what)
+    check.equal(int(d.sum("sonde_ebpf_parse_errors_total") +
+                    d.sum("sonde_ebpf_parser_desyncs_total")), 0,
+                "%s: no parse error or desync" % what)
+    check.equal(lost_events(d.after), 0, "%s: no ring-buffer record lost" % what)
+
+
 def lost_events(metrics):
     """Ring-buffer records the probe reports as lost (0 when not exported)."""
     return metrics.sum("sonde_ebpf_events_lost_total")

@@ -4,8 +4,9 @@
  * stand-ins (gofixture.S): each Go program with TLS is handed to the
  * attach function once however many processes run it, a copy of it (a
  * file of its own) again; what is not Go, or a process with no exe (a
- * kernel thread), is passed over; a program that cannot be hooked, or
- * whose attach fails, is counted; a scan of listed pids looks at those
+ * kernel thread), is passed over; a program stays hookable while its
+ * process exits (the scan holds the file open); a program that cannot
+ * be hooked, or whose attach fails, is counted; a scan of listed pids looks at those
  * only; a second scan looks into nothing already seen.
  */
 #include <setjmp.h>
@@ -28,12 +29,22 @@ struct calls {
 	uint32_t fail_pid; /* its attach fails */
 };
 
+static char root[64];
+
+/* The process exits as it is hooked (its /proc entry goes): path, the
+ * file gobins holds open, must still be the program's. */
 static int attach(void *userdata, const char *path, uint32_t pid,
 		  const struct sonde_go_tls *go, char *why, unsigned whylen)
 {
 	struct calls *c = userdata;
+	char exe[256];
+	struct stat a, b;
 
-	assert_non_null(strstr(path, "/exe"));
+	snprintf(exe, sizeof(exe), "%s/%u/exe", root, pid);
+	assert_int_equal(stat(exe, &a), 0);
+	assert_int_equal(unlink(exe), 0);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 	assert_int_equal(go->tcp_hash, 0xbc020cb9);
 	if (c->n < 8)
 		c->pids[c->n] = pid;
@@ -44,8 +55,6 @@ static int attach(void *userdata, const char *path, uint32_t pid,
 	}
 	return 0;
 }
-
-static char root[64];
 
 static void proc_entry(const char *pid, const char *target)
 {
