@@ -13,18 +13,20 @@ from .util import HarnessError, stop_process
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gopeer.go")
 
 
-def build(directory, name="gopeer", ldflags=""):
-    """Path of gopeer built in directory (its build cache there too);
-    fails (not skips) when there is no go: the test packages were not
-    installed."""
+def build(directory, name="gopeer", ldflags="", pie=False):
+    """Path of gopeer built in directory (its build cache there too):
+    static, or with pie a position-independent executable linked with
+    libc (cgo); fails (not skips) when there is no go: the test packages
+    were not installed."""
     go = shutil.which("go")
     if not go:
         raise HarnessError("no go command (scripts/deps.sh test installs golang-go)")
     out = os.path.join(directory, name)
     env = dict(os.environ, GOCACHE=os.path.join(directory, "gocache"),
                GOPATH=os.path.join(directory, "gopath"), GO111MODULE="off",
-               GOFLAGS="", CGO_ENABLED="0", HOME=directory)
-    cmd = [go, "build", "-o", out] + (["-ldflags", ldflags] if ldflags else []) + [SRC]
+               GOFLAGS="", CGO_ENABLED="1" if pie else "0", HOME=directory)
+    cmd = ([go, "build", "-o", out] + (["-ldflags", ldflags] if ldflags else []) +
+           (["-buildmode=pie"] if pie else []) + [SRC])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     if p.returncode:
         raise HarnessError("go build failed: %s" % p.stderr[-2000:])
