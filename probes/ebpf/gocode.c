@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdbool.h>
 #include <string.h>
 #ifdef SONDE_HAVE_CAPSTONE
 #include <capstone.h>
@@ -31,6 +32,12 @@ int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off)
 }
 
 #ifndef SONDE_HAVE_CAPSTONE
+int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off)
+{
+	(void)code, (void)len, (void)jbe_off;
+	return -1;
+}
+
 int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t target,
 		      size_t *ret_off)
 {
@@ -38,6 +45,99 @@ int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t t
 	return -1; /* built without capstone: no instruction boundaries to trust */
 }
 #else
+/* Bytes of `op [rsp+disp], reg` (op, modrm's reg bits) with disp8 or disp32: 0 if no match. */
+static size_t rsp_operand(const uint8_t *p, size_t left, uint8_t op, uint8_t reg,
+			  uint32_t disp)
+{
+	if (left >= 5 && p[0] == 0x48 && p[1] == op && p[2] == (0x44 | reg << 3) &&
+	    p[3] == 0x24 && disp < 0x80 && p[4] == disp)
+		return 5;
+	if (left >= 8 && p[0] == 0x48 && p[1] == op && p[2] == (0x84 | reg << 3) &&
+	    p[3] == 0x24) {
+		uint32_t d;
+
+		memcpy(&d, p + 4, sizeof(d));
+		return d == disp ? 8 : 0;
+	}
+	return 0;
+}
+
+/* The frame setup after a JBE at code[i]: its end in *ret_end, F in *ret_frame. */
+static bool frame_setup(const uint8_t *code, size_t len, size_t i, size_t *ret_end,
+			uint32_t *ret_frame)
+{
+	uint32_t f;
+	size_t n;
+
+	i += code[i] == 0x76 ? 2 : 6;
+	if (len >= i + 4 && code[i] == 0x48 && code[i + 1] == 0x83 && code[i + 2] == 0xec) {
+		f = code[i + 3];
+		i += 4;
+	} else if (len >= i + 7 && code[i] == 0x48 && code[i + 1] == 0x81 &&
+		   code[i + 2] == 0xec) {
+		memcpy(&f, code + i + 3, sizeof(f));
+		i += 7;
+	} else {
+		return false;
+	}
+	if (f < 8 || f > 0x7fffffff)
+		return false;
+	/* mov [rsp+F-8], rbp (0x89, reg 5); lea rbp, [rsp+F-8] (0x8d, reg 5) */
+	n = rsp_operand(code + i, len - i, 0x89, 5, f - 8);
+	if (!n)
+		return false;
+	i += n;
+	n = rsp_operand(code + i, len - i, 0x8d, 5, f - 8);
+	if (!n)
+		return false;
+	*ret_end = i + n;
+	*ret_frame = f;
+	return true;
+}
+
+/* A call, jump or return: where straight-line code ends. */
+static bool control_flow(const uint8_t *p, size_t n)
+{
+	return p[0] == 0xe8 || p[0] == 0xe9 || p[0] == 0xeb || p[0] == 0xc3 ||
+	       (p[0] >= 0x70 && p[0] <= 0x7f) ||
+	       (n >= 2 && p[0] == 0x0f && p[1] >= 0x80 && p[1] <= 0x8f) ||
+	       (n >= 2 && p[0] == 0xff && ((p[1] >> 3) & 7) >= 2 && ((p[1] >> 3) & 7) <= 5) ||
+	       (n >= 3 && (p[0] & 0xf0) == 0x40 && p[1] == 0xff &&
+		((p[2] >> 3) & 7) >= 2 && ((p[2] >> 3) & 7) <= 5);
+}
+
+int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off)
+{
+	const uint8_t *p;
+	size_t left, start;
+	uint64_t at;
+	uint32_t frame;
+	cs_insn *insn;
+	csh cs;
+	int r = -1;
+
+	if (jbe_off >= len || !frame_setup(code, len, jbe_off, &start, &frame) ||
+	    cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -1;
+	insn = cs_malloc(cs);
+	p = code + start;
+	left = len - start;
+	at = start;
+	while (insn && left && cs_disasm_iter(cs, &p, &left, &at, insn)) {
+		/* mov [rsp+F+8], rax (0x89, reg 0) */
+		if (rsp_operand(insn->bytes, insn->size, 0x89, 0, frame + 8) == insn->size) {
+			r = 0;
+			break;
+		}
+		if (control_flow(insn->bytes, insn->size))
+			break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return r;
+}
+
 int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t target,
 		      size_t *ret_off)
 {

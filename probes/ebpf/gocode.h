@@ -25,6 +25,17 @@
 int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off);
 
 /*
+ * Whether the function, whose stack check's JBE is at jbe_off, keeps its
+ * receiver (ax at entry) in its spill slot at [rbp+16] for its whole
+ * body: after the JBE it sets up a frame pointer,
+ *   sub rsp, F; mov [rsp+F-8], rbp; lea rbp, [rsp+F-8]
+ * and stores ax to [rsp+F+8] (the caller's spill slot of its first
+ * argument, that is [rbp+16]) before any call, jump or return. 0 when it
+ * does, -1 otherwise (also when the bytes do not decode: capstone).
+ */
+int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off);
+
+/*
  * How many `call rel32` instructions of the function (code, len, loaded
  * at addr) go to target, walking every instruction (capstone); the first
  * one's offset from code[0] in *ret_off. -1 when the bytes do not decode

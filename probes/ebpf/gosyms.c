@@ -193,8 +193,12 @@ static int find(int fd, Elf *elf, struct sonde_go_tls *out, char *why, size_t wh
 			 "crypto/tls.(*Conn).Read has %d calls to runtime.memmove, not 1", calls);
 		goto out;
 	}
+	if (sonde_go_receiver_spilled(r, syms[S_READ].size, r_jbe)) {
+		snprintf(why, whylen, "crypto/tls.(*Conn).Read does not keep its receiver "
+				      "in its spill slot");
+		goto out;
+	}
 	out->write_off = w_off + w_jbe;
-	out->read_off = r_off + r_jbe;
 	out->copy_off = r_off + copy;
 	err = 0;
 out:

@@ -20,8 +20,8 @@
 
 /* uprobes per libssl file: up to 4 functions, entry and return */
 #define TLS_LINKS_PER_LIB 8
-/* uprobes per Go program: Read's entry and copy, Write's entry */
-#define GO_LINKS_PER_PROGRAM 3
+/* uprobes per Go program: Read's copy, Write's entry */
+#define GO_LINKS_PER_PROGRAM 2
 
 struct sonde_ebpf_probe {
 	struct sonde_bpf *skel;
@@ -36,7 +36,7 @@ struct sonde_ebpf_probe {
 	/* the processes the uprobes are attached for; -1 alone: all */
 	int tls_pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_tls_pids;
-	/* Go programs' crypto/tls: three uprobes each (per listed process) */
+	/* Go programs' crypto/tls: two uprobes each (per listed process) */
 	struct bpf_link **go_links;
 	unsigned n_go_links, go_programs;
 };
@@ -501,10 +501,7 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
 		struct bpf_program *prog;
 		uint64_t off;
 	} at[GO_LINKS_PER_PROGRAM] = {
-		/* the copy first: a read's entry without it would leave its
-		 * goroutine's go_reads entry to the LRU */
-		{ sk->progs.go_tls_read_copy, g->copy_off },
-		{ sk->progs.go_tls_read, g->read_off },
+		{ sk->progs.go_tls_read, g->copy_off },
 		{ sk->progs.go_tls_write, g->write_off },
 	};
 	uint64_t cookie = g->tcp_hash | (uint64_t)g->unix_hash << 32;

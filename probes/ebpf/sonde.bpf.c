@@ -1634,18 +1634,20 @@ int BPF_KRETPROBE(ssl_ex_ret, int ret)
 
 /*
  * TLS in Go programs: crypto/tls is Go code, compiled into each program,
- * and it speaks Go's register ABI (arguments in ax, bx, cx...; the running
- * goroutine in r14). uretprobes cannot be used (Go moves stacks, and a
- * return address changed by the kernel makes its unwinder abort the
- * program), so the user side (gosyms.c) finds three instructions the
- * kernel emulates without single-stepping:
- *  - the JBE of (*Conn).Write's and (*Conn).Read's stack check. Taken, the
- *    goroutine grows its stack and enters the function again: only the
- *    not-taken pass counts (CF and ZF clear);
+ * and it speaks Go's register ABI (arguments in ax, bx, cx...). uretprobes
+ * cannot be used (Go moves stacks, and a return address changed by the
+ * kernel makes its unwinder abort the program), so the user side
+ * (gosyms.c) finds two instructions the kernel emulates without
+ * single-stepping:
+ *  - the JBE of (*Conn).Write's stack check. Taken, the goroutine grows
+ *    its stack and enters Write again: only the not-taken pass counts (CF
+ *    and ZF clear). The receiver is in ax, the plaintext in bx, cx bytes,
+ *    recorded whole: Go's Write sends everything or fails the connection;
  *  - the one CALL runtime.memmove in (*Conn).Read: the copy of decrypted
  *    plaintext (bx, cx bytes) into the caller's buffer (ax), its return.
- * A Write is recorded at its entry, whole: Go's Write sends everything or
- * fails the connection. The socket comes from the *Conn: its first field
+ *    Read keeps its receiver in the spill slot of its first argument,
+ *    [rbp+16] (gosyms.c checks its prologue).
+ * The socket comes from the *Conn: its first field
  * is the net.Conn it wraps ({itab, data}); when the itab's type hash is
  * *net.TCPConn's or *net.UnixConn's (the attach cookie: low and high 32
  * bits), data points at a net.conn whose first field, *netFD, starts with
@@ -1655,25 +1657,6 @@ int BPF_KRETPROBE(ssl_ex_ret, int ret)
 #define X86_CF 0x1
 #define X86_ZF 0x40
 #define GO_SYSFD_OFF 16
-
-struct go_read {
-	__s32 fd;
-	__u32 pad;
-};
-
-/* Reads in progress, by goroutine ({tgid, g}); the copy takes its fd. */
-struct go_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 g;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct go_key);
-	__type(value, struct go_read);
-} go_reads SEC(".maps");
 
 /* The socket's fd behind a *tls.Conn, or -1. */
 static __always_inline __s32 go_conn_fd(__u64 conn, __u64 cookie)
@@ -1751,35 +1734,19 @@ SEC("uprobe")
 int go_tls_read(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct go_key key = { .tgid = id >> 32, .g = ctx->r14 };
-	struct go_read r = {};
-
-	if (!go_entered(ctx) || !pid_wanted(id >> 32))
-		return 0;
-	r.fd = go_conn_fd(ctx->ax, bpf_get_attach_cookie(ctx));
-	if (r.fd < 0) {
-		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
-		bpf_map_delete_elem(&go_reads, &key);
-		return 0;
-	}
-	bpf_map_update_elem(&go_reads, &key, &r, BPF_ANY);
-	return 0;
-}
-
-SEC("uprobe")
-int go_tls_read_copy(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct go_key key = { .tgid = id >> 32, .g = ctx->r14 };
-	struct go_read *r = bpf_map_lookup_elem(&go_reads, &key);
+	__u64 conn = 0;
 	__s32 fd;
 
-	if (!r)
+	if (!pid_wanted(id >> 32))
 		return 0;
-	fd = r->fd;
-	bpf_map_delete_elem(&go_reads, &key);
+	if (bpf_probe_read_user(&conn, sizeof(conn), (void *)(ctx->bp + 16)) ||
+	    (fd = go_conn_fd(conn, bpf_get_attach_cookie(ctx))) < 0) {
+		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
+		return 0;
+	}
 	return go_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_RECV);
 }
+
 
 static __always_inline void tp_addrs(struct trace_event_raw_inet_sock_set_state *ctx,
 				     struct sonde_ebpf_addr *local,

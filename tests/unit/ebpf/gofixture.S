@@ -5,6 +5,7 @@
  * with nothing else. Built once per GOFIX_* variant by CMakeLists.txt.
  *   GOFIX_OLDABI     Read starts without the register ABI's stack check
  *   GOFIX_TWOCOPIES  Read calls runtime.memmove twice
+ *   GOFIX_NOSPILL    Read stores its receiver only after a call
  *   GOFIX_NOITAB     no net.Conn itab of *net.TCPConn or *net.UnixConn
  *   GOFIX_NOTLS      no crypto/tls (a Go program without TLS)
  *   GOFIX_NOTGO      no .go.buildinfo (not a Go program)
@@ -42,7 +43,15 @@ _start:
 #else
 	/* cmp rsp, [r14+0x10]; jbe rel8 */
 	.byte 0x49, 0x3b, 0x66, 0x10
-	.byte 0x76, 0x20
+	.byte 0x76, 0x40
+#endif
+	/* sub rsp, 0x68; mov [rsp+0x60], rbp; lea rbp, [rsp+0x60] */
+	.byte 0x48, 0x83, 0xec, 0x68
+	.byte 0x48, 0x89, 0x6c, 0x24, 0x60
+	.byte 0x48, 0x8d, 0x6c, 0x24, 0x60
+#ifndef GOFIX_NOSPILL
+	/* mov [rsp+0x70], rax: the receiver to its spill slot, [rbp+16] */
+	.byte 0x48, 0x89, 0x44, 0x24, 0x70
 #endif
 	/* a decoy: movabs rax, imm64 whose bytes spell a call to memmove */
 	.byte 0x48, 0xb8, 0xe8
@@ -54,6 +63,10 @@ _start:
 	.byte 0xe8
 	.long "runtime.memmove" - . - 4
 #endif
+#ifdef GOFIX_NOSPILL
+	.byte 0x48, 0x89, 0x44, 0x24, 0x70
+#endif
+	.byte 0x48, 0x83, 0xc4, 0x68 /* add rsp, 0x68 */
 	ret
 	.size "crypto/tls.(*Conn).Read", . - "crypto/tls.(*Conn).Read"
 #endif

@@ -4,9 +4,10 @@
  * checks that start Go 1.19's crypto/tls.(*Conn).Read and Write (from
  * `go tool objdump` of a program built by Debian's golang-go 1.19.8), the
  * other forms, every truncation of them (heap copies of exactly that
- * length, for valgrind), what is not a stack check; and the calls to one
- * target counted over whole decoded instructions, not over bytes that
- * merely look like a call.
+ * length, for valgrind), what is not a stack check; Read's receiver kept
+ * in its spill slot (its real prologue, the disp32 form) and each way it
+ * is not; and the calls to one target counted over whole decoded
+ * instructions, not over bytes that merely look like a call.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,6 +108,81 @@ static void test_not_stack_checks(void **state)
 	assert_int_equal(jbe_heap(c_fn, sizeof(c_fn), &off), -1);
 }
 
+/*
+ * Read from 0x5a6c80 to its first call: stack check, frame (0x68), frame
+ * pointer, spills of r13, cx, bx, then ax (the receiver) to 0x70(SP).
+ */
+static const uint8_t read_prologue[] = {
+	0x49, 0x3b, 0x66, 0x10,                         /* cmp rsp, [r14+0x10] */
+	0x0f, 0x86, 0xc2, 0x03, 0x00, 0x00,             /* jbe */
+	0x48, 0x83, 0xec, 0x68,                         /* sub rsp, 0x68 */
+	0x48, 0x89, 0x6c, 0x24, 0x60,                   /* mov [rsp+0x60], rbp */
+	0x48, 0x8d, 0x6c, 0x24, 0x60,                   /* lea rbp, [rsp+0x60] */
+	0x49, 0xc7, 0xc5, 0x00, 0x00, 0x00, 0x00,       /* mov r13, 0 */
+	0x4c, 0x89, 0x6c, 0x24, 0x58,                   /* mov [rsp+0x58], r13 */
+	0x48, 0x89, 0x8c, 0x24, 0x80, 0x00, 0x00, 0x00, /* mov [rsp+0x80], rcx */
+	0x48, 0x89, 0x5c, 0x24, 0x78,                   /* mov [rsp+0x78], rbx */
+	0x48, 0x89, 0x44, 0x24, 0x70,                   /* mov [rsp+0x70], rax */
+	0xc6, 0x44, 0x24, 0x1f, 0x00,                   /* mov byte [rsp+0x1f], 0 */
+	0xe8, 0xbb, 0x07, 0x00, 0x00,                   /* call */
+};
+
+static int spilled_heap(const uint8_t *code, size_t len, size_t jbe)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, code, len);
+	r = sonde_go_receiver_spilled(copy, len, jbe);
+	free(copy);
+	return r;
+}
+
+static void test_receiver_spilled(void **state)
+{
+	uint8_t c[sizeof(read_prologue) + 8];
+	size_t len, store = 48; /* the mov [rsp+0x70], rax */
+
+	(void)state;
+	assert_int_equal(spilled_heap(read_prologue, sizeof(read_prologue), 4), 0);
+	/* cut before the store's end: not seen */
+	for (len = 0; len < store + 5; len++)
+		assert_int_equal(spilled_heap(read_prologue, len, 4), -1);
+	/* the same with a frame of 0x1000: disp32 forms */
+	{
+		static const uint8_t big[] = {
+			0x49, 0x3b, 0x66, 0x10, 0x76, 0x10,
+			0x48, 0x81, 0xec, 0x00, 0x10, 0x00, 0x00,
+			0x48, 0x89, 0xac, 0x24, 0xf8, 0x0f, 0x00, 0x00,
+			0x48, 0x8d, 0xac, 0x24, 0xf8, 0x0f, 0x00, 0x00,
+			0x48, 0x89, 0x84, 0x24, 0x08, 0x10, 0x00, 0x00,
+		};
+
+		assert_int_equal(spilled_heap(big, sizeof(big), 4), 0);
+	}
+	/* ax stored elsewhere ([rsp+0x78]): not the spill slot */
+	memcpy(c, read_prologue, sizeof(read_prologue));
+	c[store + 4] = 0x78;
+	assert_int_equal(spilled_heap(c, sizeof(read_prologue), 4), -1);
+	/* bx, not ax, to 0x70 */
+	memcpy(c, read_prologue, sizeof(read_prologue));
+	c[store + 2] = 0x5c;
+	assert_int_equal(spilled_heap(c, sizeof(read_prologue), 4), -1);
+	/* the store after a call: the call ends the walk */
+	memcpy(c, read_prologue, store);
+	memcpy(c + store, read_prologue + store + 10, 5);  /* the call */
+	memcpy(c + store + 5, read_prologue + store, 5);   /* the store */
+	assert_int_equal(spilled_heap(c, store + 10, 4), -1);
+	/* no frame pointer: lea rbp missing */
+	memcpy(c, read_prologue, 19);
+	memcpy(c + 19, read_prologue + 24, sizeof(read_prologue) - 24);
+	assert_int_equal(spilled_heap(c, sizeof(read_prologue) - 5, 4), -1);
+	/* jbe_off past the end */
+	assert_int_equal(spilled_heap(read_prologue, sizeof(read_prologue),
+				      sizeof(read_prologue)), -1);
+}
+
 #define ADDR 0x5a6c80ull
 #define TARGET 0x466820ull
 
@@ -182,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_other_forms),
 		cmocka_unit_test(test_not_stack_checks),
+		cmocka_unit_test(test_receiver_spilled),
 		cmocka_unit_test(test_calls_counted),
 		cmocka_unit_test(test_decoy_in_immediate),
 		cmocka_unit_test(test_undecodable),
