@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gocode.h"
+#include "gopcln.h"
 #include "gosyms.h"
 
 /* Functions larger than this are not walked (Read and Write are ~2 KiB). */
@@ -26,28 +27,106 @@ static const char *const sym_names[S_N][2] = {
 	{ "go.itab.*net.UnixConn,net.Conn", "go:itab.*net.UnixConn,net.Conn" },
 };
 
+/*
+ * The net.Conn itabs' type hashes when the program has no symbol table:
+ * the first 4 bytes (little-endian) of a hash of the type's name, "*net.
+ * TCPConn" and "*net.UnixConn": SHA-256 with every bit inverted since Go
+ * 1.19 (checked against Debian's Go 1.19 programs' itabs), MD5 before.
+ */
+#define HASH_TCP_NOTSHA256 0xbc020cb9u
+#define HASH_UNIX_NOTSHA256 0x35fd9d63u
+#define HASH_TCP_MD5 0xb954d952u
+#define HASH_UNIX_MD5 0x65e82289u
+
 struct sym {
 	bool found;
 	uint64_t addr, size;
 	size_t shndx;
 };
 
-static bool has_section(Elf *elf, const char *name)
+/* The section whose name ends with suffix (the function table is
+ * ".data.rel.ro.gopclntab" in a position-independent program). */
+static Elf_Scn *section(Elf *elf, const char *suffix)
 {
+	size_t shstr, sl = strlen(suffix);
 	Elf_Scn *scn = NULL;
-	size_t shstr;
 
 	if (elf_getshdrstrndx(elf, &shstr))
-		return false;
+		return NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		const char *n;
+		size_t nl;
 
 		if (gelf_getshdr(scn, &sh) && (n = elf_strptr(elf, shstr, sh.sh_name)) &&
-		    strcmp(n, name) == 0)
+		    (nl = strlen(n)) >= sl && strcmp(n + nl - sl, suffix) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+static bool has_section(Elf *elf, const char *suffix)
+{
+	return section(elf, suffix) != NULL;
+}
+
+/* A section's bytes (NULL when it has none, or is empty). */
+static const uint8_t *section_bytes(Elf_Scn *scn, size_t *len)
+{
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+
+	if (!d || !d->d_buf || !d->d_size)
+		return NULL;
+	*len = d->d_size;
+	return d->d_buf;
+}
+
+/* The executable section holding addr, for s->shndx. */
+static bool code_section(Elf *elf, struct sym *s)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		    (sh.sh_flags & SHF_EXECINSTR) && s->addr >= sh.sh_addr &&
+		    s->addr - sh.sh_addr < sh.sh_size) {
+			s->shndx = elf_ndxscn(scn);
 			return true;
+		}
 	}
 	return false;
+}
+
+/*
+ * Without a symbol table: Write, Read and memmove from the runtime's
+ * function table, the itab hashes from the Go version.
+ */
+static bool pcln_syms(Elf *elf, struct sym syms[S_N], struct sonde_go_tls *out)
+{
+	const char *const names[3] = { sym_names[S_WRITE][0], sym_names[S_READ][0],
+				       sym_names[S_MEMMOVE][0] };
+	struct sonde_go_fn fns[3];
+	const uint8_t *tab, *bi;
+	size_t len = 0, bilen = 0;
+	int minor;
+
+	tab = section_bytes(section(elf, "gopclntab"), &len);
+	if (!tab || sonde_go_pcln_find(tab, len, names, 3, fns))
+		return false;
+	for (int k = 0; k < 3; k++) {
+		syms[k].found = fns[k].found;
+		syms[k].addr = fns[k].addr;
+		syms[k].size = fns[k].size;
+		if (syms[k].found && !code_section(elf, &syms[k]))
+			syms[k].found = false;
+	}
+	bi = section_bytes(section(elf, ".go.buildinfo"), &bilen);
+	minor = bi ? sonde_go_buildinfo_minor(bi, bilen) : -1;
+	out->tcp_hash = minor >= 19 ? HASH_TCP_NOTSHA256 : HASH_TCP_MD5;
+	out->unix_hash = minor >= 19 ? HASH_UNIX_NOTSHA256 : HASH_UNIX_MD5;
+	return true;
 }
 
 /* The symbols of sym_names from .symtab; false when there is none. */
@@ -148,18 +227,23 @@ static int find(int fd, Elf *elf, struct sonde_go_tls *out, char *why, size_t wh
 	size_t w_jbe, r_jbe, copy = 0;
 	int err = -ENOTSUP, calls;
 
-	if (!has_section(elf, ".go.buildinfo") && !has_section(elf, ".gopclntab"))
+	if (!has_section(elf, ".go.buildinfo") && !has_section(elf, "gopclntab"))
 		return -ENOENT;
-	if (!find_syms(elf, syms)) {
-		snprintf(why, whylen, "no symbol table (linked with -s)");
-		return -ENOTSUP;
-	}
-	if (!syms[S_WRITE].found || !syms[S_READ].found)
-		return -ENOENT; /* no TLS in this program */
-	out->tcp_hash = itab_hash(fd, elf, &syms[S_TCP]);
-	out->unix_hash = itab_hash(fd, elf, &syms[S_UNIX]);
-	if (!out->tcp_hash && !out->unix_hash) {
-		snprintf(why, whylen, "no net.Conn itab of *net.TCPConn or *net.UnixConn");
+	if (find_syms(elf, syms)) {
+		if (!syms[S_WRITE].found || !syms[S_READ].found)
+			return -ENOENT; /* no TLS in this program */
+		out->tcp_hash = itab_hash(fd, elf, &syms[S_TCP]);
+		out->unix_hash = itab_hash(fd, elf, &syms[S_UNIX]);
+		if (!out->tcp_hash && !out->unix_hash) {
+			snprintf(why, whylen, "no net.Conn itab of *net.TCPConn or *net.UnixConn");
+			return -ENOTSUP;
+		}
+	} else if (pcln_syms(elf, syms, out)) {
+		if (!syms[S_WRITE].found || !syms[S_READ].found)
+			return -ENOENT;
+	} else {
+		snprintf(why, whylen, "no symbol table (linked with -s) and a function table "
+				      "of a layout not known (Go older than 1.16?)");
 		return -ENOTSUP;
 	}
 	w = fn_code(fd, elf, &syms[S_WRITE], &w_off);

@@ -64,6 +64,12 @@ struct ebpf_cfg {
  * processes moved into a traced cgroup after their exec.
  */
 #define GO_RESCAN_NS (10 * 1000000000ull)
+/*
+ * Processes that started a program, looked at once the ring buffer is
+ * drained (reading a large executable takes milliseconds, which must not
+ * hold records back); past this many per drain, the rescan finds them.
+ */
+#define GO_EXECS_MAX 64
 /* SSL plaintexts held at once awaiting their socket (memory BIOs) */
 #define ORPHANS_MAX 64
 
@@ -198,6 +204,8 @@ struct ebpf_state {
 	/* ebpf.go_tls: the Go programs looked into (NULL: off, or stopped) */
 	struct sonde_gobins *gobins;
 	uint64_t last_go_scan_ns;
+	uint32_t execs[GO_EXECS_MAX]; /* EXEC records of this drain */
+	unsigned n_execs;
 	uint32_t pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_pids;
 
@@ -604,12 +612,8 @@ static int on_record(void *userdata, void *data, size_t size)
 		handle_connect(st, &r);
 		break;
 	case SONDE_EBPF_EV_EXEC:
-		if (st->gobins) {
-			uint32_t pid = r.hdr->tgid;
-
-			sonde_gobins_scan(st->gobins, &pid, 1, attach_go, st);
-			go_gauges(st);
-		}
+		if (st->gobins && st->n_execs < GO_EXECS_MAX)
+			st->execs[st->n_execs++] = r.hdr->tgid;
 		break;
 	}
 	st->cur_comm = NULL; /* points into the ring buffer */
@@ -684,6 +688,13 @@ static void drain(struct ebpf_state *st)
 {
 	st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	sonde_ebpf_probe_consume(st->probe);
+	if (st->n_execs) {
+		if (st->gobins) {
+			sonde_gobins_scan(st->gobins, st->execs, st->n_execs, attach_go, st);
+			go_gauges(st);
+		}
+		st->n_execs = 0;
+	}
 	/* one atomic add per batch, not per record */
 	if (st->n_events)
 		sonde_counter_add(st->events, (double)st->n_events);

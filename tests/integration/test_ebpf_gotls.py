@@ -19,21 +19,27 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
   milliseconds go by before the hooks are in: not counted here); the
   next run of the same program is hooked from its first instruction,
   and both ends are exact.
-- A Go program linked without its symbol table (-ldflags=-s) cannot be
-  hooked: it is counted as such, it keeps working, and its connections
-  are counted as opaque TLS, not as requests.
+- A Go program linked without its symbol table (-ldflags=-s, as Debian
+  and most container images ship Go programs) is hooked from its
+  runtime's function table: both ends exact.
+- Debian's own node_exporter (stripped, built by Debian's Go) serving
+  HTTPS to curl (libssl): both ends exact.
+- One whose function table cannot be found either (its section renamed)
+  is counted as not hookable, keeps working, and its connections are
+  counted as opaque TLS, not as requests.
 - Every TLS call placed on its socket: no unpaired call, no opaque
   connection, no parse error or desync, no record lost.
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, Nginx, ebpf, gopeers  # noqa: E402
+from sondetest import Agent, Checks, Nginx, NodeExporter, ebpf, gopeers  # noqa: E402
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
 
@@ -123,6 +129,44 @@ def stripped_phase(tmp, cert, key):
     with gopeers.Server(exe, cert, key, "h1") as port:
         with Agent(ebpf.config(ports=[port])) as agent:
             ebpf.attached(agent)
+            before = agent.scrape()
+            check(before.sum(PROGRAMS) >= 1, "%s: hooked from its function table" % what)
+            want = gopeers.get(exe, "https://127.0.0.1:%d" % port, PLAN, "h1", conns=2)
+            check.equal(want, {"200": 28, "404": 6, "503": 4}, "%s: the plan's statuses" % what)
+            d = both_ends(agent, before, want, what, port)
+            ebpf.tls_clean(check, d, what)
+    hidden_phase(exe, tmp, cert, key)
+
+
+def debian_phase(tmp, cert, key):
+    what = "Debian's node_exporter over HTTPS"
+    webcfg = os.path.join(tmp, "web.yml")
+    with open(webcfg, "w") as f:
+        f.write("tls_server_config:\n  cert_file: %s\n  key_file: %s\n" % (cert, key))
+    with NodeExporter(extra_args=["--web.config.file=" + webcfg]) as ne:
+        with Agent(ebpf.config(ports=[ne.port])) as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            check(before.sum(PROGRAMS) >= 1, "%s: the running Go program hooked" % what)
+            base = "https://127.0.0.1:%d" % ne.port
+            # one curl, one keep-alive connection, several requests
+            p = subprocess.run(["curl", "-k", "-s", "-w", "%{http_code}\n"] +
+                               ["-o", "/dev/null", base + "/metrics"] * 4 +
+                               ["-o", "/dev/null", base + "/"] * 2,
+                               capture_output=True, text=True, timeout=60)
+            codes = p.stdout.split()
+            want = {c: codes.count(c) for c in set(codes)}
+            check.equal(want, {"200": 6}, "%s: curl's statuses" % what)
+            d = both_ends(agent, before, want, what, ne.port)
+            ebpf.tls_clean(check, d, what)
+
+
+def hidden_phase(stripped, tmp, cert, key):
+    what = "Go program with neither symbols nor a findable function table"
+    exe = gopeers.hide_function_table(stripped, os.path.join(tmp, "gopeer-hidden"))
+    with gopeers.Server(exe, cert, key, "h1") as port:
+        with Agent(ebpf.config(ports=[port])) as agent:
+            ebpf.attached(agent)
             agent.wait_for(lambda m: m.sum(UNSUPPORTED) >= 1, timeout=10,
                            what="%s: counted as not hookable" % what)
             before = agent.scrape()
@@ -143,6 +187,7 @@ def main():
         h2_phase(cert, key, tmp)
         nginx_phase(exe)
         stripped_phase(tmp, cert, key)
+        debian_phase(tmp, cert, key)
     check.exit()
 
 
