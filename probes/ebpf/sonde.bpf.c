@@ -1650,9 +1650,10 @@ int BPF_KRETPROBE(ssl_ex_ret, int ret)
  * The socket comes from the *Conn: its first field
  * is the net.Conn it wraps ({itab, data}); when the itab's type hash is
  * *net.TCPConn's or *net.UnixConn's (the attach cookie: low and high 32
- * bits), data points at a net.conn whose first field, *netFD, starts with
- * a poll.FD { fdMutex (16 bytes); Sysfd int }. Stable since Go 1.17, the
- * first release with the register ABI.
+ * bits, from the program's itabs or its Go version, gosyms.c), data
+ * points at a net.conn whose first field, *netFD, starts with a poll.FD
+ * { fdMutex (16 bytes); Sysfd int }: Go 1.17's layout, the first release
+ * with the register ABI, assumed for later ones.
  */
 #define X86_CF 0x1
 #define X86_ZF 0x40
