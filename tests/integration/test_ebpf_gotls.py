@@ -22,6 +22,8 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
 - A Go program linked without its symbol table (-ldflags=-s, as Debian
   and most container images ship Go programs) is hooked from its
   runtime's function table: both ends exact.
+- gRPC-Go over TLS (Debian's golang-google-grpc-dev): calls per method
+  and status at both ends equal the client's, 200 KiB answers included.
 - Debian's own node_exporter (stripped, built by Debian's Go) serving
   HTTPS to curl (libssl): both ends exact.
 - One whose function table cannot be found either (its section renamed)
@@ -39,7 +41,8 @@ import tempfile
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, Nginx, NodeExporter, ebpf, gopeers  # noqa: E402
+from sondetest import Agent, Checks, Nginx, NodeExporter, ebpf, gopeers, grpcpeers  # noqa: E402
+from sondetest.ebpf import Delta  # noqa: E402
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
 
@@ -47,6 +50,8 @@ ebpf.require()
 check = Checks()
 SRV = "http_server_request_duration_seconds"
 CLI = "http_client_request_duration_seconds"
+RPC_SRV = "rpc_server_call_duration_seconds"
+RPC_CLI = "rpc_client_call_duration_seconds"
 PROGRAMS = "sonde_ebpf_go_tls_programs"
 UNSUPPORTED = "sonde_ebpf_go_tls_unsupported_total"
 PLAN = [["/ok", 12], ["/missing", 3], ["/fail", 2], ["/big", 2]]
@@ -138,6 +143,32 @@ def stripped_phase(tmp, cert, key):
     hidden_phase(exe, tmp, cert, key)
 
 
+def grpc_phase(tmp, cert, key):
+    what = "gRPC-Go over TLS"
+    exe = gopeers.build(tmp, "gogrpcpeer", src=gopeers.GRPC_SRC)
+    plan = [["Get", "a", 20], ["Get", "missing", 4], ["Get", "fail", 3], ["Get", "big", 3],
+            ["Nope", "", 2]]
+    with gopeers.Server(exe, cert, key, "h2") as port:
+        with Agent(ebpf.config(ports=[port])) as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            want = gopeers.call_grpc(exe, port, plan)
+            check.equal(want, {"Get OK": 23, "Get NOT_FOUND": 4, "Get INTERNAL": 3,
+                               "Nope UNIMPLEMENTED": 2}, "%s: the plan's statuses" % what)
+            total = sum(want.values())
+            agent.wait_for(lambda m: m.sum(RPC_CLI + "_count") - before.sum(RPC_CLI + "_count")
+                           >= total and m.sum(RPC_SRV + "_count") -
+                           before.sum(RPC_SRV + "_count") >= total,
+                           timeout=20, what="%s: %d calls at both ends" % (what, total))
+            d = Delta(before, agent.settle(RPC_SRV + "_count", quiet=1.0))
+            for fam, side in ((RPC_CLI, "client"), (RPC_SRV, "server")):
+                check.equal(grpcpeers.per_call(d, fam)[0], want,
+                            "%s: %s calls per method and status = the client's" % (what, side))
+            check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
+                        "%s: no walk lost" % what)
+            ebpf.tls_clean(check, d, what)
+
+
 def debian_phase(tmp, cert, key):
     what = "Debian's node_exporter over HTTPS"
     webcfg = os.path.join(tmp, "web.yml")
@@ -187,6 +218,7 @@ def main():
         h2_phase(cert, key, tmp)
         nginx_phase(exe)
         stripped_phase(tmp, cert, key)
+        grpc_phase(tmp, cert, key)
         debian_phase(tmp, cert, key)
     check.exit()
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""gopeer.go built with Debian's go (golang-go, installed for it by
-scripts/deps.sh test) into a temporary directory, run as an HTTPS server
-or client, for the agent's hooks on Go's own crypto/tls."""
+"""gopeer.go and gogrpcpeer.go built with Debian's go (golang-go, and
+gRPC-Go from golang-google-grpc-dev, installed for them by scripts/deps.sh
+test) into a temporary directory, run as HTTPS or gRPC servers and
+clients, for the agent's hooks on Go's own crypto/tls."""
 
 import json
 import os
@@ -12,9 +13,12 @@ import subprocess
 from .util import HarnessError, stop_process
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gopeer.go")
+GRPC_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gogrpcpeer.go")
+# where Debian's golang-*-dev packages put their sources
+DEBIAN_GOPATH = "/usr/share/gocode"
 
 
-def build(directory, name="gopeer", ldflags="", pie=False):
+def build(directory, name="gopeer", ldflags="", pie=False, src=SRC):
     """Path of gopeer built in directory (its build cache there too):
     static, or with pie a position-independent executable linked with
     libc (cgo); fails (not skips) when there is no go: the test packages
@@ -24,10 +28,11 @@ def build(directory, name="gopeer", ldflags="", pie=False):
         raise HarnessError("no go command (scripts/deps.sh test installs golang-go)")
     out = os.path.join(directory, name)
     env = dict(os.environ, GOCACHE=os.path.join(directory, "gocache"),
-               GOPATH=os.path.join(directory, "gopath"), GO111MODULE="off",
+               GOPATH=os.path.join(directory, "gopath") + ":" + DEBIAN_GOPATH,
+               GO111MODULE="off",
                GOFLAGS="", CGO_ENABLED="1" if pie else "0", HOME=directory)
     cmd = ([go, "build", "-o", out] + (["-ldflags", ldflags] if ldflags else []) +
-           (["-buildmode=pie"] if pie else []) + [SRC])
+           (["-buildmode=pie"] if pie else []) + [src])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     if p.returncode:
         raise HarnessError("go build failed: %s" % p.stderr[-2000:])
@@ -73,6 +78,16 @@ class Server:
 
     def __exit__(self, *exc):
         stop_process(self.proc)
+
+
+def call_grpc(exe, port, plan):
+    """{"method STATUS": count} of gogrpcpeer's calls, the plan on one
+    connection."""
+    p = subprocess.run([exe, "call", str(port), json.dumps(plan)], capture_output=True,
+                       text=True, timeout=120)
+    if p.returncode:
+        raise HarnessError("Go gRPC client failed: %s" % p.stderr[-2000:])
+    return json.loads(p.stdout)["counts"]
 
 
 def get(exe, base, plan, proto, conns=1):
