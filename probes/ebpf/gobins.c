@@ -96,10 +96,14 @@ static unsigned look(struct sonde_gobins *gb, uint32_t pid, sonde_gobins_attach_
 	int fd, err;
 
 	snprintf(path, sizeof(path), "%s/%u/exe", gb->root, pid);
-	/* kernel threads have no exe: open fails */
+	/* kernel threads have no exe: open fails (ENOENT); another user's
+	 * process needs CAP_SYS_PTRACE (EACCES) */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			gb->stats.denied++;
 		return 0;
+	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    seen(gb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full)) {
 		close(fd);

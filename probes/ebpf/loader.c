@@ -20,6 +20,15 @@
 
 /* uprobes per libssl file: up to 4 functions, entry and return */
 #define TLS_LINKS_PER_LIB 8
+/*
+ * What a refused uprobe (EACCES) needs: CAP_PERFMON should do, but some
+ * kernels (6.18 on the build VMs) ask for CAP_SYS_ADMIN.
+ */
+#define UPROBE_DENIED(err)                                                          \
+	((err) == -EACCES ? " (attaching uprobes needs CAP_PERFMON, and CAP_SYS_ADMIN on " \
+			    "some kernels)" :                                          \
+			    "")
+
 /* uprobes per Go program: Read's copy, Write's entry */
 #define GO_LINKS_PER_PROGRAM 2
 
@@ -254,11 +263,12 @@ static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
 		if (!hooks[i].required)
 			continue;
 		if (hooks[i].fn)
-			snprintf(why, whylen, "cannot hook %s in %s: %s", hooks[i].fn, lib,
-				 strerror(-err));
+			snprintf(why, whylen, "cannot hook %s in %s: %s%s", hooks[i].fn, lib,
+				 strerror(-err), UPROBE_DENIED(err));
 		else
-			snprintf(why, whylen, "cannot hook offset 0x%llx in %s: %s",
-				 (unsigned long long)hooks[i].off, lib, strerror(-err));
+			snprintf(why, whylen, "cannot hook offset 0x%llx in %s: %s%s",
+				 (unsigned long long)hooks[i].off, lib, strerror(-err),
+				 UPROBE_DENIED(err));
 		while (p->n_tls_links > first)
 			bpf_link__destroy(p->tls_links[--p->n_tls_links]);
 		return err;
@@ -551,7 +561,8 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
 		bpf_link__destroy(p->go_links[--p->n_go_links]);
 	if (!err)
 		err = -ESRCH;
-	snprintf(why, whylen, "cannot attach uprobes to %s: %s", path, strerror(-err));
+	snprintf(why, whylen, "cannot attach uprobes to %s: %s%s", path, strerror(-err),
+		 UPROBE_DENIED(err));
 	return err;
 }
 

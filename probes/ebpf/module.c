@@ -206,6 +206,7 @@ struct ebpf_state {
 	uint64_t last_go_scan_ns;
 	uint32_t execs[GO_EXECS_MAX]; /* EXEC records of this drain */
 	unsigned n_execs;
+	bool go_denied_logged;
 	uint32_t pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_pids;
 
@@ -560,6 +561,13 @@ static void go_gauges(struct ebpf_state *st)
 {
 	const struct sonde_gobins_stats *gs = sonde_gobins_stats(st->gobins);
 
+	if (gs->denied && !st->go_denied_logged) {
+		st->go_denied_logged = true;
+		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
+			  "TLS: may not read the executables of other users' processes "
+			  "(/proc/PID/exe needs CAP_SYS_PTRACE): Go programs among them are "
+			  "not hooked, their TLS is counted, not parsed");
+	}
 	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
 	sonde_counter_set(st->go_unsupported, (double)(gs->unsupported + gs->failed));
 }
