@@ -32,14 +32,21 @@ static const uint8_t write_start[] = {
 	0x0f, 0x86, 0x64, 0x07, 0x00, 0x00, 0x55,
 };
 
-static int jbe_heap(const uint8_t *code, size_t len, size_t *off)
+/* code on the heap, exactly len bytes: valgrind sees any read past them */
+static uint8_t *heap_copy(const uint8_t *code, size_t len)
 {
 	uint8_t *copy = malloc(len ? len : 1);
-	int r;
 
 	assert_non_null(copy);
 	memcpy(copy, code, len);
-	r = sonde_go_stack_check_jbe(copy, len, off);
+	return copy;
+}
+
+static int jbe_heap(const uint8_t *code, size_t len, size_t *off)
+{
+	uint8_t *copy = heap_copy(code, len);
+	int r = sonde_go_stack_check_jbe(copy, len, off);
+
 	free(copy);
 	return r;
 }
@@ -129,12 +136,9 @@ static const uint8_t read_prologue[] = {
 
 static int spilled_heap(const uint8_t *code, size_t len, size_t jbe)
 {
-	uint8_t *copy = malloc(len ? len : 1);
-	int r;
+	uint8_t *copy = heap_copy(code, len);
+	int r = sonde_go_receiver_spilled(copy, len, jbe);
 
-	assert_non_null(copy);
-	memcpy(copy, code, len);
-	r = sonde_go_receiver_spilled(copy, len, jbe);
 	free(copy);
 	return r;
 }
