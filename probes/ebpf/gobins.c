@@ -100,8 +100,8 @@ static unsigned look(struct sonde_gobins *gb, uint32_t pid, sonde_gobins_attach_
 	 * process needs CAP_SYS_PTRACE (EACCES) */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == EACCES || errno == EPERM)
-			gb->stats.denied++;
+		if ((errno == EACCES || errno == EPERM) && !gb->stats.denied++)
+			gb->stats.denied_pid = pid;
 		return 0;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||

@@ -25,6 +25,7 @@ struct sonde_gobins_stats {
 	uint64_t failed;      /* hookable, but attach failed */
 	uint64_t skipped;     /* executables not looked into: the seen table full */
 	uint64_t denied;      /* processes whose /proc/PID/exe we may not open */
+	uint32_t denied_pid;  /* the first of them */
 };
 
 /* 0, or -errno with the reason in why. path: the file, open by gobins

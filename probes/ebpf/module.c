@@ -564,9 +564,10 @@ static void go_gauges(struct ebpf_state *st)
 	if (gs->denied && !st->go_denied_logged) {
 		st->go_denied_logged = true;
 		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
-			  "TLS: may not read the executables of other users' processes "
-			  "(/proc/PID/exe needs CAP_SYS_PTRACE): Go programs among them are "
-			  "not hooked, their TLS is counted, not parsed");
+			  "TLS: may not open /proc/%u/exe (the first such process; another "
+			  "user's needs CAP_SYS_PTRACE): a Go program the agent may not read is "
+			  "not hooked, its TLS is counted, not parsed",
+			  gs->denied_pid);
 	}
 	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
 	sonde_counter_set(st->go_unsupported, (double)(gs->unsupported + gs->failed));
