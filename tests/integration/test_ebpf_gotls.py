@@ -10,6 +10,9 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
   404, 503, 200 KiB answers), the agent's counts at both ends equal the
   client's own, over several keep-alive connections; server_address is
   127.0.0.1.
+- HTTP/1.1 over a unix socket (the net.Conn a *net.UnixConn), server and
+  client traced by their cgroup: both ends exact, the client's
+  server_address its Host header.
 - HTTP/2, the program built position-independent and linked with libc
   (cgo), started after the agent: hooked as it starts (the kernel's EXEC
   record), then the same exact counts at both ends, the frames walked in
@@ -41,7 +44,8 @@ import tempfile
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, Nginx, NodeExporter, ebpf, gopeers, grpcpeers  # noqa: E402
+from sondetest import (Agent, Checks, Nginx, NodeExporter, cgroups, ebpf, gopeers,  # noqa: E402
+                       grpcpeers)
 from sondetest.ebpf import Delta  # noqa: E402
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
@@ -87,6 +91,39 @@ def served_before_agent(exe, cert, key, what, conns):
                         "%s: the plan's statuses" % what)
             d = both_ends(agent, before, want, what, port)
             ebpf.tls_clean(check, d, what)
+
+
+def unix_phase(exe, cert, key, tmp):
+    what = "Go HTTP/1.1 over a unix socket"
+    sock = os.path.join(tmp, "gopeer.sock")
+    with cgroups.scratch("gotls-unix") as (rel, cgdir):
+        if not rel:
+            print("SKIP: %s: no cgroup v2 hierarchy to trace it by" % what)
+            return
+        server = gopeers.Server(exe, cert, key, "h1", sock)
+        with server:
+            cgroups.move([server.proc.pid], cgdir)
+            with Agent(ebpf.config(cgroups=[rel])) as agent:
+                ebpf.attached(agent)
+                before = agent.scrape()
+                want = gopeers.get(exe, "unix:" + sock, PLAN, "h1", conns=2, cgdir=cgdir)
+                check.equal(want, {"200": 28, "404": 6, "503": 4},
+                            "%s: the plan's statuses" % what)
+                total = sum(want.values())
+                agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count")
+                               >= total and m.sum(SRV + "_count") -
+                               before.sum(SRV + "_count") >= total,
+                               timeout=20, what="%s: %d requests at both ends" % (what, total))
+                d = ebpf.delta_when_closed(agent, before, "%s: connections closed" % what)
+                for fam, side in ((CLI, "client"), (SRV, "server")):
+                    got = {k: int(v) for k, v in
+                           d.by(fam + "_count", "http_response_status_code").items() if v}
+                    check.equal(got, want, "%s: %s requests per status = the client's"
+                                % (what, side))
+                # the Host header first, as for every HTTP client
+                check.equal(d.by(CLI + "_count", "server_address"),
+                            {"localhost": float(total)}, "%s: server_address the Host" % what)
+                ebpf.tls_clean(check, d, what)
 
 
 def h2_phase(cert, key, tmp):
@@ -208,6 +245,7 @@ def main():
         exe = gopeers.build(tmp)
         cert, key = self_signed_cert(tmp)
         served_before_agent(exe, cert, key, "Go HTTP/1.1", 3)
+        unix_phase(exe, cert, key, tmp)
         h2_phase(cert, key, tmp)
         nginx_phase(exe)
         stripped_phase(tmp, cert, key)

@@ -4,16 +4,21 @@
 // the agent's Go hooks to be tested against: an HTTPS server and an HTTPS
 // client, HTTP/1.1 or HTTP/2. Built by gopeers.py with Debian's go.
 //
-//	gopeer serve CERT KEY h1|h2 [PORT]   prints its port, serves until killed
+//	gopeer serve CERT KEY h1|h2 [PORT]   prints its port, serves until killed;
+//	                                     PORT a path: on that unix socket
+//	                                     (prints 0)
 //	gopeer get BASE PLAN h1|h2 CONNS     PLAN: [[path, requests], ...] run on
 //	                                     CONNS connections one after another;
-//	                                     prints {"STATUS": count} as JSON
+//	                                     prints {"STATUS": count} as JSON;
+//	                                     BASE unix:PATH: over that unix
+//	                                     socket (URLs https://localhost)
 //
 // Paths: /ok (200), /missing (404), /fail (503), /big (200, 200 KiB).
 package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -22,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 )
 
 func serve(cert, key, proto, port string) {
@@ -37,11 +43,21 @@ func serve(cert, key, proto, port string) {
 	if proto == "h1" {
 		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	var ln net.Listener
+	var err error
+	if strings.HasPrefix(port, "/") {
+		ln, err = net.Listen("unix", port)
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:"+port)
+	}
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		fmt.Println(a.Port)
+	} else {
+		fmt.Println(0)
+	}
 	panic(srv.ServeTLS(ln, cert, key))
 }
 
@@ -53,6 +69,12 @@ func get(base, plan, proto string, conns int) {
 	counts := map[string]int{}
 	for c := 0; c < conns; c++ {
 		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+		if strings.HasPrefix(base, "unix:") {
+			path := base[len("unix:"):]
+			tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", path)
+			}
+		}
 		if proto == "h2" {
 			tr.ForceAttemptHTTP2 = true
 		} else {
@@ -61,7 +83,11 @@ func get(base, plan, proto string, conns int) {
 		client := &http.Client{Transport: tr}
 		for _, s := range steps {
 			for i := 0; i < int(s[1].(float64)); i++ {
-				r, err := client.Get(base + s[0].(string))
+				url := base + s[0].(string)
+				if strings.HasPrefix(base, "unix:") {
+					url = "https://localhost" + s[0].(string)
+				}
+				r, err := client.Get(url)
 				if err != nil {
 					panic(err)
 				}

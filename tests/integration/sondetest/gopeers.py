@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 
+from .cgroups import run_in
 from .util import HarnessError, stop_process
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gopeer.go")
@@ -74,7 +75,7 @@ class Server:
         if not line.isdigit():
             stop_process(self.proc)
             raise HarnessError("Go HTTPS server did not start: %r" % line)
-        return int(line)
+        return int(line)  # 0 on a unix socket
 
     def __exit__(self, *exc):
         stop_process(self.proc)
@@ -90,10 +91,15 @@ def call_grpc(exe, port, plan):
     return json.loads(p.stdout)["counts"]
 
 
-def get(exe, base, plan, proto, conns=1):
-    """{status: count} of gopeer's requests: the plan on conns connections."""
-    p = subprocess.run([exe, "get", base, json.dumps(plan), proto, str(conns)],
-                       capture_output=True, text=True, timeout=120)
+def get(exe, base, plan, proto, conns=1, cgdir=None):
+    """{status: count} of gopeer's requests: the plan on conns connections
+    (base "unix:PATH": over that socket), in the cgroup directory cgdir if
+    given."""
+    cmd = [exe, "get", base, json.dumps(plan), proto, str(conns)]
+    if cgdir:
+        p = run_in(cgdir, cmd, capture_output=True, text=True, timeout=120)
+    else:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if p.returncode:
         raise HarnessError("Go HTTPS client failed: %s" % p.stderr[-2000:])
     return json.loads(p.stdout)
