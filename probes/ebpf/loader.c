@@ -212,25 +212,24 @@ static struct bpf_link *attach_cookie(struct bpf_program *prog, int pid, const c
 	return bpf_program__attach_uprobe_opts(prog, pid, lib, (size_t)off, &uo);
 }
 
-static struct bpf_link *attach_at(struct bpf_program *prog, int pid, const char *lib,
-				  const char *fn, uint64_t off, bool ret)
-{
-	return attach_cookie(prog, pid, lib, fn, off, ret, 0);
-}
-
 /* One hook point: an exported function by name, or a file offset. */
 struct tls_hook {
 	const char *fn; /* NULL: off is the file offset */
 	uint64_t off;
-	struct bpf_program *enter, *ret;
+	struct bpf_program *enter, *ret; /* ret NULL: no return probe */
 	bool required;
 };
 
-/* Attaches each hook's return then entry probe; all or nothing for the required. */
+/*
+ * Attaches each hook's return then entry probe, for each process of the
+ * pid filter (or all), with the BPF cookie given, into links[*n_links];
+ * all or nothing for the required.
+ */
 static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
-			const struct tls_hook *hooks, size_t n, char *why, size_t whylen)
+			const struct tls_hook *hooks, size_t n, uint64_t cookie,
+			struct bpf_link **links, unsigned *n_links, char *why, size_t whylen)
 {
-	unsigned first = p->n_tls_links;
+	unsigned first = *n_links;
 	size_t i;
 	int err;
 
@@ -240,15 +239,21 @@ static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
 		err = 0;
 		for (unsigned k = 0; k < p->n_tls_pids; k++) {
 			/* the return probe first: an entry without one would leak calls */
-			struct bpf_link *r = attach_at(hooks[i].ret, p->tls_pids[k], lib,
-						       hooks[i].fn, hooks[i].off, true);
-			struct bpf_link *e = r ? attach_at(hooks[i].enter, p->tls_pids[k], lib,
-							   hooks[i].fn, hooks[i].off, false) :
-						 NULL;
+			struct bpf_link *r = hooks[i].ret ?
+						     attach_cookie(hooks[i].ret, p->tls_pids[k], lib,
+								   hooks[i].fn, hooks[i].off, true,
+								   cookie) :
+						     NULL;
+			struct bpf_link *e = r || !hooks[i].ret ?
+						     attach_cookie(hooks[i].enter, p->tls_pids[k], lib,
+								   hooks[i].fn, hooks[i].off, false,
+								   cookie) :
+						     NULL;
 
 			if (e) {
-				p->tls_links[p->n_tls_links++] = r;
-				p->tls_links[p->n_tls_links++] = e;
+				if (r)
+					links[(*n_links)++] = r;
+				links[(*n_links)++] = e;
 				done++;
 				continue;
 			}
@@ -269,8 +274,8 @@ static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
 			snprintf(why, whylen, "cannot hook offset 0x%llx in %s: %s%s",
 				 (unsigned long long)hooks[i].off, lib, strerror(-err),
 				 UPROBE_DENIED(err));
-		while (p->n_tls_links > first)
-			bpf_link__destroy(p->tls_links[--p->n_tls_links]);
+		while (*n_links > first)
+			bpf_link__destroy(links[--*n_links]);
 		return err;
 	}
 	return 0;
@@ -296,8 +301,8 @@ static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool entr
 	int err;
 
 	if (entry)
-		return attach_hooks(p, lib, exported, sizeof(exported) / sizeof(exported[0]), why,
-				    whylen);
+		return attach_hooks(p, lib, exported, sizeof(exported) / sizeof(exported[0]), 0,
+				    p->tls_links, &p->n_tls_links, why, whylen);
 	err = sonde_ssl_internal_find(lib, &in);
 	if (err) {
 		snprintf(why, whylen, "%s: %s", lib,
@@ -312,7 +317,8 @@ static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool entr
 			{ NULL, in.write_off, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, true },
 		};
 
-		return attach_hooks(p, lib, internal, 2, why, whylen);
+		return attach_hooks(p, lib, internal, 2, 0, p->tls_links, &p->n_tls_links, why,
+				    whylen);
 	}
 }
 
@@ -507,16 +513,11 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
 			       const struct sonde_go_tls *g, char *why, size_t whylen)
 {
 	struct sonde_bpf *sk = p->skel;
-	const struct {
-		struct bpf_program *prog;
-		uint64_t off;
-	} at[GO_LINKS_PER_PROGRAM] = {
-		{ sk->progs.go_tls_read, g->copy_off },
-		{ sk->progs.go_tls_write, g->write_off },
+	const struct tls_hook hooks[GO_LINKS_PER_PROGRAM] = {
+		{ NULL, g->copy_off, sk->progs.go_tls_read, NULL, true },
+		{ NULL, g->write_off, sk->progs.go_tls_write, NULL, true },
 	};
-	uint64_t cookie = g->tcp_hash | (uint64_t)g->unix_hash << 32;
-	unsigned first = p->n_go_links, done = 0;
-	int err = 0;
+	int err;
 
 	if (p->go_programs >= SONDE_EBPF_GO_PROGRAMS_MAX) {
 		snprintf(why, whylen, "%u Go programs hooked already (the most kept)",
@@ -532,37 +533,11 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
 			return -ENOMEM;
 		}
 	}
-	for (unsigned k = 0; k < p->n_tls_pids; k++) {
-		unsigned mark = p->n_go_links, i;
-
-		for (i = 0; i < GO_LINKS_PER_PROGRAM; i++) {
-			struct bpf_link *l = attach_cookie(at[i].prog, p->tls_pids[k], path, NULL,
-							   at[i].off, false, cookie);
-
-			if (!l) {
-				err = -errno;
-				break;
-			}
-			p->go_links[p->n_go_links++] = l;
-		}
-		if (i == GO_LINKS_PER_PROGRAM) {
-			done++;
-			continue;
-		}
-		/* a listed process gone since: the others still count */
-		while (p->n_go_links > mark)
-			bpf_link__destroy(p->go_links[--p->n_go_links]);
-	}
-	if (done) {
-		p->go_programs++;
-		return 0;
-	}
-	while (p->n_go_links > first)
-		bpf_link__destroy(p->go_links[--p->n_go_links]);
+	err = attach_hooks(p, path, hooks, GO_LINKS_PER_PROGRAM,
+			   g->tcp_hash | (uint64_t)g->unix_hash << 32, p->go_links, &p->n_go_links,
+			   why, whylen);
 	if (!err)
-		err = -ESRCH;
-	snprintf(why, whylen, "cannot attach uprobes to %s: %s%s", path, strerror(-err),
-		 UPROBE_DENIED(err));
+		p->go_programs++;
 	return err;
 }
 

@@ -697,11 +697,9 @@ static void drain(struct ebpf_state *st)
 {
 	st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	sonde_ebpf_probe_consume(st->probe);
-	if (st->n_execs) {
-		if (st->gobins) {
-			sonde_gobins_scan(st->gobins, st->execs, st->n_execs, attach_go, st);
-			go_gauges(st);
-		}
+	if (st->n_execs) { /* only queued while st->gobins is set */
+		sonde_gobins_scan(st->gobins, st->execs, st->n_execs, attach_go, st);
+		go_gauges(st);
 		st->n_execs = 0;
 	}
 	/* one atomic add per batch, not per record */

@@ -361,15 +361,21 @@ static __always_inline __u64 ringbuf_flags(__u64 size)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
-/* Queues a record; false (counted) when the ring buffer is full. */
-static __always_inline bool submit(void *ev, __u64 size)
+/* Queues a record with these wakeup flags; false (counted) when the ring is full. */
+static __always_inline bool output(void *ev, __u64 size, __u64 flags)
 {
-	if (bpf_ringbuf_output(&events, ev, size, ringbuf_flags(size))) {
+	if (bpf_ringbuf_output(&events, ev, size, flags)) {
 		stat_inc(SONDE_EBPF_STAT_LOST);
 		return false;
 	}
 	stat_inc(SONDE_EBPF_STAT_SUBMITTED);
 	return true;
+}
+
+/* Queues a record, the reader woken per wakeup_bytes (ringbuf_flags). */
+static __always_inline bool submit(void *ev, __u64 size)
+{
+	return output(ev, size, ringbuf_flags(size));
 }
 
 static __always_inline struct file *fd_file(__s32 fd)
@@ -1550,6 +1556,22 @@ static __always_inline __s32 bio_call(__u64 id, struct ssl_key *key, long n, __u
 }
 
 /*
+ * TLS plaintext (n bytes at buf, n <= 0: none) that a library call moved
+ * on socket fd, recorded if that is a traced socket: libssl's and Go's.
+ */
+static __always_inline int plain_data(__u64 id, __s32 fd, __u64 buf, long n, __u8 dir)
+{
+	struct sock_info *si;
+
+	if (n <= 0)
+		return 0;
+	si = lookup_sock(id >> 32, fd);
+	if (!si)
+		return 0;
+	return sock_data(id, si, n, fd, buf, 0, ARG_BUF, dir, 0, SONDE_EBPF_F_PLAIN);
+}
+
+/*
  * n: plaintext bytes the call moved, or <= 0; ex: the _ex form and
  * OpenSSL's internal functions, whose return is > 0 on success with the
  * count at out_len.
@@ -1559,7 +1581,6 @@ static __always_inline int ssl_exit(long n, bool ex)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
 	struct ssl_key key = { .tgid = id >> 32 };
-	struct sock_info *si;
 	__s32 fd, *cached;
 	__u64 buf;
 	__u8 dir;
@@ -1588,12 +1609,9 @@ static __always_inline int ssl_exit(long n, bool ex)
 		else
 			fd = bio_call(id, &key, n, buf, dir);
 	}
-	if (n <= 0 || fd < 0)
+	if (fd < 0)
 		return 0; /* SSL_FD_UNTRACED: not on a traced socket */
-	si = lookup_sock(id >> 32, fd);
-	if (!si)
-		return 0;
-	return sock_data(id, si, n, fd, buf, 0, ARG_BUF, dir, 0, SONDE_EBPF_F_PLAIN);
+	return plain_data(id, fd, buf, n, dir);
 }
 
 SEC("uprobe")
@@ -1682,18 +1700,6 @@ static __always_inline bool go_entered(struct pt_regs *ctx)
 	return !(ctx->flags & (X86_CF | X86_ZF));
 }
 
-static __always_inline int go_data(__u64 id, __s32 fd, __u64 buf, long n, __u8 dir)
-{
-	struct sock_info *si;
-
-	if (n <= 0)
-		return 0;
-	si = lookup_sock(id >> 32, fd);
-	if (!si)
-		return 0;
-	return sock_data(id, si, n, fd, buf, 0, ARG_BUF, dir, 0, SONDE_EBPF_F_PLAIN);
-}
-
 /*
  * A process that starts a program is told to user space at once (not
  * batched: the program's TLS may begin within milliseconds), which hooks
@@ -1708,10 +1714,7 @@ int sched_process_exec(void *ctx)
 	if (!watch_exec || !pid_wanted(id >> 32))
 		return 0;
 	fill_hdr(&h, SONDE_EBPF_EV_EXEC, id, -1, NULL);
-	if (bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP))
-		stat_inc(SONDE_EBPF_STAT_LOST);
-	else
-		stat_inc(SONDE_EBPF_STAT_SUBMITTED);
+	output(&h, sizeof(h), BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
@@ -1728,7 +1731,7 @@ int go_tls_write(struct pt_regs *ctx)
 		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
 		return 0;
 	}
-	return go_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_SEND);
+	return plain_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_SEND);
 }
 
 SEC("uprobe")
@@ -1745,7 +1748,7 @@ int go_tls_read(struct pt_regs *ctx)
 		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
 		return 0;
 	}
-	return go_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_RECV);
+	return plain_data(id, fd, ctx->bx, (long)ctx->cx, SONDE_EBPF_DIR_RECV);
 }
 
 
