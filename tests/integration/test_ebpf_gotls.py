@@ -46,7 +46,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import (Agent, Checks, Nginx, NodeExporter, cgroups, ebpf, gopeers,  # noqa: E402
                        grpcpeers)
-from sondetest.ebpf import Delta  # noqa: E402
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
 
@@ -54,8 +53,6 @@ ebpf.require()
 check = Checks()
 SRV = "http_server_request_duration_seconds"
 CLI = "http_client_request_duration_seconds"
-RPC_SRV = "rpc_server_call_duration_seconds"
-RPC_CLI = "rpc_client_call_duration_seconds"
 PROGRAMS = "sonde_ebpf_go_tls_programs"
 UNSUPPORTED = "sonde_ebpf_go_tls_unsupported_total"
 PLAN = [["/ok", 12], ["/missing", 3], ["/fail", 2], ["/big", 2]]
@@ -185,17 +182,7 @@ def grpc_phase(tmp, cert, key):
             want = gopeers.call_grpc(exe, port, plan)
             check.equal(want, {"Get OK": 23, "Get NOT_FOUND": 4, "Get INTERNAL": 3,
                                "Nope UNIMPLEMENTED": 2}, "%s: the plan's statuses" % what)
-            total = sum(want.values())
-            agent.wait_for(lambda m: m.sum(RPC_CLI + "_count") - before.sum(RPC_CLI + "_count")
-                           >= total and m.sum(RPC_SRV + "_count") -
-                           before.sum(RPC_SRV + "_count") >= total,
-                           timeout=20, what="%s: %d calls at both ends" % (what, total))
-            d = Delta(before, agent.settle(RPC_SRV + "_count", quiet=1.0))
-            for fam, side in ((RPC_CLI, "client"), (RPC_SRV, "server")):
-                check.equal(grpcpeers.per_call(d, fam)[0], want,
-                            "%s: %s calls per method and status = the client's" % (what, side))
-            check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
-                        "%s: no walk lost" % what)
+            d = grpcpeers.both_ends(check, agent, before, want, what)
             ebpf.tls_clean(check, d, what)
 
 

@@ -121,17 +121,7 @@ def grpc_phase(certdir):
             before = agent.scrape()
             # two client processes: two TLS connections
             want, _ = grpcpeers.call(port, GRPC_PLAN, cert, times=2)
-            total = sum(want.values())
-            agent.wait_for(lambda m: m.sum(RPC_CLI + "_count") - before.sum(RPC_CLI + "_count")
-                           >= total and m.sum(RPC_SRV + "_count") -
-                           before.sum(RPC_SRV + "_count") >= total,
-                           timeout=20, what="%d calls at both ends" % total)
-            d = Delta(before, agent.settle(RPC_SRV + "_count", quiet=1.0))
-            for fam, side in ((RPC_CLI, "client"), (RPC_SRV, "server")):
-                check.equal(grpcpeers.per_call(d, fam)[0], want,
-                            "%s: %s calls per method and status = the clients'" % (what, side))
-            check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
-                        "%s: no walk lost" % what)
+            d = grpcpeers.both_ends(check, agent, before, want, what)
             ebpf.tls_clean(check, d, what)
         grpc_client_alone(port, cert)
 

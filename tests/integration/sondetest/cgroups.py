@@ -67,6 +67,8 @@ def scratch(tag):
 
 def run_in(cgdir, cmd, **kw):
     """subprocess.run(cmd) with the process in cgdir from its start (it
-    moves itself there, then execs)."""
+    moves itself there, then execs); cgdir None: where the caller is."""
+    if cgdir is None:
+        return subprocess.run(cmd, **kw)
     return subprocess.run(["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgdir] +
                           list(cmd), **kw)

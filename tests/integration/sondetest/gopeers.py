@@ -81,25 +81,23 @@ class Server:
         stop_process(self.proc)
 
 
+def _client(cmd, what, cgdir=None):
+    """The JSON a client run prints (in the cgroup directory cgdir if given)."""
+    p = run_in(cgdir, cmd, capture_output=True, text=True, timeout=120)
+    if p.returncode:
+        raise HarnessError("%s failed: %s" % (what, p.stderr[-2000:]))
+    return json.loads(p.stdout)
+
+
 def call_grpc(exe, port, plan):
     """{"method STATUS": count} of gogrpcpeer's calls, the plan on one
     connection."""
-    p = subprocess.run([exe, "call", str(port), json.dumps(plan)], capture_output=True,
-                       text=True, timeout=120)
-    if p.returncode:
-        raise HarnessError("Go gRPC client failed: %s" % p.stderr[-2000:])
-    return json.loads(p.stdout)["counts"]
+    return _client([exe, "call", str(port), json.dumps(plan)], "Go gRPC client")["counts"]
 
 
 def get(exe, base, plan, proto, conns=1, cgdir=None):
     """{status: count} of gopeer's requests: the plan on conns connections
     (base "unix:PATH": over that socket), in the cgroup directory cgdir if
     given."""
-    cmd = [exe, "get", base, json.dumps(plan), proto, str(conns)]
-    if cgdir:
-        p = run_in(cgdir, cmd, capture_output=True, text=True, timeout=120)
-    else:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if p.returncode:
-        raise HarnessError("Go HTTPS client failed: %s" % p.stderr[-2000:])
-    return json.loads(p.stdout)
+    return _client([exe, "get", base, json.dumps(plan), proto, str(conns)],
+                   "Go HTTPS client", cgdir)

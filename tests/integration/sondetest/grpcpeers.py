@@ -8,6 +8,7 @@ import os
 import subprocess
 
 from .cgroups import run_in
+from .ebpf import Delta
 from .util import HarnessError, stop_process
 
 PY = "/usr/bin/python3"
@@ -52,10 +53,7 @@ def call(port, plan, cert=None, times=1, cgdir=None):
     counts, slept = {}, []
     for _ in range(times):
         cmd = [PY, PEER, "call", str(port), json.dumps(plan)] + ([cert] if cert else [])
-        if cgdir:
-            p = run_in(cgdir, cmd, capture_output=True, text=True, timeout=120)
-        else:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        p = run_in(cgdir, cmd, capture_output=True, text=True, timeout=120)
         if p.returncode:
             raise HarnessError("gRPC client failed: %s" % p.stderr[-2000:])
         out = json.loads(p.stdout)
@@ -78,3 +76,23 @@ def per_call(d, fam):
         got[key] = got.get(key, 0) + n
         errors[s.labels["rpc_response_status_code"]] = s.labels["error_type"]
     return got, errors
+
+
+SRV = "rpc_server_call_duration_seconds"
+CLI = "rpc_client_call_duration_seconds"
+
+
+def both_ends(check, agent, before, want, what):
+    """Waits for the calls of want ({"method STATUS": count}) at both ends,
+    checks each end's calls per method and status equal want and no frame
+    walk lost; returns the Delta from before."""
+    total = sum(want.values())
+    agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total and
+                   m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
+                   timeout=20, what="%s: %d calls at both ends" % (what, total))
+    d = Delta(before, agent.settle(SRV + "_count", quiet=1.0))
+    for fam, side in ((CLI, "client"), (SRV, "server")):
+        check.equal(per_call(d, fam)[0], want,
+                    "%s: %s calls per method and status = the clients'" % (what, side))
+    check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0, "%s: no walk lost" % what)
+    return d

@@ -233,33 +233,12 @@ static void serve_passed_fd(int sp)
 	_exit(0);
 }
 
-static int setup_child(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	int sp[2];
-
-	if (!f || socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
-		return -1;
-	f->child = fork();
-	if (f->child < 0)
-		return -1;
-	if (f->child == 0) {
-		close(sp[0]);
-		serve_passed_fd(sp[1]);
-	}
-	close(sp[1]);
-	f->sp = sp[0];
-	open_probe(f);
-	*state = f;
-	return 0;
-}
-
 /*
- * A traced child that execs /bin/true once sent a byte, the probe with
- * EXEC records on and wakeups batched by 1 MiB (an EXEC record must wake
- * the reader anyway); exec_records false: the same without them.
+ * A fixture with a second traced process running body on its end of a
+ * socketpair (f->sp is ours); exec_records and wakeup_bytes for the probe.
  */
-static int setup_exec_with(void **state, bool exec_records)
+static int setup_forked(void **state, void (*body)(int sp), bool exec_records,
+			uint32_t wakeup_bytes)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	int sp[2];
@@ -270,30 +249,46 @@ static int setup_exec_with(void **state, bool exec_records)
 	if (f->child < 0)
 		return -1;
 	if (f->child == 0) {
-		char b;
-
 		close(sp[0]);
-		if (read(sp[1], &b, 1) == 1)
-			execl("/bin/true", "true", (char *)NULL);
+		body(sp[1]);
 		_exit(1);
 	}
 	close(sp[1]);
 	f->sp = sp[0];
 	f->exec_records = exec_records;
-	f->wakeup_bytes = 1 << 20;
+	f->wakeup_bytes = wakeup_bytes;
 	open_probe(f);
 	*state = f;
 	return 0;
 }
 
+static int setup_child(void **state)
+{
+	return setup_forked(state, serve_passed_fd, false, 0);
+}
+
+/* The child of setup_exec: execs /bin/true once sent a byte. */
+static void exec_on_byte(int sp)
+{
+	char b;
+
+	if (read(sp, &b, 1) == 1)
+		execl("/bin/true", "true", (char *)NULL);
+}
+
+/*
+ * That child, the probe with EXEC records on and wakeups batched by 1 MiB
+ * (an EXEC record must wake the reader anyway); setup_no_exec: the same
+ * without them.
+ */
 static int setup_exec(void **state)
 {
-	return setup_exec_with(state, true);
+	return setup_forked(state, exec_on_byte, true, 1 << 20);
 }
 
 static int setup_no_exec(void **state)
 {
-	return setup_exec_with(state, false);
+	return setup_forked(state, exec_on_byte, false, 1 << 20);
 }
 
 static int teardown(void **state)
