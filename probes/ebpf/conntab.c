@@ -328,16 +328,21 @@ int sonde_conntab_open(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
 }
 
 bool sonde_conntab_close(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
-			 uint64_t *ret_sent, uint64_t *ret_recv)
+			 uint64_t sock_id, struct sonde_conntab_closed *out)
 {
 	struct sonde_conn *c = sonde_conntab_find(tab, tgid, fd);
 
 	if (!c)
 		return false;
-	if (ret_sent)
-		*ret_sent = c->bytes_sent;
-	if (ret_recv)
-		*ret_recv = c->bytes_recv;
+	if (sock_id && c->sock_id && c->sock_id != sock_id) {
+		tab->stats.stale_closes++;
+		return false;
+	}
+	if (out) {
+		out->sent = c->bytes_sent;
+		out->recv = c->bytes_recv;
+		out->is_unix = c->local.family == AF_UNIX;
+	}
 	tab->stats.closed++;
 	finish(tab, c);
 	return true;

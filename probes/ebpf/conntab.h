@@ -142,6 +142,7 @@ struct sonde_conntab_stats {
 	uint64_t evicted_cap;
 	uint64_t evicted_idle;
 	uint64_t reused; /* fd seen with a new socket id without a close */
+	uint64_t stale_closes; /* a close of a socket its fd no longer names */
 	uint64_t ignored;
 	uint64_t alloc_failed;
 	uint64_t loopback_clients; /* client ends of loopback DB/cache connections set aside */
@@ -169,9 +170,21 @@ int sonde_conntab_open(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
 		       const struct sonde_addr *local,
 		       const struct sonde_addr *peer, uint64_t now_ns);
 
-/* close(): forgets the connection; true (and its byte counts) if known. */
+/* What a connection had counted when close() ended it. */
+struct sonde_conntab_closed {
+	uint64_t sent, recv;
+	bool is_unix;
+};
+
+/*
+ * close(): forgets the connection on fd if it is socket sock_id (0: any);
+ * true and what it had counted if so. A close read after the fd's number
+ * came back for another socket (threads of one process: one closes, one
+ * accepts) names the old socket, which the newcomer already ended as
+ * reused: it is ignored (stats.stale_closes), the newcomer lives on.
+ */
 bool sonde_conntab_close(struct sonde_conntab *tab, uint32_t tgid, int32_t fd,
-			 uint64_t *ret_sent, uint64_t *ret_recv);
+			 uint64_t sock_id, struct sonde_conntab_closed *out);
 
 struct sonde_conntab_chunk {
 	uint32_t tgid;

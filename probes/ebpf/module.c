@@ -515,21 +515,20 @@ static void handle_pair(struct ebpf_state *st, const struct sonde_ebpf_record *r
 static void handle_close(struct ebpf_state *st, const struct sonde_ebpf_record *r)
 {
 	const struct sonde_ebpf_close *c = r->u.close;
-	const struct sonde_conn *conn = sonde_conntab_find(st->tab, c->hdr.tgid, c->hdr.fd);
-	bool unix_sock = conn && conn->local.family == AF_UNIX;
-	uint64_t sent, recv;
+	struct sonde_conntab_closed seen;
 	struct sonde_service_info *si;
 
-	if (!sonde_conntab_close(st->tab, c->hdr.tgid, c->hdr.fd, &sent, &recv) || unix_sock)
+	if (!sonde_conntab_close(st->tab, c->hdr.tgid, c->hdr.fd, c->hdr.sock_id, &seen) ||
+	    seen.is_unix)
 		return;
 	/* bytes the table never saw: records lost to a full ring buffer */
 	si = sonde_service_lookup(st->svc, c->hdr.tgid, c->hdr.ts_ns, c->hdr.comm);
-	if (c->bytes_sent > sent)
+	if (c->bytes_sent > seen.sent)
 		sonde_counter_add(svc_series(si, SLOT_SENT, st->f_sent),
-				  (double)(c->bytes_sent - sent));
-	if (c->bytes_recv > recv)
+				  (double)(c->bytes_sent - seen.sent));
+	if (c->bytes_recv > seen.recv)
 		sonde_counter_add(svc_series(si, SLOT_RECV, st->f_recv),
-				  (double)(c->bytes_recv - recv));
+				  (double)(c->bytes_recv - seen.recv));
 }
 
 static void handle_connect(struct ebpf_state *st, const struct sonde_ebpf_record *r)

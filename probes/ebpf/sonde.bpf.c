@@ -1319,10 +1319,12 @@ static __always_inline int close_fd(__u64 id, __s32 fd, bool at_exit)
 	struct sock_key key = { .tgid = id >> 32, .fd = fd };
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &key);
 	struct sonde_ebpf_close ev;
+	__u64 file;
 
 	if (!si)
 		return 0;
-	if (at_exit && si->file && (__u64)fd_file(fd) == si->file)
+	file = si->file;
+	if (at_exit && file && (__u64)fd_file(fd) == file)
 		return 0;
 	if (si->is_tcp) {
 		fill_hdr(&ev.hdr, SONDE_EBPF_EV_CLOSE, id, key.fd, si);
@@ -1333,7 +1335,11 @@ static __always_inline int close_fd(__u64 id, __s32 fd, bool at_exit)
 		if (si->h2)
 			bpf_map_delete_elem(&h2_frames, &si->ino);
 	}
-	bpf_map_delete_elem(&socks, &key);
+	/* only the closed socket's entry: the newcomer may have cached itself
+	 * under this key since the lookup above */
+	si = bpf_map_lookup_elem(&socks, &key);
+	if (si && si->file == file)
+		bpf_map_delete_elem(&socks, &key);
 	return 0;
 }
 

@@ -254,20 +254,52 @@ static void test_fd_reuse_resets_parser(void **state)
 	done(x);
 }
 
+/*
+ * Two threads of one process: one closes fd 5, the other is given 5 back
+ * by accept, and the accept's record is read before the close's. The
+ * newcomer ends the old connection (reused); the late close names the old
+ * socket and must not end the newcomer, whose exchange completes.
+ */
+static void test_late_close_of_reused_fd(void **state)
+{
+	struct ctx *x = mk(64, 1000000000ull);
+	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000),
+			  p2 = v4("10.0.0.2", 40001);
+	struct sonde_conntab_closed seen = { 0 };
+
+	(void)state;
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ OLD\n", 0, 10);
+	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 20);
+	sonde_conntab_open(x->tab, 100, 5, 2, SONDE_CONN_ROLE_SERVER, &l, &p2, 30);
+	chunk(x, 5, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p2, "REQ NEW\n", 0, 40);
+	assert_false(sonde_conntab_close(x->tab, 100, 5, 1, &seen)); /* the old one's */
+	assert_int_equal(sonde_conntab_stats(x->tab)->stale_closes, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->active, 1);
+	chunk(x, 5, 2, SONDE_CONN_ROLE_SERVER, true, &l, &p2, "RES 1\n", 0, 50);
+	assert_int_equal(x->n, 2);
+	assert_string_equal(x->txn[1].operation, "NEW");
+	assert_true(sonde_conntab_close(x->tab, 100, 5, 2, &seen));
+	assert_int_equal(seen.recv, 8);
+	assert_int_equal(sonde_conntab_stats(x->tab)->reused, 1);
+	assert_int_equal(sonde_conntab_stats(x->tab)->closed, 1);
+	done(x);
+}
+
 static void test_close_returns_bytes(void **state)
 {
 	struct ctx *x = mk(64, 1000000000ull);
 	struct sonde_addr l = v4("10.0.0.1", 6379), p = v4("10.0.0.2", 40000);
-	uint64_t sent = 0, recv = 0;
+	struct sonde_conntab_closed seen = { 0 };
 
 	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "REQ GET\n", 5000, 10);
 	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 70000, 20);
-	assert_true(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
-	assert_int_equal(sent, 70000);
-	assert_int_equal(recv, 5000);
+	assert_true(sonde_conntab_close(x->tab, 100, 5, 1, &seen));
+	assert_int_equal(seen.sent, 70000);
+	assert_int_equal(seen.recv, 5000);
+	assert_false(seen.is_unix);
 	assert_int_equal(x->txn[0].request_bytes, 5000);
 	assert_int_equal(x->txn[0].response_bytes, 70000);
-	assert_false(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
+	assert_false(sonde_conntab_close(x->tab, 100, 5, 1, &seen));
 	assert_int_equal(sonde_conntab_stats(x->tab)->active, 0);
 	assert_int_equal(sonde_conntab_stats(x->tab)->closed, 1);
 	done(x);
@@ -288,7 +320,7 @@ static void test_loss_gap(void **state)
 		.send = true, .local = &l, .peer = &p, .data = (const uint8_t *)"RES 1\n",
 		.len = 6, .total = 6, .ts_ns = 20, .after_loss = true,
 	};
-	uint64_t sent = 0, recv = 0;
+	struct sonde_conntab_closed seen = { 0 };
 
 	(void)state;
 	ch.send = false;
@@ -302,9 +334,9 @@ static void test_loss_gap(void **state)
 	assert_int_equal(x->n, 1);
 	assert_int_equal(x->txn[0].request_bytes, 6);
 	assert_true(x->txn[0].response_bytes >= SONDE_CONN_GAP_UNKNOWN); /* the gap was fed */
-	assert_true(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
-	assert_int_equal(sent, 6);
-	assert_int_equal(recv, 6);
+	assert_true(sonde_conntab_close(x->tab, 100, 5, 1, &seen));
+	assert_int_equal(seen.sent, 6);
+	assert_int_equal(seen.recv, 6);
 	done(x);
 }
 
@@ -323,7 +355,7 @@ static void test_segments(void **state)
 		.send = false, .local = &l, .peer = &p, .data = (const uint8_t *)"REQ a\nREQ b\n",
 		.len = 12, .total = 112, .ts_ns = 10, .segs = segs, .n_segs = 2,
 	};
-	uint64_t sent = 0, recv = 0;
+	struct sonde_conntab_closed seen = { 0 };
 
 	(void)state;
 	assert_int_equal(sonde_conntab_data(x->tab, &ch), 0);
@@ -343,9 +375,9 @@ static void test_segments(void **state)
 	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "RES 1\n", 0, 40);
 	assert_int_equal(x->n, 2);
 	assert_true(x->txn[1].request_bytes >= SONDE_CONN_GAP_UNKNOWN + 112);
-	assert_true(sonde_conntab_close(x->tab, 100, 5, &sent, &recv));
-	assert_int_equal(recv, 224);
-	assert_int_equal(sent, 12);
+	assert_true(sonde_conntab_close(x->tab, 100, 5, 1, &seen));
+	assert_int_equal(seen.recv, 224);
+	assert_int_equal(seen.sent, 12);
 	done(x);
 }
 
@@ -409,7 +441,7 @@ static void test_close_feeds_parser(void **state)
 	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB FILE1\n", 0, 10);
 	chunk(x, 5, 1, SONDE_CONN_ROLE_SERVER, true, &l, &p, "HDR\n", 200, 20);
 	assert_int_equal(x->n, 0);
-	assert_true(sonde_conntab_close(x->tab, 100, 5, NULL, NULL));
+	assert_true(sonde_conntab_close(x->tab, 100, 5, 1, NULL));
 	assert_int_equal(x->n, 1);
 	assert_string_equal(x->txn[0].operation, "FILE1");
 	assert_int_equal(x->txn[0].kind, SONDE_TXN_HTTP_SERVER);
@@ -420,7 +452,7 @@ static void test_close_feeds_parser(void **state)
 
 	/* a request without any response is not completed by the close */
 	chunk(x, 6, 2, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB NOANSWER\n", 0, 30);
-	assert_true(sonde_conntab_close(x->tab, 100, 6, NULL, NULL));
+	assert_true(sonde_conntab_close(x->tab, 100, 6, 2, NULL));
 	assert_int_equal(x->n, 1);
 
 	/* idle expiry */
@@ -443,7 +475,7 @@ static void test_close_feeds_parser(void **state)
 	chunk(x, 8, 6, SONDE_CONN_ROLE_SERVER, false, &l, &p, "WEB NEXT\n", 0, 3050);
 	assert_int_equal(x->n, 4);
 	assert_string_equal(x->txn[3].operation, "FILE4");
-	assert_true(sonde_conntab_close(x->tab, 100, 8, NULL, NULL));
+	assert_true(sonde_conntab_close(x->tab, 100, 8, 0, NULL)); /* 0: whichever socket */
 	assert_int_equal(x->n, 4);
 
 	/* eviction when the table is full: fd 100 is the least recent */
@@ -656,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_unix_ends),
 		cmocka_unit_test(test_unix_server_name),
 		cmocka_unit_test(test_fd_reuse_resets_parser),
+		cmocka_unit_test(test_late_close_of_reused_fd),
 		cmocka_unit_test(test_close_returns_bytes),
 		cmocka_unit_test(test_loss_gap),
 		cmocka_unit_test(test_segments),

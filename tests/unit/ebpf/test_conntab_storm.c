@@ -96,7 +96,7 @@ static void test_storm(void **state)
 			sonde_conntab_open(tab, tgid, fd, r % 7 + 1, 1 + (r >> 5) % 2,
 					   &l, &p, now);
 		} else if (op < 6) {
-			sonde_conntab_close(tab, tgid, fd, NULL, NULL);
+			sonde_conntab_close(tab, tgid, fd, (r & 8) ? r % 7 + 1 : 0, NULL);
 		} else if (op < 7) {
 			sonde_conntab_expire(tab, now);
 		} else {

@@ -132,11 +132,11 @@ static const uint8_t server_hello[] = { 0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00
 
 static void expect_close(struct ctx *x, int fd, uint64_t sent, uint64_t recv)
 {
-	uint64_t s = 0, r = 0;
+	struct sonde_conntab_closed seen = { 0 };
 
-	assert_true(sonde_conntab_close(x->tab, 100, fd, &s, &r));
-	assert_int_equal(s, sent);
-	assert_int_equal(r, recv);
+	assert_true(sonde_conntab_close(x->tab, 100, fd, 0, &seen));
+	assert_int_equal(seen.sent, sent);
+	assert_int_equal(seen.recv, recv);
 }
 
 /*
