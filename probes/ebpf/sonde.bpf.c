@@ -1475,7 +1475,7 @@ static __always_inline void orphan_h2(struct bio_thread *t, struct sonde_ebpf_da
 	if (p->lost)
 		return;
 	if (ev->len < ev->total) {
-		p->lost = 1;
+		h2_lose(p);
 		return;
 	}
 	h2_advance(p, ev->len);

@@ -20,7 +20,8 @@ that is held by the agent until the socket is named.
   that, an SSL call carrying frame headers past the 16 KiB capture
   desynced the server end under load). With the client traced alone
   (in a cgroup of its own), its records are frame-walked too: its
-  preface is always in held plaintext.
+  preface is always in held plaintext. Held plaintext copied short (a
+  16-byte capture) cannot be followed: the lost place is counted.
 - Every SSL call placed: no unpaired call, no opaque connection, no
   parse error or desync.
 """
@@ -151,6 +152,18 @@ def grpc_client_alone(port, cert):
             check.equal(int(d.sum("sonde_ebpf_http2_walks_lost_total")), 0,
                         "%s: no walk lost" % what)
             ebpf.tls_clean(check, d, what)
+        # held plaintext copied short (16 bytes of the first write, the
+        # preface and more): the kernel cannot follow its frames, and says so
+        what = "gRPC over TLS, the client alone, 16-byte capture"
+        with Agent(ebpf.config(ports=[port], cgroups=[rel], capture_bytes_pipelined=16)) \
+                as agent:
+            ebpf.attached(agent)
+            before = agent.scrape()
+            grpcpeers.call(port, GRPC_PLAN, cert, cgdir=cgdir)
+            d = Delta(before, agent.settle("sonde_ebpf_http2_walks_lost_total", quiet=1.0))
+            check(d.sum("sonde_ebpf_http2_walks_lost_total") >= 1,
+                  "%s: the walk's lost place is counted" % what,
+                  "%d lost" % d.sum("sonde_ebpf_http2_walks_lost_total"))
 
 
 def main():
