@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
-#include <libelf.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "elfread.h"
 #include "gocode.h"
 #include "gopcln.h"
 #include "gosyms.h"
@@ -37,12 +35,6 @@ static const char *const sym_names[S_N][2] = {
 #define HASH_UNIX_NOTSHA256 0x35fd9d63u
 #define HASH_TCP_MD5 0xb954d952u
 #define HASH_UNIX_MD5 0x65e82289u
-
-struct sym {
-	bool found;
-	uint64_t addr, size;
-	size_t shndx;
-};
 
 /* The section whose name ends with suffix (the function table is
  * ".data.rel.ro.gopclntab" in a position-independent program). */
@@ -82,7 +74,7 @@ static const uint8_t *section_bytes(Elf_Scn *scn, size_t *len)
 }
 
 /* The executable section holding addr, for s->shndx. */
-static bool code_section(Elf *elf, struct sym *s)
+static bool code_section(Elf *elf, struct sonde_elf_sym *s)
 {
 	Elf_Scn *scn = NULL;
 
@@ -103,7 +95,7 @@ static bool code_section(Elf *elf, struct sym *s)
  * Without a symbol table: Write, Read and memmove from the runtime's
  * function table, the itab hashes from the Go version.
  */
-static bool pcln_syms(Elf *elf, struct sym syms[S_N], struct sonde_go_tls *out)
+static bool pcln_syms(Elf *elf, struct sonde_elf_sym syms[S_N], struct sonde_go_tls *out)
 {
 	const char *const names[3] = { sym_names[S_WRITE][0], sym_names[S_READ][0],
 				       sym_names[S_MEMMOVE][0] };
@@ -129,99 +121,37 @@ static bool pcln_syms(Elf *elf, struct sym syms[S_N], struct sonde_go_tls *out)
 	return true;
 }
 
-/* The symbols of sym_names from .symtab; false when there is none. */
-static bool find_syms(Elf *elf, struct sym syms[S_N])
-{
-	Elf_Scn *scn = NULL;
-	bool symtab = false;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		symtab = true;
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym s;
-			const char *name;
-
-			if (!gelf_getsym(data, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
-			    s.st_shndx >= SHN_LORESERVE)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, s.st_name);
-			if (!name)
-				continue;
-			for (int k = 0; k < S_N; k++) {
-				for (int v = 0; v < 2 && sym_names[k][v]; v++) {
-					if (strcmp(name, sym_names[k][v]) != 0)
-						continue;
-					syms[k].found = true;
-					syms[k].addr = s.st_value;
-					syms[k].size = s.st_size;
-					syms[k].shndx = s.st_shndx;
-				}
-			}
-		}
-	}
-	return symtab;
-}
-
-/*
- * Reads len bytes at sym's address + at from its section (PROGBITS) into
- * buf; the file offset of that address in *ret_off.
- */
-static bool read_at(int fd, Elf *elf, const struct sym *sym, uint64_t at, void *buf,
-		    size_t len, uint64_t *ret_off)
-{
-	Elf_Scn *scn = elf_getscn(elf, sym->shndx);
-	GElf_Shdr sh;
-	uint64_t rel;
-
-	if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
-	    sym->addr < sh.sh_addr)
-		return false;
-	rel = sym->addr - sh.sh_addr + at;
-	if (rel > sh.sh_size || len > sh.sh_size - rel)
-		return false;
-	if (ret_off)
-		*ret_off = sh.sh_offset + rel;
-	return pread(fd, buf, len, (off_t)(sh.sh_offset + rel)) == (ssize_t)len;
-}
-
 /* A function's code (malloc'd) and its file offset. */
-static uint8_t *fn_code(int fd, Elf *elf, const struct sym *s, uint64_t *ret_off)
+static uint8_t *fn_code(const struct sonde_elf *e, const struct sonde_elf_sym *s,
+		       uint64_t *ret_off)
 {
 	uint8_t *code;
 
 	if (!s->found || !s->size || s->size > GO_FN_MAX)
 		return NULL;
 	code = malloc(s->size);
-	if (code && !read_at(fd, elf, s, 0, code, s->size, ret_off)) {
+	if (code && sonde_elf_read(e, s, 0, code, s->size, ret_off) != (ssize_t)s->size) {
 		free(code);
 		code = NULL;
 	}
 	return code;
 }
 
-static uint32_t itab_hash(int fd, Elf *elf, const struct sym *s)
+static uint32_t itab_hash(const struct sonde_elf *e, const struct sonde_elf_sym *s)
 {
 	uint32_t h = 0;
 
 	/* itab { inter *interfacetype; _type *_type; hash uint32; ... } */
-	if (!s->found || s->size < 24 || !read_at(fd, elf, s, 16, &h, sizeof(h), NULL))
+	if (!s->found || s->size < 24 ||
+	    sonde_elf_read(e, s, 16, &h, sizeof(h), NULL) != (ssize_t)sizeof(h))
 		return 0;
 	return h;
 }
 
-static int find(int fd, Elf *elf, struct sonde_go_tls *out, char *why, size_t whylen)
+static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, size_t whylen)
 {
-	struct sym syms[S_N] = { { 0 } };
+	Elf *elf = e->elf;
+	struct sonde_elf_sym syms[S_N] = { { 0 } };
 	uint8_t *w = NULL, *r = NULL;
 	uint64_t w_off = 0, r_off = 0;
 	size_t w_jbe, r_jbe, copy = 0;
@@ -229,11 +159,11 @@ static int find(int fd, Elf *elf, struct sonde_go_tls *out, char *why, size_t wh
 
 	if (!has_section(elf, ".go.buildinfo") && !has_section(elf, "gopclntab"))
 		return -ENOENT;
-	if (find_syms(elf, syms)) {
+	if (sonde_elf_syms(e, SHT_SYMTAB, sym_names, S_N, false, syms)) {
 		if (!syms[S_WRITE].found || !syms[S_READ].found)
 			return -ENOENT; /* no TLS in this program */
-		out->tcp_hash = itab_hash(fd, elf, &syms[S_TCP]);
-		out->unix_hash = itab_hash(fd, elf, &syms[S_UNIX]);
+		out->tcp_hash = itab_hash(e, &syms[S_TCP]);
+		out->unix_hash = itab_hash(e, &syms[S_UNIX]);
 		if (!out->tcp_hash && !out->unix_hash) {
 			snprintf(why, whylen, "no net.Conn itab of *net.TCPConn or *net.UnixConn");
 			return -ENOTSUP;
@@ -246,8 +176,8 @@ static int find(int fd, Elf *elf, struct sonde_go_tls *out, char *why, size_t wh
 				      "of a layout not known (Go older than 1.16?)");
 		return -ENOTSUP;
 	}
-	w = fn_code(fd, elf, &syms[S_WRITE], &w_off);
-	r = fn_code(fd, elf, &syms[S_READ], &r_off);
+	w = fn_code(e, &syms[S_WRITE], &w_off);
+	r = fn_code(e, &syms[S_READ], &r_off);
 	if (!w || !r) {
 		snprintf(why, whylen, "crypto/tls.(*Conn).Read/Write not readable");
 		goto out;
@@ -293,21 +223,15 @@ out:
 
 int sonde_go_tls_find(const char *path, struct sonde_go_tls *out, char *why, size_t whylen)
 {
-	GElf_Ehdr eh;
-	Elf *elf;
-	int fd, err = -ENOENT;
+	struct sonde_elf e;
+	int err;
 
 	if (whylen)
 		why[0] = '\0';
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64)
-		err = find(fd, elf, out, why, whylen);
-	elf_end(elf);
-	close(fd);
+	err = sonde_elf_open(path, &e);
+	if (err)
+		return err;
+	err = find(&e, out, why, whylen);
+	sonde_elf_close(&e);
 	return err;
 }
