@@ -12,7 +12,7 @@ BUILD_PKGS="cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev
 TEST_PKGS="libcmocka-dev libclang-rt-14-dev python3 procps iproute2 valgrind
   nginx redis-server redis-tools memcached postgresql postgresql-contrib
   mariadb-server mariadb-client prometheus prometheus-node-exporter mtail wrk
-  apache2-utils openssl nghttp2-client python3-grpcio golang-go haproxy
+  apache2-utils openssl libssl-dev nghttp2-client python3-grpcio golang-go haproxy
   golang-google-grpc-dev"
 
 want="$BUILD_PKGS"

@@ -48,6 +48,10 @@ struct sonde_ebpf_probe {
 	/* Go programs' crypto/tls: two uprobes each (per listed process) */
 	struct bpf_link **go_links;
 	unsigned n_go_links, go_programs;
+	/* programs with OpenSSL linked in: a libssl's hooks each */
+	struct bpf_link **ssl_prog_links;
+	unsigned n_ssl_prog_links, ssl_programs;
+	bool tls_entry; /* opts.tls_entry */
 };
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
@@ -282,13 +286,17 @@ static int attach_hooks(struct sonde_ebpf_probe *p, const char *lib,
 }
 
 /*
- * Hooks one libssl file: OpenSSL's internal read/write functions (cheap
- * probes, see sslsyms.h), or with entry SSL_read/SSL_write (required) and
- * their _ex forms (OpenSSL 1.1.1 and later). Returns 0 once reads and
- * writes are hooked, else -errno with the reason in why.
+ * Hooks one OpenSSL copy (a libssl file, or a program it is linked into):
+ * its internal read/write functions (cheap probes, see sslsyms.h), or
+ * with entry SSL_read/SSL_write (required) and their _ex forms (OpenSSL
+ * 1.1.1 and later), into links[*n_links]. fallback: hook the entries
+ * where the internal functions are not found. Returns 0 once reads and
+ * writes are hooked (*ret_entry: at their entry), else -errno with the
+ * reason in why.
  */
-static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool entry,
-			  char *why, size_t whylen)
+static int attach_openssl(struct sonde_ebpf_probe *p, const char *lib, bool entry,
+			  bool fallback, struct bpf_link **links, unsigned *n_links,
+			  bool *ret_entry, char *why, size_t whylen)
 {
 	struct sonde_bpf *sk = p->skel;
 	struct sonde_ssl_internal in;
@@ -298,12 +306,12 @@ static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool entr
 		{ "SSL_read_ex", 0, sk->progs.ssl_read_ex_enter, sk->progs.ssl_ex_ret, false },
 		{ "SSL_write_ex", 0, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, false },
 	};
-	int err;
+	int err = entry ? -ENOENT : sonde_ssl_internal_find(lib, &in);
 
-	if (entry)
+	*ret_entry = entry || (err == -ENOENT && fallback);
+	if (*ret_entry)
 		return attach_hooks(p, lib, exported, sizeof(exported) / sizeof(exported[0]), 0,
-				    p->tls_links, &p->n_tls_links, why, whylen);
-	err = sonde_ssl_internal_find(lib, &in);
+				    links, n_links, why, whylen);
 	if (err) {
 		snprintf(why, whylen, "%s: %s", lib,
 			 err == -ENOENT ? "OpenSSL's internal read/write functions not found (ebpf.tls_hooks: entry hooks SSL_read/SSL_write instead, at a higher cost per call)" :
@@ -317,8 +325,7 @@ static int attach_tls_lib(struct sonde_ebpf_probe *p, const char *lib, bool entr
 			{ NULL, in.write_off, sk->progs.ssl_write_ex_enter, sk->progs.ssl_ex_ret, true },
 		};
 
-		return attach_hooks(p, lib, internal, 2, 0, p->tls_links, &p->n_tls_links, why,
-				    whylen);
+		return attach_hooks(p, lib, internal, 2, 0, links, n_links, why, whylen);
 	}
 }
 
@@ -334,6 +341,7 @@ static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe
 {
 	unsigned i;
 
+	p->tls_entry = o->tls_entry;
 	p->n_tls_pids = 0;
 	for (i = 0; i < o->n_pids && i < SONDE_EBPF_FILTER_MAX; i++)
 		p->tls_pids[p->n_tls_pids++] = (int)o->pids[i];
@@ -343,11 +351,14 @@ static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe
 	for (i = 0; i < o->n_tls_libs && i < SONDE_EBPF_TLS_LIBS_MAX; i++) {
 		char why[768];
 
-		if (attach_tls_lib(p, o->tls_libs[i], o->tls_entry, why, sizeof(why)) == 0) {
+		bool entry;
+
+		if (attach_openssl(p, o->tls_libs[i], o->tls_entry, false, p->tls_links,
+				   &p->n_tls_links, &entry, why, sizeof(why)) == 0) {
 			p->tls_libs++;
 			sonde_log(SONDE_LOG_INFO, "probe", "ebpf", "TLS: %s hooked in %s%s",
-				  o->tls_entry ? "SSL_read/SSL_write (entry)" :
-						 "OpenSSL's internal read/write functions",
+				  entry ? "SSL_read/SSL_write (entry)" :
+					  "OpenSSL's internal read/write functions",
 				  o->tls_libs[i],
 				  o->n_pids ? " (for the processes in ebpf.pids only)" : "");
 		} else {
@@ -546,6 +557,37 @@ unsigned sonde_ebpf_probe_go_programs(const struct sonde_ebpf_probe *probe)
 	return probe->go_programs;
 }
 
+int sonde_ebpf_probe_attach_openssl(struct sonde_ebpf_probe *p, const char *path, bool *ret_entry,
+				    char *why, size_t whylen)
+{
+	int err;
+
+	if (p->ssl_programs >= SONDE_EBPF_SSL_PROGRAMS_MAX) {
+		snprintf(why, whylen, "%u programs with OpenSSL hooked already (the most kept)",
+			 p->ssl_programs);
+		return -ENOSPC;
+	}
+	if (!p->ssl_prog_links) {
+		p->ssl_prog_links = calloc((size_t)SONDE_EBPF_SSL_PROGRAMS_MAX * TLS_LINKS_PER_LIB *
+						   SONDE_EBPF_FILTER_MAX,
+					   sizeof(*p->ssl_prog_links));
+		if (!p->ssl_prog_links) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	err = attach_openssl(p, path, p->tls_entry, true, p->ssl_prog_links,
+			     &p->n_ssl_prog_links, ret_entry, why, whylen);
+	if (!err)
+		p->ssl_programs++;
+	return err;
+}
+
+unsigned sonde_ebpf_probe_openssl_programs(const struct sonde_ebpf_probe *probe)
+{
+	return probe->ssl_programs;
+}
+
 void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 {
 	if (!probe)
@@ -553,6 +595,9 @@ void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 	while (probe->n_go_links)
 		bpf_link__destroy(probe->go_links[--probe->n_go_links]);
 	free(probe->go_links);
+	while (probe->n_ssl_prog_links)
+		bpf_link__destroy(probe->ssl_prog_links[--probe->n_ssl_prog_links]);
+	free(probe->ssl_prog_links);
 	detach_tls(probe);
 	ring_buffer__free(probe->rb);
 	sonde_bpf__destroy(probe->skel);

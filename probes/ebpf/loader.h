@@ -127,4 +127,17 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *probe, const char *path,
 /* Go programs hooked so far. */
 unsigned sonde_ebpf_probe_go_programs(const struct sonde_ebpf_probe *probe);
 
+/*
+ * Hooks the OpenSSL linked into the program at path (sslsyms.h: its
+ * internal functions, else SSL_read/SSL_write at their entry, *ret_entry
+ * true; entry only with opts.tls_entry), for every process that runs it,
+ * or only those of opts.pids. 0, or -errno with the reason in why
+ * (-ENOSPC past SONDE_EBPF_SSL_PROGRAMS_MAX).
+ */
+#define SONDE_EBPF_SSL_PROGRAMS_MAX 16
+int sonde_ebpf_probe_attach_openssl(struct sonde_ebpf_probe *probe, const char *path,
+				    bool *ret_entry, char *why, size_t whylen);
+/* Programs with OpenSSL linked in hooked so far. */
+unsigned sonde_ebpf_probe_openssl_programs(const struct sonde_ebpf_probe *probe);
+
 #endif

@@ -25,7 +25,7 @@
 #include "log.h"
 #include "module.h"
 #include "service.h"
-#include "gobins.h"
+#include "tlsbins.h"
 #include "tlslibs.h"
 
 #define EBPF_LIST_MAX SONDE_EBPF_FILTER_MAX
@@ -59,17 +59,18 @@ struct ebpf_cfg {
 /* New cgroups below the configured ones are looked for this often. */
 #define CGROUP_RESCAN_NS (5 * 1000000000ull)
 /*
- * Every process is looked at for new Go programs this often, besides each
+ * Every process is looked at for new programs with their own TLS (Go's,
+ * OpenSSL linked in) this often, besides each
  * one a traced process starts (EXEC records): for records lost, and for
  * processes moved into a traced cgroup after their exec.
  */
-#define GO_RESCAN_NS (10 * 1000000000ull)
+#define BINS_RESCAN_NS (10 * 1000000000ull)
 /*
  * Processes that started a program, looked at once the ring buffer is
  * drained (reading a large executable takes milliseconds, which must not
  * hold records back); past this many per drain, the rescan finds them.
  */
-#define GO_EXECS_MAX 64
+#define BINS_EXECS_MAX 64
 /* SSL plaintexts held at once awaiting their socket (memory BIOs) */
 #define ORPHANS_MAX 64
 
@@ -135,7 +136,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .help = "raw: one BTF raw tracepoint on syscall exit (cheapest); tracepoints: one tracepoint per syscall; auto: raw, else tracepoints" },
 	{ .name = "tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
-	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },
+	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on OpenSSL's SSL_read/SSL_write: in libssl, and in programs with OpenSSL linked in (Node.js's official builds), looked for as Go programs are" },
 	{ .name = "go_tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, go_tls), .def = "true",
 	  .help = "with tls: parse the TLS of Go programs too (their own crypto/tls, not libssl), from uprobes placed in each Go executable seen running: as a traced process starts it, or by a look at every process every 10 s" },
@@ -146,7 +147,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .offset = offsetof(struct ebpf_cfg, tls_hooks),
 	  .size = sizeof(((struct ebpf_cfg *)0)->tls_hooks), .def = "internal",
 	  .enum_values = tls_hook_kinds,
-	  .help = "internal: OpenSSL's internal read/write functions, ~1 us per call (a library where they are not found is left unhooked); entry: SSL_read/SSL_write at their entry, any OpenSSL build, single-stepped: ~14 us per call on VMs" },
+	  .help = "internal: OpenSSL's internal read/write functions, ~1 us per call (a library where they are not found is left unhooked; a program with OpenSSL linked in is hooked at the entries then); entry: SSL_read/SSL_write at their entry, any OpenSSL build, single-stepped in libssl: ~14 us per call on VMs" },
 	{ .name = "tls_libraries", .type = SONDE_CFG_STRLIST,
 	  .offset = offsetof(struct ebpf_cfg, tls_libraries), .size = SONDE_TLS_LIB_PATH_MAX,
 	  .max_items = SONDE_EBPF_TLS_LIBS_MAX,
@@ -195,18 +196,20 @@ struct ebpf_state {
 		*loopback_reported;
 	struct sonde_series *retrans, *tcp_active, *truncated, *h2_walked, *h2_lost;
 	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired, *loss_gaps;
-	struct sonde_series *go_programs, *go_unsupported;
+	struct sonde_series *go_programs, *go_unsupported, *ssl_programs;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_family *f_sent, *f_recv, *f_connect, *f_fail;
 
-	/* ebpf.go_tls: the Go programs looked into (NULL: off, or stopped) */
-	struct sonde_gobins *gobins;
-	uint64_t last_go_scan_ns;
-	uint32_t execs[GO_EXECS_MAX]; /* EXEC records of this drain */
+	/* ebpf.tls: the programs with their own TLS looked into (NULL: off,
+	 * or stopped); Go's with ebpf.go_tls */
+	struct sonde_tlsbins *tlsbins;
+	struct sonde_tlsbins_attach bins_attach;
+	uint64_t last_bins_scan_ns;
+	uint32_t execs[BINS_EXECS_MAX]; /* EXEC records of this drain */
 	unsigned n_execs;
-	bool go_denied_logged;
+	bool bins_denied_logged;
 	uint32_t pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_pids;
 
@@ -324,6 +327,9 @@ static int register_metrics(struct ebpf_state *st)
 		 SONDE_COUNTER, &st->loss_gaps));
 	TRY(solo(reg, "sonde_ebpf_tls_libraries",
 		 "libssl files whose SSL_read/SSL_write are hooked", SONDE_GAUGE, &st->tls_libs));
+	TRY(solo(reg, "sonde_ebpf_tls_programs",
+		 "programs with OpenSSL linked in whose SSL_read/SSL_write are hooked",
+		 SONDE_GAUGE, &st->ssl_programs));
 	TRY(solo(reg, "sonde_ebpf_go_tls_programs",
 		 "Go executables whose crypto/tls is hooked", SONDE_GAUGE, &st->go_programs));
 	TRY(solo(reg, "sonde_ebpf_go_tls_unsupported_total",
@@ -556,27 +562,45 @@ static int attach_go(void *userdata, const char *path, uint32_t pid,
 	return err;
 }
 
-static void go_gauges(struct ebpf_state *st)
+static int attach_openssl(void *userdata, const char *path, uint32_t pid, char *why,
+			  unsigned whylen)
 {
-	const struct sonde_gobins_stats *gs = sonde_gobins_stats(st->gobins);
+	struct ebpf_state *st = userdata;
+	bool entry = false;
+	int err = sonde_ebpf_probe_attach_openssl(st->probe, path, &entry, why, whylen);
 
-	if (gs->denied && !st->go_denied_logged) {
-		st->go_denied_logged = true;
-		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
-			  "TLS: may not open /proc/%u/exe (the first such process; another "
-			  "user's needs CAP_SYS_PTRACE): a Go program the agent may not read is "
-			  "not hooked, its TLS is counted, not parsed",
-			  gs->denied_pid);
-	}
-	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
-	sonde_counter_set(st->go_unsupported, (double)(gs->unsupported + gs->failed));
+	if (!err)
+		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
+			  "TLS: %s hooked in the OpenSSL linked into the program of pid %u",
+			  entry ? "SSL_read/SSL_write (entry)" :
+				  "OpenSSL's internal read/write functions",
+			  pid);
+	return err;
 }
 
-static void scan_go(struct ebpf_state *st)
+static void bins_gauges(struct ebpf_state *st)
 {
-	sonde_gobins_scan(st->gobins, st->pids, st->n_pids, attach_go, st);
-	st->last_go_scan_ns = st->now_mono_ns;
-	go_gauges(st);
+	const struct sonde_tlsbins_stats *bs = sonde_tlsbins_stats(st->tlsbins);
+
+	if (bs->denied && !st->bins_denied_logged) {
+		st->bins_denied_logged = true;
+		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
+			  "TLS: may not open /proc/%u/exe (the first such process; another "
+			  "user's needs CAP_SYS_PTRACE): a program with its own TLS (Go, OpenSSL "
+			  "linked in) the agent may not read is not hooked, its TLS is counted, "
+			  "not parsed",
+			  bs->denied_pid);
+	}
+	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
+	sonde_gauge_set(st->ssl_programs, (double)sonde_ebpf_probe_openssl_programs(st->probe));
+	sonde_counter_set(st->go_unsupported, (double)(bs->go_unsupported + bs->go_failed));
+}
+
+static void scan_bins(struct ebpf_state *st)
+{
+	sonde_tlsbins_scan(st->tlsbins, st->pids, st->n_pids, &st->bins_attach);
+	st->last_bins_scan_ns = st->now_mono_ns;
+	bins_gauges(st);
 }
 
 static int on_record(void *userdata, void *data, size_t size)
@@ -620,7 +644,7 @@ static int on_record(void *userdata, void *data, size_t size)
 		handle_connect(st, &r);
 		break;
 	case SONDE_EBPF_EV_EXEC:
-		if (st->gobins && st->n_execs < GO_EXECS_MAX)
+		if (st->tlsbins && st->n_execs < BINS_EXECS_MAX)
 			st->execs[st->n_execs++] = r.hdr->tgid;
 		break;
 	}
@@ -696,9 +720,9 @@ static void drain(struct ebpf_state *st)
 {
 	st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	sonde_ebpf_probe_consume(st->probe);
-	if (st->n_execs) { /* only queued while st->gobins is set */
-		sonde_gobins_scan(st->gobins, st->execs, st->n_execs, attach_go, st);
-		go_gauges(st);
+	if (st->n_execs) { /* only queued while st->tlsbins is set */
+		sonde_tlsbins_scan(st->tlsbins, st->execs, st->n_execs, &st->bins_attach);
+		bins_gauges(st);
 		st->n_execs = 0;
 	}
 	/* one atomic add per batch, not per record */
@@ -729,8 +753,8 @@ static void on_tick(void *userdata)
 	}
 	if (st->cgf && st->now_mono_ns - st->last_cg_scan_ns >= CGROUP_RESCAN_NS)
 		scan_cgroups(st);
-	if (st->gobins && st->now_mono_ns - st->last_go_scan_ns >= GO_RESCAN_NS)
-		scan_go(st);
+	if (st->tlsbins && st->now_mono_ns - st->last_bins_scan_ns >= BINS_RESCAN_NS)
+		scan_bins(st);
 	refresh_metrics(st);
 }
 
@@ -800,7 +824,7 @@ static void ebpf_free(void *state)
 	if (!st)
 		return;
 	sonde_ebpf_probe_free(st->probe);
-	sonde_gobins_free(st->gobins);
+	sonde_tlsbins_free(st->tlsbins);
 	sonde_conntab_free(st->tab);
 	sonde_orphans_free(st->orphans);
 	sonde_service_cache_free(st->svc);
@@ -924,10 +948,11 @@ static void ebpf_stop(void *state)
 	sonde_ebpf_probe_free(st->probe);
 	st->probe = NULL;
 	/* the hooks went with the probe: a restart looks at every program again */
-	sonde_gobins_free(st->gobins);
-	st->gobins = NULL;
+	sonde_tlsbins_free(st->tlsbins);
+	st->tlsbins = NULL;
 	sonde_gauge_set(st->up, 0);
 	sonde_gauge_set(st->go_programs, 0);
+	sonde_gauge_set(st->ssl_programs, 0);
 }
 
 /* ebpf.tls_libraries, or the system's libssl when it is empty. */
@@ -963,7 +988,7 @@ static int ebpf_start(void *state)
 		tls_libs(st, &po);
 	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
 	po.unix_sockets = st->cfg.unix_sockets;
-	po.exec_records = st->cfg.tls && st->cfg.go_tls;
+	po.exec_records = st->cfg.tls;
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {
@@ -992,13 +1017,16 @@ static int ebpf_start(void *state)
 			  cs.ids, st->cfg.n_cgroups, sonde_cgroup_filter_root(st->cgf),
 			  cs.missing ? " (some paths do not exist yet: looked for again every 5 s)" : "");
 	}
-	if (st->cfg.tls && st->cfg.go_tls) {
+	if (st->cfg.tls) {
 		memcpy(st->pids, po.pids, sizeof(st->pids));
 		st->n_pids = po.n_pids;
-		st->gobins = sonde_gobins_new("/proc");
-		if (st->gobins) {
+		st->bins_attach.go = st->cfg.go_tls ? attach_go : NULL;
+		st->bins_attach.openssl = attach_openssl;
+		st->bins_attach.userdata = st;
+		st->tlsbins = sonde_tlsbins_new("/proc");
+		if (st->tlsbins) {
 			st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
-			scan_go(st);
+			scan_bins(st);
 		}
 	}
 	if (!(sonde_ebpf_probe_features(st->probe) & SONDE_EBPF_HAS_SOCK_STATE))

@@ -201,12 +201,13 @@ struct ssl_call {
 	__u64 buf;     /* the plaintext */
 	__u64 out_len; /* size_t * of the _ex forms (bytes moved), else 0 */
 	__s32 fd;      /* socket a nested syscall used; -1 until one did, */
-		       /* SSL_FD_UNTRACED when that was on an fd not traced */
+		       /* SSL_FD_UNTRACED when that was a stream socket not traced */
 	__u8 dir;
 	__u8 pad[3];
 };
 
-/* ssl_call.fd: the call's I/O went to an fd not traced (unix socket, pipe) */
+/* ssl_call.fd: the call's I/O went to a stream socket not traced (filtered
+ * out, or a unix socket when those are not traced) */
 #define SSL_FD_UNTRACED (-2)
 
 struct {
@@ -1092,9 +1093,8 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 
 /*
  * Inside an SSL call, the socket's syscall is ciphertext, and it tells the
- * call which socket it works on (fd; SSL_FD_UNTRACED when the syscall's
- * fd is not a traced socket: TLS over a unix socket, as MariaDB's client
- * speaks to its server's local socket). Returns the sock_data tls flag.
+ * call which socket it works on (fd; untraced_in_ssl_call for a socket
+ * not traced). Returns the sock_data tls flag.
  */
 static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
 {
@@ -1108,6 +1108,34 @@ static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
 	if (call->fd == -1)
 		call->fd = fd;
 	return SONDE_EBPF_F_CIPHER;
+}
+
+/*
+ * A syscall on an fd that is not traced, inside an SSL call: the call's
+ * transport is a socket left out (by the filters, or a unix socket when
+ * those are not traced: MariaDB's client on its server's local socket)
+ * only if the fd is a stream socket. Any other fd (an eventfd a callback
+ * wakes, a key log file, a DNS query's datagram) is the program's own
+ * business: Node.js touches one inside SSL_read, and its objects, over
+ * memory BIOs, were all taken for untraced.
+ */
+static __always_inline void untraced_in_ssl_call(__u64 id, __s32 fd)
+{
+	struct ssl_call *call;
+	struct socket *sock;
+	struct file *f;
+
+	if (!tls_hooks)
+		return;
+	call = bpf_map_lookup_elem(&ssl_calls, &id);
+	if (!call || call->fd != -1)
+		return;
+	f = fd_file(fd);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	if (sock && BPF_CORE_READ(sock, type) == SOCK_STREAM)
+		call->fd = SSL_FD_UNTRACED;
 }
 
 /*
@@ -1185,7 +1213,7 @@ static __always_inline int data_exit(long ret, __s32 fd, __u64 ptr, __u32 iovcnt
 		return 0;
 	si = lookup_sock(id >> 32, fd);
 	if (!si) {
-		in_ssl_call(id, SSL_FD_UNTRACED);
+		untraced_in_ssl_call(id, fd);
 		return 0;
 	}
 	tls = in_ssl_call(id, fd);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <gelf.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "elfread.h"
 #include "sslsyms.h"
@@ -41,6 +42,16 @@ static bool internal_off(const struct sonde_elf *e, const struct sonde_elf_sym *
 	       sonde_elf_offset(e, ex->shndx, t_ex, ret_off);
 }
 
+/* The four functions, exported ones first, else from the symbol table. */
+static void find_fns(const struct sonde_elf *e, struct sonde_elf_sym fns[F_N])
+{
+	sonde_elf_syms(e, SHT_DYNSYM, fn_names, F_N, true, fns);
+	if (!fns[F_READ].found || !fns[F_WRITE].found) {
+		memset(fns, 0, F_N * sizeof(*fns));
+		sonde_elf_syms(e, SHT_SYMTAB, fn_names, F_N, true, fns);
+	}
+}
+
 int sonde_ssl_internal_find(const char *path, struct sonde_ssl_internal *out)
 {
 	struct sonde_elf_sym fns[F_N] = { { 0 } };
@@ -49,11 +60,22 @@ int sonde_ssl_internal_find(const char *path, struct sonde_ssl_internal *out)
 
 	if (err)
 		return err;
-	/* the exported functions, from .dynsym */
-	sonde_elf_syms(&e, SHT_DYNSYM, fn_names, F_N, true, fns);
+	find_fns(&e, fns);
 	if (!internal_off(&e, &fns[F_READ], &fns[F_READ_EX], &out->read_off) ||
 	    !internal_off(&e, &fns[F_WRITE], &fns[F_WRITE_EX], &out->write_off))
 		err = -ENOENT;
 	sonde_elf_close(&e);
 	return err;
+}
+
+bool sonde_ssl_defined(const char *path)
+{
+	struct sonde_elf_sym fns[F_N] = { { 0 } };
+	struct sonde_elf e;
+
+	if (sonde_elf_open(path, &e))
+		return false;
+	find_fns(&e, fns);
+	sonde_elf_close(&e);
+	return fns[F_READ].found && fns[F_WRITE].found;
 }

@@ -57,6 +57,8 @@ static void test_system_libssl(void **state)
 	assert_true(in.read_off != in.write_off);
 	assert_true(starts_with_push(lib, in.read_off));
 	assert_true(starts_with_push(lib, in.write_off));
+	/* it defines SSL_read and SSL_write itself */
+	assert_true(sonde_ssl_defined(lib));
 }
 
 static void test_refused(void **state)
@@ -68,6 +70,8 @@ static void test_refused(void **state)
 	(void)state;
 	/* ELF, but no SSL_read_ex: libc */
 	assert_int_equal(sonde_ssl_internal_find("/lib/x86_64-linux-gnu/libc.so.6", &in), -ENOENT);
+	assert_false(sonde_ssl_defined("/lib/x86_64-linux-gnu/libc.so.6"));
+	assert_false(sonde_ssl_defined("/nonexistent/libssl.so.3"));
 	/* not ELF */
 	snprintf(path, sizeof(path), "/tmp/sonde-sslsyms-XXXXXX");
 	fd = mkstemp(path);

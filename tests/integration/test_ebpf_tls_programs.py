@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""eBPF reads TLS in programs with OpenSSL linked into them, which no
+shared libssl carries: the official and NodeSource Node.js builds,
+anything built against libssl.a. The agent finds them as it finds Go
+programs (each running executable looked into once: at its start, as a
+traced process starts one, and every 10 s) and hooks the OpenSSL inside:
+its internal read/write functions, or SSL_read/SSL_write at their entry
+where the build inlined those (Node.js's).
+
+- sslclient.c built against Debian's libssl.a exporting OpenSSL's symbols
+  (-rdynamic, as Node.js does), started before the agent and waiting: the
+  agent's first look hooks it; then 30 requests (200 and 404) on one
+  keep-alive connection to nginx over TLS. Per status, the agent's
+  client side (service = the program) and nginx's side equal the
+  client's own counts; no TLS call unplaced, no opaque connection.
+- The same built without exporting (OpenSSL's symbols only in its symbol
+  table): its first run is hooked as it starts (EXEC record), its next
+  run is exact.
+- With ebpf.tls_hooks: entry (SSL_read/SSL_write at their entry): exact.
+- The machine's node, when OpenSSL is linked into it (NodeSource's v20
+  here): a first run hooks it, the next run's https.get calls are exact.
+  Elsewhere (Debian's node uses the shared libssl) that phase says SKIP.
+"""
+
+import os
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sondetest import Agent, Checks, Nginx, ebpf  # noqa: E402
+from sondetest import sslprogs  # noqa: E402
+
+ebpf.require()
+check = Checks()
+SRV = "http_server_request_duration_seconds"
+CLI = "http_client_request_duration_seconds"
+PROGRAMS = "sonde_ebpf_tls_programs"
+N = 30
+WANT = {"200": 20, "404": 10}
+
+
+def both_ends(agent, before, want, what, service):
+    """The client's counts per status at the agent's client side (the
+    program's service) and at nginx's, once the connection is closed."""
+    total = sum(want.values())
+    agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total
+                   and m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
+                   timeout=20, what="%s: %d requests at both ends" % (what, total))
+    d = ebpf.delta_when_closed(agent, before, "%s: connections closed" % what)
+    got = {k: int(v) for k, v in
+           d.by(CLI + "_count", "http_response_status_code", service=service).items()}
+    check.equal(got, want, "%s: client side (service %s) per status = the client's"
+                % (what, service))
+    got = {k: int(v) for k, v in d.by(SRV + "_count", "http_response_status_code").items()}
+    check.equal(got, want, "%s: nginx's side per status = the client's" % what)
+    ebpf.tls_clean(check, d, what)
+    return d
+
+
+def hooked(agent, first, what):
+    agent.wait_for(lambda m: m.sum(PROGRAMS) > first, timeout=10,
+                   what="%s: hooked as it started" % what)
+
+
+def before_agent(ng, exe):
+    what = "OpenSSL exported, running before the agent"
+    proc = sslprogs.start_waiting(exe, ng.port, N)
+    try:
+        with Agent(ebpf.config(ports=[ng.port])) as agent:
+            ebpf.attached(agent)
+            check.equal(int(agent.scrape().sum(PROGRAMS)), 1,
+                        "%s: hooked by the agent's first look" % what)
+            before = agent.scrape()
+            want = sslprogs.finish(proc)
+            check.equal(want, WANT, "%s: the plan's statuses" % what)
+            both_ends(agent, before, want, what, os.path.basename(exe))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def started_after(ng, run, service, what, **section):
+    """run(n) (-> the client's counts) once, its program hooked as it
+    starts, then again with the plan: exact. Returns the agent's log."""
+    with Agent(ebpf.config(ports=[ng.port], **section)) as agent:
+        ebpf.attached(agent)
+        first = agent.scrape().sum(PROGRAMS)
+        run(1)
+        hooked(agent, first, what)
+        ebpf.delta_when_closed(agent, agent.scrape(), "%s: first run closed" % what)
+        before = agent.scrape()
+        want = run(N)
+        check.equal(want, WANT, "%s: the plan's statuses" % what)
+        both_ends(agent, before, want, what, service)
+        return agent.log()
+
+
+def client(ng, exe):
+    """started_after's first three arguments for an sslclient build."""
+    return ng, lambda n: sslprogs.get(exe, ng.port, n), os.path.basename(exe)[:15]
+
+
+def node_phase(ng):
+    what = "Node.js with OpenSSL linked in"
+    node, why = sslprogs.node_with_openssl()
+    if not node:
+        print("SKIP: %s: %s" % (what, why))
+        return
+    log = started_after(ng, lambda n: sslprogs.node_get(node, ng.port, n), "node", what)
+    hooks = [ln for ln in log.splitlines() if "linked into the program" in ln]
+    print("node hooked: %s" % (hooks[-1] if hooks else "?"))
+
+
+def main():
+    conf = ('location /ok { return 200 "ok\\n"; }\n'
+            '    location /missing { return 404; }')
+    with tempfile.TemporaryDirectory(prefix="sondetest-sslprogs-") as tmp, \
+            Nginx(server_conf=conf, tls=True) as ng:
+        exported = sslprogs.build(tmp, "sslclient-exp", exported=True)
+        symtab = sslprogs.build(tmp, "sslclient-sym", exported=False)
+        before_agent(ng, exported)
+        started_after(*client(ng, symtab),
+                      "OpenSSL in the symbol table only, started after the agent")
+        log = started_after(*client(ng, exported), "OpenSSL exported, ebpf.tls_hooks entry",
+                            tls_hooks="entry")
+        check("SSL_read/SSL_write (entry) hooked in the OpenSSL linked into" in log,
+              "ebpf.tls_hooks entry: the program hooked at SSL_read/SSL_write's entry")
+        node_phase(ng)
+    check.exit()
+
+
+if __name__ == "__main__":
+    main()
