@@ -201,13 +201,13 @@ struct ssl_call {
 	__u64 buf;     /* the plaintext */
 	__u64 out_len; /* size_t * of the _ex forms (bytes moved), else 0 */
 	__s32 fd;      /* socket a nested syscall used; -1 until one did, */
-		       /* SSL_FD_UNTRACED when that was a stream socket not traced */
+		       /* SSL_FD_UNTRACED when that was a socket not traced */
 	__u8 dir;
 	__u8 pad[3];
 };
 
-/* ssl_call.fd: the call's I/O went to a stream socket not traced (filtered
- * out, or a unix socket when those are not traced) */
+/* ssl_call.fd: the call's I/O went to a socket not traced (filtered out,
+ * or a unix socket when those are not traced) */
 #define SSL_FD_UNTRACED (-2)
 
 struct {
@@ -1114,15 +1114,14 @@ static __always_inline __u8 in_ssl_call(__u64 id, __s32 fd)
  * A syscall on an fd that is not traced, inside an SSL call: the call's
  * transport is a socket left out (by the filters, or a unix socket when
  * those are not traced: MariaDB's client on its server's local socket)
- * only if the fd is a stream socket. Any other fd (an eventfd a callback
- * wakes, a key log file, a DNS query's datagram) is the program's own
- * business: Node.js touches one inside SSL_read, and its objects, over
- * memory BIOs, were all taken for untraced.
+ * only if the fd is a socket. Any other fd is the program's own business:
+ * Node.js's SSL_read, driving a handshake, reads /etc/localtime to check
+ * the certificate's dates, and every one of its objects (over memory
+ * BIOs) used to be taken for untraced.
  */
 static __always_inline void untraced_in_ssl_call(__u64 id, __s32 fd)
 {
 	struct ssl_call *call;
-	struct socket *sock;
 	struct file *f;
 
 	if (!tls_hooks)
@@ -1131,10 +1130,7 @@ static __always_inline void untraced_in_ssl_call(__u64 id, __s32 fd)
 	if (!call || call->fd != -1)
 		return;
 	f = fd_file(fd);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return;
-	sock = BPF_CORE_READ(f, private_data);
-	if (sock && BPF_CORE_READ(sock, type) == SOCK_STREAM)
+	if (f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK)
 		call->fd = SSL_FD_UNTRACED;
 }
 
