@@ -50,6 +50,7 @@ struct ebpf_cfg {
 	char syscall_hooks[16];
 	bool tls;
 	bool go_tls;
+	bool tls_programs;
 	bool unix_sockets;
 	char tls_hooks[16];
 	char tls_libraries[SONDE_EBPF_TLS_LIBS_MAX][SONDE_TLS_LIB_PATH_MAX];
@@ -136,10 +137,13 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .help = "raw: one BTF raw tracepoint on syscall exit (cheapest); tracepoints: one tracepoint per syscall; auto: raw, else tracepoints" },
 	{ .name = "tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
-	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on OpenSSL's SSL_read/SSL_write: in libssl, and in programs with OpenSSL linked in (Node.js's official builds), looked for as Go programs are" },
+	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },
 	{ .name = "go_tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, go_tls), .def = "true",
 	  .help = "with tls: parse the TLS of Go programs too (their own crypto/tls, not libssl), from uprobes placed in each Go executable seen running: as a traced process starts it, or by a look at every process every 10 s" },
+	{ .name = "tls_programs", .type = SONDE_CFG_BOOL,
+	  .offset = offsetof(struct ebpf_cfg, tls_programs), .def = "true",
+	  .help = "with tls: parse the TLS of programs with OpenSSL linked in (the official and NodeSource Node.js builds), from uprobes placed in each such executable seen running, as for go_tls" },
 	{ .name = "unix_sockets", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, unix_sockets), .def = "true",
 	  .help = "trace unix-domain stream sockets too (a database or cache reached through its local socket, an app server behind nginx); a ports filter leaves them out" },
@@ -988,7 +992,7 @@ static int ebpf_start(void *state)
 		tls_libs(st, &po);
 	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
 	po.unix_sockets = st->cfg.unix_sockets;
-	po.exec_records = st->cfg.tls;
+	po.exec_records = st->cfg.tls && (st->cfg.go_tls || st->cfg.tls_programs);
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {
@@ -1017,11 +1021,11 @@ static int ebpf_start(void *state)
 			  cs.ids, st->cfg.n_cgroups, sonde_cgroup_filter_root(st->cgf),
 			  cs.missing ? " (some paths do not exist yet: looked for again every 5 s)" : "");
 	}
-	if (st->cfg.tls) {
+	if (st->cfg.tls && (st->cfg.go_tls || st->cfg.tls_programs)) {
 		memcpy(st->pids, po.pids, sizeof(st->pids));
 		st->n_pids = po.n_pids;
 		st->bins_attach.go = st->cfg.go_tls ? attach_go : NULL;
-		st->bins_attach.openssl = attach_openssl;
+		st->bins_attach.openssl = st->cfg.tls_programs ? attach_openssl : NULL;
 		st->bins_attach.userdata = st;
 		st->tlsbins = sonde_tlsbins_new("/proc");
 		if (st->tlsbins) {

@@ -18,6 +18,8 @@ where the build inlined those (Node.js's).
   table): its first run is hooked as it starts (EXEC record), its next
   run is exact.
 - With ebpf.tls_hooks: entry (SSL_read/SSL_write at their entry): exact.
+- With ebpf.tls_programs false: not hooked, its connection counted as
+  opaque at the client's end, nginx's end still exact.
 - The machine's node, when OpenSSL is linked into it (NodeSource's v20
   here): a first run hooks it, the next run's https.get calls are exact.
   Elsewhere (Debian's node uses the shared libssl) that phase says SKIP.
@@ -104,6 +106,23 @@ def client(ng, exe):
     return ng, lambda n: sslprogs.get(exe, ng.port, n), os.path.basename(exe)[:15]
 
 
+def switched_off(ng, exe):
+    what = "ebpf.tls_programs false"
+    with Agent(ebpf.config(ports=[ng.port], tls_programs=False)) as agent:
+        ebpf.attached(agent)
+        before = agent.scrape()
+        want = sslprogs.get(exe, ng.port, N)
+        agent.wait_for(lambda m: m.sum(SRV + "_count") - before.sum(SRV + "_count") >= N,
+                       timeout=20, what="%s: nginx's %d requests" % (what, N))
+        d = ebpf.delta_when_closed(agent, before, "%s: connections closed" % what)
+        check.equal(int(agent.scrape().sum(PROGRAMS)), 0, "%s: no program hooked" % what)
+        got = {k: int(v) for k, v in d.by(SRV + "_count", "http_response_status_code").items()}
+        check.equal(got, want, "%s: nginx's side per status = the client's" % what)
+        check.equal(int(d.sum(CLI + "_count")), 0, "%s: nothing at the client's side" % what)
+        check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 1,
+                    "%s: the client's end counted as opaque" % what)
+
+
 def node_phase(ng):
     what = "Node.js with OpenSSL linked in"
     node, why = sslprogs.node_with_openssl()
@@ -129,6 +148,7 @@ def main():
                             tls_hooks="entry")
         check("SSL_read/SSL_write (entry) hooked in the OpenSSL linked into" in log,
               "ebpf.tls_hooks entry: the program hooked at SSL_read/SSL_write's entry")
+        switched_off(ng, exported)
         node_phase(ng)
     check.exit()
 
