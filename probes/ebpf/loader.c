@@ -52,6 +52,7 @@ struct sonde_ebpf_probe {
 	struct bpf_link **ssl_prog_links;
 	unsigned n_ssl_prog_links, ssl_programs;
 	bool tls_entry; /* opts.tls_entry */
+	bool ssl_loaded; /* the SSL programs are loaded */
 };
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
@@ -414,7 +415,8 @@ static int load_attach(struct sonde_ebpf_probe *p,
 		bpf_program__set_autoload(p->skel->progs.tcp_retransmit_skb, false);
 
 	choose_hooks(p->skel, raw);
-	choose_tls(p->skel, opts->n_tls_libs > 0);
+	p->ssl_loaded = opts->n_tls_libs > 0 || opts->tls_programs;
+	choose_tls(p->skel, p->ssl_loaded);
 	p->skel->rodata->watch_exec = opts->exec_records;
 	bpf_program__set_autoload(p->skel->progs.sched_process_exec, opts->exec_records);
 	err = sonde_bpf__load(p->skel);
@@ -562,6 +564,10 @@ int sonde_ebpf_probe_attach_openssl(struct sonde_ebpf_probe *p, const char *path
 {
 	int err;
 
+	if (!p->ssl_loaded) {
+		snprintf(why, whylen, "the SSL hooks were not loaded (opened without TLS)");
+		return -ENOTSUP;
+	}
 	if (p->ssl_programs >= SONDE_EBPF_SSL_PROGRAMS_MAX) {
 		snprintf(why, whylen, "%u programs with OpenSSL hooked already (the most kept)",
 			 p->ssl_programs);

@@ -60,6 +60,10 @@ struct sonde_ebpf_probe_opts {
 	uint32_t h2_conns;
 	/* SONDE_EBPF_EV_EXEC records when a traced process starts a program */
 	bool exec_records;
+	/* programs with OpenSSL linked in may be hooked later
+	 * (sonde_ebpf_probe_attach_openssl): the SSL programs are loaded even
+	 * with no tls_libs */
+	bool tls_programs;
 };
 
 /*
@@ -132,7 +136,8 @@ unsigned sonde_ebpf_probe_go_programs(const struct sonde_ebpf_probe *probe);
  * internal functions, else SSL_read/SSL_write at their entry, *ret_entry
  * true; entry only with opts.tls_entry), for every process that runs it,
  * or only those of opts.pids. 0, or -errno with the reason in why
- * (-ENOSPC past SONDE_EBPF_SSL_PROGRAMS_MAX).
+ * (-ENOSPC past SONDE_EBPF_SSL_PROGRAMS_MAX; -ENOTSUP when the probe was
+ * opened with neither tls_libs nor tls_programs).
  */
 #define SONDE_EBPF_SSL_PROGRAMS_MAX 16
 int sonde_ebpf_probe_attach_openssl(struct sonde_ebpf_probe *probe, const char *path,

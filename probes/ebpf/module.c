@@ -993,6 +993,7 @@ static int ebpf_start(void *state)
 	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
 	po.unix_sockets = st->cfg.unix_sockets;
 	po.exec_records = st->cfg.tls && (st->cfg.go_tls || st->cfg.tls_programs);
+	po.tls_programs = st->cfg.tls && st->cfg.tls_programs;
 	st->estab_base = count_established();
 	err = sonde_ebpf_probe_open(&po, on_record, st, &st->probe, why, sizeof(why));
 	if (err) {

@@ -62,6 +62,7 @@ struct fixture {
 	uint32_t wakeup_bytes;
 	uint32_t h2_conns;
 	bool exec_records;
+	bool tls_programs;
 	pid_t child; /* setup_child: a second traced process, fed an fd over sp */
 	int sp;
 	struct sonde_ebpf_probe *probe;
@@ -132,6 +133,7 @@ static void open_probe(struct fixture *f)
 	o.unix_sockets = f->unix_sockets;
 	o.h2_conns = f->h2_conns;
 	o.exec_records = f->exec_records;
+	o.tls_programs = f->tls_programs;
 	o.pids[0] = (uint32_t)getpid();
 	o.n_pids = 1;
 	if (f->child > 0)
@@ -289,6 +291,18 @@ static int setup_exec(void **state)
 static int setup_no_exec(void **state)
 {
 	return setup_forked(state, exec_on_byte, false, 1 << 20);
+}
+
+static int setup_tls_programs(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->tls_programs = true;
+	open_probe(f);
+	*state = f;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -1453,6 +1467,48 @@ static void test_no_exec_record(void **state)
 	close(f->sp);
 }
 
+/*
+ * This test program defines SSL_read and SSL_write itself, as a program
+ * with OpenSSL linked in does (Node.js): with tls_programs and no libssl
+ * file, its OpenSSL can still be hooked (at the entries: no SSL_read_ex
+ * here), and the hooked functions still return what they return.
+ */
+__attribute__((noinline, used)) int SSL_read(void *ssl, void *buf, int num)
+{
+	return ssl && buf ? num / 2 : -1;
+}
+
+__attribute__((noinline, used)) int SSL_write(void *ssl, const void *buf, int num)
+{
+	return ssl && buf ? num : -1;
+}
+
+static void test_tls_program(void **state)
+{
+	struct fixture *f = *state;
+	char why[256], buf[16] = "x";
+	bool entry = false;
+
+	assert_int_equal(sonde_ebpf_probe_attach_openssl(f->probe, "/proc/self/exe", &entry, why,
+							 sizeof(why)), 0);
+	assert_true(entry);
+	assert_int_equal(sonde_ebpf_probe_openssl_programs(f->probe), 1);
+	assert_int_equal(SSL_read(f, buf, 10), 5);
+	assert_int_equal(SSL_write(f, buf, 7), 7);
+}
+
+/* Opened without TLS: nothing to hook programs with. */
+static void test_tls_program_refused(void **state)
+{
+	struct fixture *f = *state;
+	char why[256];
+	bool entry;
+
+	assert_int_equal(sonde_ebpf_probe_attach_openssl(f->probe, "/proc/self/exe", &entry, why,
+							 sizeof(why)), -ENOTSUP);
+	assert_int_equal(sonde_ebpf_probe_openssl_programs(f->probe), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1478,6 +1534,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wakeup_batching, setup_batched, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_record, setup_exec, teardown),
 		cmocka_unit_test_setup_teardown(test_no_exec_record, setup_no_exec, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_program, setup_tls_programs, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_program_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
