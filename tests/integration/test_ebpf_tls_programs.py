@@ -21,19 +21,24 @@ where the build inlined those (Node.js's).
 - With ebpf.tls_programs false: not hooked, its connection counted as
   opaque at the client's end, nginx's end still exact.
 - The machine's node, when OpenSSL is linked into it (NodeSource's v20
-  here): a first run hooks it, the next run's https.get calls are exact.
-  Elsewhere (Debian's node uses the shared libssl) that phase says SKIP.
+  here): a first run hooks it, the next run's https.get calls are exact;
+  and node serving HTTPS (hooked as it starts) to python's http.client on
+  one keep-alive connection: exact at both ends. Elsewhere (Debian's node
+  uses the shared libssl) those phases say SKIP.
 """
 
+import http.client
 import os
+import ssl
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, Nginx, ebpf  # noqa: E402
+from sondetest import Agent, Checks, Nginx, ebpf, free_port  # noqa: E402
 from sondetest import sslprogs  # noqa: E402
+from sondetest.servers import self_signed_cert  # noqa: E402
 
 ebpf.require()
 check = Checks()
@@ -132,6 +137,55 @@ def node_phase(ng):
     log = started_after(ng, lambda n: sslprogs.node_get(node, ng.port, n), "node", what)
     hooks = [ln for ln in log.splitlines() if "linked into the program" in ln]
     print("node hooked: %s" % (hooks[-1] if hooks else "?"))
+    node_server_phase(node)
+
+
+def python_mix(port):
+    """WANT's requests from this (python, libssl) process on one keep-alive
+    connection; the statuses it got."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    got = {}
+    for i in range(N):
+        c.request("GET", "/missing" if i % 3 == 2 else "/ok")
+        r = c.getresponse()
+        r.read()
+        got[str(r.status)] = got.get(str(r.status), 0) + 1
+    c.close()
+    return got
+
+
+def node_server_phase(node):
+    what = "Node.js HTTPS server"
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="sondetest-nodesrv-") as tmp, \
+            Agent(ebpf.config(ports=[port])) as agent:
+        ebpf.attached(agent)
+        cert, key = self_signed_cert(tmp)
+        first = agent.scrape().sum(PROGRAMS)
+        srv = sslprogs.node_server(node, port, cert, key)
+        try:
+            hooked(agent, first, what)
+            before = agent.scrape()
+            want = python_mix(port)
+            check.equal(want, WANT, "%s: the plan's statuses" % what)
+            total = sum(want.values())
+            agent.wait_for(lambda m: m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
+                           timeout=20, what="%s: %d requests" % (what, total))
+            d = ebpf.delta_when_closed(agent, before, "%s: connection closed" % what)
+            got = {k: int(v) for k, v in
+                   d.by(SRV + "_count", "http_response_status_code", service="node").items()}
+            check.equal(got, want, "%s: server side (service node) per status = the client's"
+                        % what)
+            got = {k: int(v) for k, v in d.by(CLI + "_count", "http_response_status_code").items()}
+            check.equal(got, want, "%s: client side (this test's libssl) per status = its own"
+                        % what)
+            ebpf.tls_clean(check, d, what)
+        finally:
+            srv.kill()
+            srv.wait()
 
 
 def main():

@@ -99,3 +99,26 @@ def node_get(node, port, n):
     if sum(got.values()) != n:
         raise HarnessError("node answered %r of %d requests" % (got, n))
     return got
+
+
+NODE_SERVER = r"""
+const https = require('https'), fs = require('fs');
+const [port, cert, key] = process.argv.slice(1);  // node -e: no script path
+https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
+  const missing = req.url.startsWith('/missing');
+  res.writeHead(missing ? 404 : 200, { 'Content-Type': 'text/plain' });
+  res.end(missing ? 'no\n' : 'ok\n');
+}).listen(Number(port), '127.0.0.1', () => console.log('listening'));
+"""
+
+
+def node_server(node, port, cert, key):
+    """node serving HTTPS on 127.0.0.1:port (200 ok, 404 for /missing),
+    returned once it listens; the caller stops it."""
+    p = subprocess.Popen([node, "-e", NODE_SERVER, str(port), cert, key],
+                         stdout=subprocess.PIPE, text=True)
+    if p.stdout.readline().strip() != "listening":
+        p.kill()
+        p.wait()
+        raise HarnessError("node's HTTPS server did not start")
+    return p
