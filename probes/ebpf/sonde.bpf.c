@@ -41,7 +41,8 @@ const volatile __u8 filter_ports = 0;
 const volatile __u8 filter_cgroups = 0;
 /* Wake user space only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
-/* The libssl uprobes are attached: syscalls look for an SSL call around them. */
+/* The SSL uprobes are loaded (libssl, or programs with OpenSSL linked in):
+ * syscalls look for an SSL call around them. */
 const volatile __u8 tls_hooks = 0;
 /* EXEC records (sched_process_exec) are wanted */
 const volatile __u8 watch_exec = 0;
@@ -1733,7 +1734,8 @@ static __always_inline bool go_entered(struct pt_regs *ctx)
 /*
  * A process that starts a program is told to user space at once (not
  * batched: the program's TLS may begin within milliseconds), which hooks
- * it if it is Go (ebpf.go_tls). One record per exec of a traced process.
+ * it if it carries its own TLS (Go, OpenSSL linked in). One record per exec
+ * of a traced process.
  */
 SEC("tracepoint/sched/sched_process_exec")
 int sched_process_exec(void *ctx)
