@@ -72,6 +72,14 @@ struct ebpf_cfg {
  * hold records back); past this many per drain, the rescan finds them.
  */
 #define BINS_EXECS_MAX 64
+/*
+ * Processes whose TLS could not be read, whose mapped libssl files are
+ * looked at after the drain (a container's own, a bundled one); each pid
+ * at most once per LIBS_RELOOK_NS, among the last LIBS_RECENT looked at.
+ */
+#define LIBS_QUEUE_MAX 16
+#define LIBS_RECENT 256
+#define LIBS_RELOOK_NS (60 * 1000000000ull)
 /* SSL plaintexts held at once awaiting their socket (memory BIOs) */
 #define ORPHANS_MAX 64
 
@@ -143,7 +151,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .help = "with tls: parse the TLS of Go programs too (their own crypto/tls, not libssl), from uprobes placed in each Go executable seen running: as a traced process starts it, or by a look at every process every 10 s" },
 	{ .name = "tls_programs", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls_programs), .def = "true",
-	  .help = "with tls: parse the TLS of programs with OpenSSL linked in (the official and NodeSource Node.js builds), from uprobes placed in each such executable seen running, as for go_tls" },
+	  .help = "with tls: parse the TLS of programs with OpenSSL linked in (the official and NodeSource Node.js builds), from uprobes placed in each such executable seen running, as for go_tls, and of libssl files not the system's (a container's own, a bundled one), looked for in a process's maps once its TLS went unread" },
 	{ .name = "unix_sockets", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, unix_sockets), .def = "true",
 	  .help = "trace unix-domain stream sockets too (a database or cache reached through its local socket, an app server behind nginx); a ports filter leaves them out" },
@@ -213,6 +221,13 @@ struct ebpf_state {
 	uint64_t last_bins_scan_ns;
 	uint32_t execs[BINS_EXECS_MAX]; /* EXEC records of this drain */
 	unsigned n_execs;
+	uint32_t libs_queue[LIBS_QUEUE_MAX]; /* pids speaking TLS not read, this drain */
+	unsigned n_libs_queue;
+	struct {
+		uint32_t pid;
+		uint64_t at_ns;
+	} libs_recent[LIBS_RECENT]; /* ring of the pids looked at */
+	unsigned libs_recent_next;
 	bool bins_denied_logged;
 	uint32_t pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_pids;
@@ -332,7 +347,7 @@ static int register_metrics(struct ebpf_state *st)
 	TRY(solo(reg, "sonde_ebpf_tls_libraries",
 		 "libssl files whose SSL_read/SSL_write are hooked", SONDE_GAUGE, &st->tls_libs));
 	TRY(solo(reg, "sonde_ebpf_tls_programs",
-		 "programs with OpenSSL linked in whose SSL_read/SSL_write are hooked",
+		 "OpenSSL copies hooked besides tls_libraries: programs with OpenSSL linked in, libssl files not the system's",
 		 SONDE_GAUGE, &st->ssl_programs));
 	TRY(solo(reg, "sonde_ebpf_go_tls_programs",
 		 "Go executables whose crypto/tls is hooked", SONDE_GAUGE, &st->go_programs));
@@ -418,6 +433,32 @@ static void on_txn(struct sonde_txn *txn, const struct sonde_conn *conn,
  * applies to the plaintext; the plaintext of other connections keeps the
  * default, for those that start TLS later (PostgreSQL's SSLRequest).
  */
+/* A process speaks TLS the hooks do not read (yet): look at its libssl files. */
+static void queue_libs_look(struct ebpf_state *st, uint32_t pid)
+{
+	if (!st->tlsbins || !st->bins_attach.openssl || st->n_libs_queue >= LIBS_QUEUE_MAX)
+		return;
+	for (unsigned i = 0; i < LIBS_RECENT; i++)
+		if (st->libs_recent[i].pid == pid &&
+		    st->now_mono_ns - st->libs_recent[i].at_ns < LIBS_RELOOK_NS)
+			return;
+	for (unsigned i = 0; i < st->n_libs_queue; i++)
+		if (st->libs_queue[i] == pid)
+			return;
+	st->libs_queue[st->n_libs_queue++] = pid;
+}
+
+static void look_libs(struct ebpf_state *st)
+{
+	for (unsigned i = 0; i < st->n_libs_queue; i++) {
+		st->libs_recent[st->libs_recent_next].pid = st->libs_queue[i];
+		st->libs_recent[st->libs_recent_next].at_ns = st->now_mono_ns;
+		st->libs_recent_next = (st->libs_recent_next + 1) % LIBS_RECENT;
+		sonde_tlsbins_look_libs(st->tlsbins, st->libs_queue[i], &st->bins_attach);
+	}
+	st->n_libs_queue = 0;
+}
+
 static void on_proto(const struct sonde_conn *conn, void *userdata)
 {
 	struct ebpf_state *st = userdata;
@@ -439,6 +480,8 @@ static void on_proto(const struct sonde_conn *conn, void *userdata)
 	}
 	if (st->probe && conn->sock_id && (capture != dflt || plain != dflt || !conn->proto))
 		sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, capture, plain);
+	if (conn->tls && !conn->plain_seen)
+		queue_libs_look(st, conn->tgid);
 }
 
 /* The conntab's question: the name of the socket a unix connection reached. */
@@ -575,7 +618,7 @@ static int attach_openssl(void *userdata, const char *path, uint32_t pid, char *
 
 	if (!err)
 		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
-			  "TLS: %s hooked in the OpenSSL linked into the program of pid %u",
+			  "TLS: %s hooked in an OpenSSL of pid %u's own (linked into its program, or a libssl file not the system's)",
 			  entry ? "SSL_read/SSL_write (entry)" :
 				  "OpenSSL's internal read/write functions",
 			  pid);
@@ -728,6 +771,10 @@ static void drain(struct ebpf_state *st)
 		sonde_tlsbins_scan(st->tlsbins, st->execs, st->n_execs, &st->bins_attach);
 		bins_gauges(st);
 		st->n_execs = 0;
+	}
+	if (st->n_libs_queue && st->tlsbins) {
+		look_libs(st);
+		bins_gauges(st);
 	}
 	/* one atomic add per batch, not per record */
 	if (st->n_events)
@@ -954,6 +1001,7 @@ static void ebpf_stop(void *state)
 	/* the hooks went with the probe: a restart looks at every program again */
 	sonde_tlsbins_free(st->tlsbins);
 	st->tlsbins = NULL;
+	st->n_libs_queue = 0;
 	sonde_gauge_set(st->up, 0);
 	sonde_gauge_set(st->go_programs, 0);
 	sonde_gauge_set(st->ssl_programs, 0);
@@ -1030,6 +1078,9 @@ static int ebpf_start(void *state)
 		st->bins_attach.userdata = st;
 		st->tlsbins = sonde_tlsbins_new("/proc");
 		if (st->tlsbins) {
+			/* hooked already: never handed over as a library of its own */
+			for (unsigned i = 0; i < po.n_tls_libs; i++)
+				sonde_tlsbins_known(st->tlsbins, po.tls_libs[i]);
 			st->now_mono_ns = clock_ns(CLOCK_MONOTONIC);
 			scan_bins(st);
 		}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sslsyms.h"
@@ -55,21 +56,34 @@ const struct sonde_tlsbins_stats *sonde_tlsbins_stats(const struct sonde_tlsbins
 	return &tb->stats;
 }
 
-/* true when (dev, ino) was seen; else remembers it (false), if there is room. */
-static bool seen(struct sonde_tlsbins *tb, uint64_t dev, uint64_t ino, bool *full)
+/* The slot holding (dev, ino), or the free one where it would go. */
+static unsigned slot_of(const struct sonde_tlsbins *tb, uint64_t dev, uint64_t ino)
 {
 	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
 	unsigned i = (unsigned)(h >> 32) % SLOTS;
 
-	*full = false;
 	for (unsigned n = 0; n < SLOTS; n++, i = (i + 1) % SLOTS) {
-		struct seen *s = &tb->slots[i];
+		const struct seen *s = &tb->slots[i];
 
-		if (!s->ino)
+		if (!s->ino || (s->dev == dev && s->ino == (ino ? ino : 1)))
 			break;
-		if (s->dev == dev && s->ino == ino)
-			return true;
 	}
+	return i;
+}
+
+static bool was_seen(const struct sonde_tlsbins *tb, uint64_t dev, uint64_t ino)
+{
+	return tb->slots[slot_of(tb, dev, ino)].ino != 0;
+}
+
+/* true when (dev, ino) was seen; else remembers it (false), if there is room. */
+static bool seen(struct sonde_tlsbins *tb, uint64_t dev, uint64_t ino, bool *full)
+{
+	unsigned i = slot_of(tb, dev, ino);
+
+	*full = false;
+	if (tb->slots[i].ino)
+		return true;
 	if (tb->n_seen >= SONDE_TLSBINS_SEEN_MAX) {
 		*full = true;
 		return false;
@@ -168,6 +182,120 @@ static unsigned look(struct sonde_tlsbins *tb, uint32_t pid, const struct sonde_
 		look_openssl(tb, path, pid, a);
 	close(fd);
 	return 1;
+}
+
+void sonde_tlsbins_known(struct sonde_tlsbins *tb, const char *path)
+{
+	struct stat st;
+	bool full;
+
+	if (stat(path, &st) == 0)
+		(void)seen(tb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full);
+}
+
+/* At most this many lines of a process's maps are read. */
+#define MAPS_LINES_MAX 65536
+
+/*
+ * One line of /proc/PID/maps naming a libssl file: its device, inode and
+ * path (within the process's root). false for any other line.
+ */
+static bool libssl_line(char *line, uint64_t *dev, uint64_t *ino, char **path)
+{
+	unsigned maj, min;
+	unsigned long long inode;
+	const char *base;
+	char *p, *nl;
+	int n = 0;
+
+	if (sscanf(line, "%*s %*s %*s %x:%x %llu %n", &maj, &min, &inode, &n) != 3 || !n ||
+	    !inode)
+		return false;
+	p = line + n;
+	if (*p != '/')
+		return false;
+	nl = strchr(p, '\n');
+	if (nl)
+		*nl = '\0';
+	else
+		return false; /* cut by the line buffer */
+	base = strrchr(p, '/') + 1;
+	if (strncmp(base, "libssl", 6) != 0 || !strstr(base, ".so") ||
+	    strstr(base, " (deleted)"))
+		return false;
+	*dev = (uint64_t)makedev(maj, min);
+	*ino = inode;
+	*path = p;
+	return true;
+}
+
+static void hook_lib(struct sonde_tlsbins *tb, uint32_t pid, const char *path,
+		     const struct sonde_tlsbins_attach *a)
+{
+	char file[4400], why[512];
+	struct stat st;
+	bool full;
+	int fd, err;
+
+	snprintf(file, sizeof(file), "%s/%u/root%s", tb->root, pid, path);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* the file's own identity: the mapping's may be an overlay's */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    !seen(tb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full) && !full) {
+		snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
+		err = a->openssl(a->userdata, file, pid, why, sizeof(why));
+		if (err) {
+			tb->stats.lib_failed++;
+			sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
+				  "TLS: %s of pid %u not hooked: %s; its TLS connections are "
+				  "counted, not parsed",
+				  path, pid, why);
+		} else {
+			tb->stats.lib_hooked++;
+		}
+	}
+	close(fd);
+}
+
+unsigned sonde_tlsbins_look_libs(struct sonde_tlsbins *tb, uint32_t pid,
+				 const struct sonde_tlsbins_attach *a)
+{
+	char path[300], line[4096];
+	unsigned n = 0, lines = 0;
+	FILE *f;
+
+	if (!a->openssl)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%u/maps", tb->root, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (lines++ < MAPS_LINES_MAX && fgets(line, sizeof(line), f)) {
+		uint64_t dev, ino;
+		bool full;
+		char *p;
+
+		/* a line longer than the buffer: its rest is skipped */
+		if (!strchr(line, '\n')) {
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (!libssl_line(line, &dev, &ino, &p))
+			continue;
+		/* the mapping's identity first: no open for one already seen */
+		if (was_seen(tb, dev, ino))
+			continue;
+		hook_lib(tb, pid, p, a);
+		(void)seen(tb, dev, ino, &full); /* its other mappings: passed over */
+		n++;
+	}
+	fclose(f);
+	return n;
 }
 
 unsigned sonde_tlsbins_scan(struct sonde_tlsbins *tb, const uint32_t *pids, unsigned n_pids,

@@ -28,6 +28,8 @@ struct sonde_tlsbins_stats {
 	uint64_t go_failed;      /* hookable, but attach failed */
 	uint64_t ssl_hooked;     /* programs with OpenSSL linked in, hooked */
 	uint64_t ssl_failed;     /* ... whose attach failed */
+	uint64_t lib_hooked;     /* libssl files other than the system's (a container's, bundled) */
+	uint64_t lib_failed;     /* ... whose attach failed */
 	uint64_t skipped;        /* executables not looked into: the seen table full */
 	uint64_t denied;         /* processes whose /proc/PID/exe we may not open */
 	uint32_t denied_pid;     /* the first of them */
@@ -57,6 +59,19 @@ void sonde_tlsbins_free(struct sonde_tlsbins *tb);
  */
 unsigned sonde_tlsbins_scan(struct sonde_tlsbins *tb, const uint32_t *pids, unsigned n_pids,
 			    const struct sonde_tlsbins_attach *attach);
+
+/*
+ * The libssl files process pid has mapped that were not seen before (a
+ * container's own, one bundled with a package: not the system's, which
+ * sonde_tlsbins_known marks), each handed to attach->openssl once, read
+ * through /proc/PID/root so that another mount namespace's file is the
+ * one hooked. Returns how many were new.
+ */
+unsigned sonde_tlsbins_look_libs(struct sonde_tlsbins *tb, uint32_t pid,
+				 const struct sonde_tlsbins_attach *attach);
+
+/* A file hooked otherwise (the system's libssl): never handed over. */
+void sonde_tlsbins_known(struct sonde_tlsbins *tb, const char *path);
 
 const struct sonde_tlsbins_stats *sonde_tlsbins_stats(const struct sonde_tlsbins *tb);
 

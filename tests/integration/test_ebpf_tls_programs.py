@@ -18,6 +18,11 @@ where the build inlined those (Node.js's).
   table): its first run is hooked as it starts (EXEC record), its next
   run is exact.
 - With ebpf.tls_hooks: entry (SSL_read/SSL_write at their entry): exact.
+- A libssl file that is not the system's (a copy, loaded through
+  LD_LIBRARY_PATH by a python client, as a container's own or one
+  bundled with a package would be): the client's first connection is
+  opaque and makes the agent look at the files it maps; its second
+  connection, on the hooked copy, is exact at both ends.
 - With ebpf.tls_programs false: not hooked, its connection counted as
   opaque at the client's end, nginx's end still exact.
 - The machine's node, when OpenSSL is linked into it (NodeSource's v20
@@ -27,9 +32,8 @@ where the build inlined those (Node.js's).
   uses the shared libssl) those phases say SKIP.
 """
 
-import http.client
 import os
-import ssl
+import shutil
 import sys
 import tempfile
 
@@ -111,6 +115,41 @@ def client(ng, exe):
     return ng, lambda n: sslprogs.get(exe, ng.port, n), os.path.basename(exe)[:15]
 
 
+def own_libssl(ng, tmp):
+    what = "a libssl file not the system's"
+    libdir = os.path.join(tmp, "own-lib")
+    os.makedirs(libdir)
+    sys_lib = next(p for p in ("/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                               "/lib/x86_64-linux-gnu/libssl.so.3") if os.path.exists(p))
+    shutil.copy(sys_lib, os.path.join(libdir, "libssl.so.3"))
+    with Agent(ebpf.config(ports=[ng.port])) as agent:
+        ebpf.attached(agent)
+        first = agent.scrape().sum(PROGRAMS)
+        p = sslprogs.two_conns(ng.port, N, dict(os.environ, LD_LIBRARY_PATH=libdir))
+        try:
+            agent.wait_for(lambda m: m.sum(PROGRAMS) > first, timeout=10,
+                           what="%s: the copy hooked after its first connection" % what)
+            ebpf.delta_when_closed(agent, agent.scrape(), "%s: first connection closed" % what)
+            before = agent.scrape()
+            out, _ = p.communicate("go\n", timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        want = sslprogs.counts(out)
+        check.equal(want, WANT, "%s: the plan's statuses" % what)
+        got_log = [ln for ln in agent.log().splitlines() if "not the system's" in ln]
+        check(bool(got_log), "%s: the agent says it hooked the copy" % what)
+        total = sum(want.values())
+        agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total,
+                       timeout=20, what="%s: %d requests" % (what, total))
+        d = ebpf.delta_when_closed(agent, before, "%s: connection closed" % what)
+        for fam, side in ((CLI, "client side"), (SRV, "nginx's side")):
+            got = {k: int(v) for k, v in d.by(fam + "_count", "http_response_status_code").items()}
+            check.equal(got, want, "%s: %s per status = the client's" % (what, side))
+        ebpf.tls_clean(check, d, what)
+
+
 def switched_off(ng, exe):
     what = "ebpf.tls_programs false"
     with Agent(ebpf.config(ports=[ng.port], tls_programs=False)) as agent:
@@ -135,26 +174,9 @@ def node_phase(ng):
         print("SKIP: %s: %s" % (what, why))
         return
     log = started_after(ng, lambda n: sslprogs.node_get(node, ng.port, n), "node", what)
-    hooks = [ln for ln in log.splitlines() if "linked into the program" in ln]
+    hooks = [ln for ln in log.splitlines() if "hooked in an OpenSSL of pid" in ln]
     print("node hooked: %s" % (hooks[-1] if hooks else "?"))
     node_server_phase(node)
-
-
-def python_mix(port):
-    """WANT's requests from this (python, libssl) process on one keep-alive
-    connection; the statuses it got."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
-    got = {}
-    for i in range(N):
-        c.request("GET", "/missing" if i % 3 == 2 else "/ok")
-        r = c.getresponse()
-        r.read()
-        got[str(r.status)] = got.get(str(r.status), 0) + 1
-    c.close()
-    return got
 
 
 def node_server_phase(node):
@@ -169,7 +191,7 @@ def node_server_phase(node):
         try:
             hooked(agent, first, what)
             before = agent.scrape()
-            want = python_mix(port)
+            want = sslprogs.python_mix(port, N)
             check.equal(want, WANT, "%s: the plan's statuses" % what)
             total = sum(want.values())
             agent.wait_for(lambda m: m.sum(SRV + "_count") - before.sum(SRV + "_count") >= total,
@@ -200,8 +222,9 @@ def main():
                       "OpenSSL in the symbol table only, started after the agent")
         log = started_after(*client(ng, exported), "OpenSSL exported, ebpf.tls_hooks entry",
                             tls_hooks="entry")
-        check("SSL_read/SSL_write (entry) hooked in the OpenSSL linked into" in log,
+        check("SSL_read/SSL_write (entry) hooked in an OpenSSL of pid" in log,
               "ebpf.tls_hooks entry: the program hooked at SSL_read/SSL_write's entry")
+        own_libssl(ng, tmp)
         switched_off(ng, exported)
         node_phase(ng)
     check.exit()

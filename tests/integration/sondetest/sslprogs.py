@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 from .util import HarnessError
 
@@ -122,3 +123,43 @@ def node_server(node, port, cert, key):
         p.wait()
         raise HarnessError("node's HTTPS server did not start")
     return p
+
+
+def python_mix(port, n):
+    """n requests (every third for /missing) from this process's ssl
+    module (libssl) on one keep-alive HTTPS connection to 127.0.0.1:port;
+    the statuses it got."""
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    got = {}
+    for i in range(n):
+        c.request("GET", "/missing" if i % 3 == 2 else "/ok")
+        r = c.getresponse()
+        r.read()
+        got[str(r.status)] = got.get(str(r.status), 0) + 1
+    c.close()
+    return got
+
+
+# A python process with one connection of 1 request, then, after a line on
+# its stdin, one of n: argv = harness dir, port, n.
+TWO_CONNS = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from sondetest.sslprogs import python_mix
+python_mix(int(sys.argv[2]), 1)
+sys.stdin.readline()
+g = python_mix(int(sys.argv[2]), int(sys.argv[3]))
+print("200 %d 404 %d" % (g.get("200", 0), g.get("404", 0)))
+"""
+
+
+def two_conns(port, n, env):
+    """python running TWO_CONNS with env: its first connection made."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.Popen([sys.executable, "-c", TWO_CONNS, here, str(port), str(n)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -181,10 +182,99 @@ static void test_scan(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static struct stat lib_st;
+static unsigned lib_calls;
+
+static int attach_lib(void *userdata, const char *path, uint32_t pid, char *why,
+		      unsigned whylen)
+{
+	struct stat st;
+
+	(void)userdata;
+	(void)pid;
+	(void)why;
+	(void)whylen;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_dev == lib_st.st_dev && st.st_ino == lib_st.st_ino);
+	lib_calls++;
+	return 0;
+}
+
+static void maps_entry(const char *pid, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	proc_entry(pid, NULL);
+	snprintf(path, sizeof(path), "%s/%s/maps", root, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s/root", root, pid);
+	assert_int_equal(symlink("/", path), 0);
+}
+
+/*
+ * A process's mapped libssl files (its maps, read through its root): a
+ * copy not seen before is handed over once, whatever the number of its
+ * mappings or of processes mapping it; other files, deleted ones, inode 0
+ * and a line longer than the reader's buffer are passed over; a file
+ * marked known (the system's libssl) never is.
+ */
+static void test_libs(void **state)
+{
+	char lib[160], other[160], text[8192], cmd[160], longline[5000];
+	struct sonde_tlsbins_attach a = { NULL, attach_lib, NULL };
+	struct sonde_tlsbins *tb;
+	struct stat ost;
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/sonde-tlsbins-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	snprintf(lib, sizeof(lib), "%s/libssl.so.3", root);
+	copy_file(GOFIX_DIR "/ssl-linked", lib);
+	snprintf(other, sizeof(other), "%s/libssl-system.so.3", root);
+	copy_file(GOFIX_DIR "/ssl-linked", other);
+	assert_int_equal(stat(lib, &lib_st), 0);
+	assert_int_equal(stat(other, &ost), 0);
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+#define MAPLINE(path, ino) "7f0000000000-7f0000001000 r-xp 00000000 %x:%x %llu    " path "\n"
+	snprintf(text, sizeof(text),
+		 "55d000000000-55d000001000 r--p 00000000 fd:00 4242 /usr/bin/python3.11\n"
+		 "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
+		 "%s\n"
+		 MAPLINE("%s", 0) MAPLINE("%s", 0) MAPLINE("%s (deleted)", 0) MAPLINE("%s", 0),
+		 longline,
+		 major(lib_st.st_dev), minor(lib_st.st_dev), (unsigned long long)lib_st.st_ino, lib,
+		 major(lib_st.st_dev), minor(lib_st.st_dev), (unsigned long long)lib_st.st_ino, lib,
+		 major(lib_st.st_dev), minor(lib_st.st_dev), (unsigned long long)lib_st.st_ino, lib,
+		 major(ost.st_dev), minor(ost.st_dev), (unsigned long long)ost.st_ino, other);
+	maps_entry("300", text);
+	maps_entry("301", text); /* another process, the same files */
+
+	tb = sonde_tlsbins_new(root);
+	assert_non_null(tb);
+	sonde_tlsbins_known(tb, other);
+	assert_int_equal(sonde_tlsbins_look_libs(tb, 300, &a), 1);
+	assert_int_equal(lib_calls, 1);
+	assert_int_equal(sonde_tlsbins_stats(tb)->lib_hooked, 1);
+	assert_int_equal(sonde_tlsbins_look_libs(tb, 301, &a), 0);
+	assert_int_equal(sonde_tlsbins_look_libs(tb, 999, &a), 0); /* no such process */
+	assert_int_equal(lib_calls, 1);
+	sonde_tlsbins_free(tb);
+#undef MAPLINE
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_libs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
