@@ -208,7 +208,7 @@ struct ebpf_state {
 		*loopback_reported;
 	struct sonde_series *retrans, *tcp_active, *truncated, *h2_walked, *h2_lost;
 	struct sonde_series *tls_libs, *tls_conns, *tls_opaque, *tls_unpaired, *loss_gaps;
-	struct sonde_series *go_programs, *go_unsupported, *ssl_programs;
+	struct sonde_series *go_programs, *go_unsupported, *ssl_programs, *ssl_failed;
 	struct sonde_series *parse_err[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *desync[SONDE_CONNTAB_MAX_PROTOS];
 	struct sonde_series *pdropped[SONDE_CONNTAB_MAX_PROTOS];
@@ -349,6 +349,9 @@ static int register_metrics(struct ebpf_state *st)
 	TRY(solo(reg, "sonde_ebpf_tls_programs",
 		 "OpenSSL copies hooked besides tls_libraries: programs with OpenSSL linked in, libssl files not the system's",
 		 SONDE_GAUGE, &st->ssl_programs));
+	TRY(solo(reg, "sonde_ebpf_tls_programs_unhooked_total",
+		 "OpenSSL copies found (linked into a program, a libssl file not the system's) but not hooked: uprobes refused, or past the 16 kept (the log says why)",
+		 SONDE_COUNTER, &st->ssl_failed));
 	TRY(solo(reg, "sonde_ebpf_go_tls_programs",
 		 "Go executables whose crypto/tls is hooked", SONDE_GAUGE, &st->go_programs));
 	TRY(solo(reg, "sonde_ebpf_go_tls_unsupported_total",
@@ -641,6 +644,7 @@ static void bins_gauges(struct ebpf_state *st)
 	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
 	sonde_gauge_set(st->ssl_programs, (double)sonde_ebpf_probe_openssl_programs(st->probe));
 	sonde_counter_set(st->go_unsupported, (double)(bs->go_unsupported + bs->go_failed));
+	sonde_counter_set(st->ssl_failed, (double)(bs->ssl_failed + bs->lib_failed));
 }
 
 static void scan_bins(struct ebpf_state *st)

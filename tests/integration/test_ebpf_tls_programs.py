@@ -82,8 +82,8 @@ def before_agent(ng, exe):
     try:
         with Agent(ebpf.config(ports=[ng.port])) as agent:
             ebpf.attached(agent)
-            check.equal(int(agent.scrape().sum(PROGRAMS)), 1,
-                        "%s: hooked by the agent's first look" % what)
+            check("of pid %d's own" % proc.pid in agent.log(),
+                  "%s: hooked by the agent's first look" % what)
             before = agent.scrape()
             want = sslprogs.finish(proc)
             check.equal(want, WANT, "%s: the plan's statuses" % what)
@@ -107,6 +107,8 @@ def started_after(ng, run, service, what, **section):
         want = run(N)
         check.equal(want, WANT, "%s: the plan's statuses" % what)
         both_ends(agent, before, want, what, service)
+        check.equal(int(agent.scrape().sum("sonde_ebpf_tls_programs_unhooked_total")), 0,
+                    "%s: nothing found left unhooked" % what)
         return agent.log()
 
 

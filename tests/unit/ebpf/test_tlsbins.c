@@ -12,6 +12,7 @@
  * fails, is counted; a scan of listed pids looks at those only; a second
  * scan looks into nothing already seen.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,18 +186,20 @@ static void test_scan(void **state)
 static struct stat lib_st;
 static unsigned lib_calls;
 
+/* userdata non-NULL: the attach fails (refused, or past the most kept) */
 static int attach_lib(void *userdata, const char *path, uint32_t pid, char *why,
 		      unsigned whylen)
 {
 	struct stat st;
 
-	(void)userdata;
 	(void)pid;
-	(void)why;
-	(void)whylen;
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_dev == lib_st.st_dev && st.st_ino == lib_st.st_ino);
 	lib_calls++;
+	if (userdata) {
+		snprintf(why, whylen, "refused");
+		return -ENOSPC;
+	}
 	return 0;
 }
 
@@ -263,6 +266,17 @@ static void test_libs(void **state)
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 301, &a), 0);
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 999, &a), 0); /* no such process */
 	assert_int_equal(lib_calls, 1);
+	sonde_tlsbins_free(tb);
+
+	/* its attach refused: counted, and not handed over again */
+	tb = sonde_tlsbins_new(root);
+	assert_non_null(tb);
+	sonde_tlsbins_known(tb, other);
+	a.userdata = &a;
+	assert_int_equal(sonde_tlsbins_look_libs(tb, 300, &a), 1);
+	assert_int_equal(sonde_tlsbins_stats(tb)->lib_failed, 1);
+	assert_int_equal(sonde_tlsbins_stats(tb)->lib_hooked, 0);
+	assert_int_equal(sonde_tlsbins_look_libs(tb, 301, &a), 0);
 	sonde_tlsbins_free(tb);
 #undef MAPLINE
 
