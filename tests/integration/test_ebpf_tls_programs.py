@@ -18,9 +18,10 @@ where the build inlined those (Node.js's).
   table): its first run is hooked as it starts (EXEC record), its next
   run is exact.
 - With ebpf.tls_hooks: entry (SSL_read/SSL_write at their entry): exact.
-- A libssl file that is not the system's (a copy, loaded through
-  LD_LIBRARY_PATH by a python client, as a container's own or one
-  bundled with a package would be): the client's first connection is
+- A libssl file that is not the system's: a copy loaded through
+  LD_LIBRARY_PATH by a python client (as one bundled with a package),
+  and a copy bind-mounted over the system's path in a mount namespace of
+  the client's own (as a container's): the client's first connection is
   opaque and makes the agent look at the files it maps; its second
   connection, on the hooked copy, is exact at both ends.
 - With ebpf.tls_programs false: not hooked, its connection counted as
@@ -117,20 +118,22 @@ def client(ng, exe):
     return ng, lambda n: sslprogs.get(exe, ng.port, n), os.path.basename(exe)[:15]
 
 
-def own_libssl(ng, tmp):
-    what = "a libssl file not the system's"
-    libdir = os.path.join(tmp, "own-lib")
-    os.makedirs(libdir)
-    sys_lib = next(p for p in ("/usr/lib/x86_64-linux-gnu/libssl.so.3",
-                               "/lib/x86_64-linux-gnu/libssl.so.3") if os.path.exists(p))
-    shutil.copy(sys_lib, os.path.join(libdir, "libssl.so.3"))
+def system_libssl():
+    return next(p for p in ("/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                            "/lib/x86_64-linux-gnu/libssl.so.3") if os.path.exists(p))
+
+
+def own_libssl(ng, what, **popen):
+    """A python client whose libssl is not the system's file (two_conns
+    with popen's env or prefix): its first connection makes the agent hook
+    that file, its second is exact at both ends."""
     with Agent(ebpf.config(ports=[ng.port])) as agent:
         ebpf.attached(agent)
         first = agent.scrape().sum(PROGRAMS)
-        p = sslprogs.two_conns(ng.port, N, dict(os.environ, LD_LIBRARY_PATH=libdir))
+        p = sslprogs.two_conns(ng.port, N, **popen)
         try:
             agent.wait_for(lambda m: m.sum(PROGRAMS) > first, timeout=10,
-                           what="%s: the copy hooked after its first connection" % what)
+                           what="%s: the file hooked after the first connection" % what)
             ebpf.delta_when_closed(agent, agent.scrape(), "%s: first connection closed" % what)
             before = agent.scrape()
             out, _ = p.communicate("go\n", timeout=60)
@@ -140,8 +143,8 @@ def own_libssl(ng, tmp):
                 p.wait()
         want = sslprogs.counts(out)
         check.equal(want, WANT, "%s: the plan's statuses" % what)
-        got_log = [ln for ln in agent.log().splitlines() if "not the system's" in ln]
-        check(bool(got_log), "%s: the agent says it hooked the copy" % what)
+        check("of pid %d's own" % p.pid in agent.log() or "not the system's" in agent.log(),
+              "%s: the agent says it hooked the file" % what)
         total = sum(want.values())
         agent.wait_for(lambda m: m.sum(CLI + "_count") - before.sum(CLI + "_count") >= total,
                        timeout=20, what="%s: %d requests" % (what, total))
@@ -150,6 +153,21 @@ def own_libssl(ng, tmp):
             got = {k: int(v) for k, v in d.by(fam + "_count", "http_response_status_code").items()}
             check.equal(got, want, "%s: %s per status = the client's" % (what, side))
         ebpf.tls_clean(check, d, what)
+
+
+def own_libssl_phases(ng, tmp):
+    libdir = os.path.join(tmp, "own-lib")
+    os.makedirs(libdir)
+    copy = os.path.join(libdir, "libssl.so.3")
+    shutil.copy(system_libssl(), copy)
+    own_libssl(ng, "a libssl copy through LD_LIBRARY_PATH",
+               env=dict(os.environ, LD_LIBRARY_PATH=libdir))
+    # a container's own: the system's path names another file in its mount
+    # namespace (reached by the agent through /proc/PID/root)
+    own_libssl(ng, "another libssl at the system's path, in a mount namespace",
+               prefix=["unshare", "-m", "--propagation", "private", "sh", "-c",
+                       'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", copy,
+                       system_libssl()])
 
 
 def switched_off(ng, exe):
@@ -226,7 +244,7 @@ def main():
                             tls_hooks="entry")
         check("SSL_read/SSL_write (entry) hooked in an OpenSSL of pid" in log,
               "ebpf.tls_hooks entry: the program hooked at SSL_read/SSL_write's entry")
-        own_libssl(ng, tmp)
+        own_libssl_phases(ng, tmp)
         switched_off(ng, exported)
         node_phase(ng)
     check.exit()

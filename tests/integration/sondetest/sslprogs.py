@@ -158,8 +158,9 @@ print("200 %d 404 %d" % (g.get("200", 0), g.get("404", 0)))
 """
 
 
-def two_conns(port, n, env):
-    """python running TWO_CONNS with env: its first connection made."""
+def two_conns(port, n, env=None, prefix=()):
+    """python running TWO_CONNS (under the command prefix, with env)."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.Popen([sys.executable, "-c", TWO_CONNS, here, str(port), str(n)],
+    return subprocess.Popen(list(prefix) + [sys.executable, "-c", TWO_CONNS, here, str(port),
+                                            str(n)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
