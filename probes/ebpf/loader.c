@@ -32,6 +32,46 @@
 /* uprobes per Go program: Read's copy, Write's entry */
 #define GO_LINKS_PER_PROGRAM 2
 
+/*
+ * The uprobes of programs hooked after start (Go's, OpenSSL linked in):
+ * room for `most` programs, allocated at the first, and how many hooked.
+ */
+struct prog_links {
+	struct bpf_link **links;
+	unsigned n, programs;
+};
+
+/* Links destroyed, room freed. */
+static void prog_links_free(struct prog_links *pl)
+{
+	while (pl->n)
+		bpf_link__destroy(pl->links[--pl->n]);
+	free(pl->links);
+	pl->links = NULL;
+}
+
+/*
+ * Room for one more program of up to per_program links per listed
+ * process: 0, or -ENOSPC past `most` programs (what says which), -ENOMEM.
+ */
+static int prog_links_room(struct prog_links *pl, unsigned most, unsigned per_program,
+			   const char *what, char *why, size_t whylen)
+{
+	if (pl->programs >= most) {
+		snprintf(why, whylen, "%u %s hooked already (the most kept)", pl->programs, what);
+		return -ENOSPC;
+	}
+	if (!pl->links) {
+		pl->links = calloc((size_t)most * per_program * SONDE_EBPF_FILTER_MAX,
+				   sizeof(*pl->links));
+		if (!pl->links) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 struct sonde_ebpf_probe {
 	struct sonde_bpf *skel;
 	struct ring_buffer *rb;
@@ -46,11 +86,9 @@ struct sonde_ebpf_probe {
 	int tls_pids[SONDE_EBPF_FILTER_MAX];
 	unsigned n_tls_pids;
 	/* Go programs' crypto/tls: two uprobes each (per listed process) */
-	struct bpf_link **go_links;
-	unsigned n_go_links, go_programs;
+	struct prog_links go;
 	/* programs with OpenSSL linked in: a libssl's hooks each */
-	struct bpf_link **ssl_prog_links;
-	unsigned n_ssl_prog_links, ssl_programs;
+	struct prog_links ssl;
 	bool tls_entry; /* opts.tls_entry */
 	bool ssl_loaded; /* the SSL programs are loaded */
 };
@@ -530,33 +568,21 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
 		{ NULL, g->copy_off, sk->progs.go_tls_read, NULL, true },
 		{ NULL, g->write_off, sk->progs.go_tls_write, NULL, true },
 	};
-	int err;
+	int err = prog_links_room(&p->go, SONDE_EBPF_GO_PROGRAMS_MAX, GO_LINKS_PER_PROGRAM,
+				  "Go programs", why, whylen);
 
-	if (p->go_programs >= SONDE_EBPF_GO_PROGRAMS_MAX) {
-		snprintf(why, whylen, "%u Go programs hooked already (the most kept)",
-			 p->go_programs);
-		return -ENOSPC;
-	}
-	if (!p->go_links) {
-		p->go_links = calloc((size_t)SONDE_EBPF_GO_PROGRAMS_MAX * GO_LINKS_PER_PROGRAM *
-					     SONDE_EBPF_FILTER_MAX,
-				     sizeof(*p->go_links));
-		if (!p->go_links) {
-			snprintf(why, whylen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	err = attach_hooks(p, path, hooks, GO_LINKS_PER_PROGRAM,
-			   g->tcp_hash | (uint64_t)g->unix_hash << 32, p->go_links, &p->n_go_links,
-			   why, whylen);
 	if (!err)
-		p->go_programs++;
+		err = attach_hooks(p, path, hooks, GO_LINKS_PER_PROGRAM,
+				   g->tcp_hash | (uint64_t)g->unix_hash << 32, p->go.links, &p->go.n,
+				   why, whylen);
+	if (!err)
+		p->go.programs++;
 	return err;
 }
 
 unsigned sonde_ebpf_probe_go_programs(const struct sonde_ebpf_probe *probe)
 {
-	return probe->go_programs;
+	return probe->go.programs;
 }
 
 int sonde_ebpf_probe_attach_openssl(struct sonde_ebpf_probe *p, const char *path, bool *ret_entry,
@@ -568,42 +594,27 @@ int sonde_ebpf_probe_attach_openssl(struct sonde_ebpf_probe *p, const char *path
 		snprintf(why, whylen, "the SSL hooks were not loaded (opened without TLS)");
 		return -ENOTSUP;
 	}
-	if (p->ssl_programs >= SONDE_EBPF_SSL_PROGRAMS_MAX) {
-		snprintf(why, whylen, "%u programs with OpenSSL hooked already (the most kept)",
-			 p->ssl_programs);
-		return -ENOSPC;
-	}
-	if (!p->ssl_prog_links) {
-		p->ssl_prog_links = calloc((size_t)SONDE_EBPF_SSL_PROGRAMS_MAX * TLS_LINKS_PER_LIB *
-						   SONDE_EBPF_FILTER_MAX,
-					   sizeof(*p->ssl_prog_links));
-		if (!p->ssl_prog_links) {
-			snprintf(why, whylen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	err = attach_openssl(p, path, p->tls_entry, true, p->ssl_prog_links,
-			     &p->n_ssl_prog_links, ret_entry, why, whylen);
+	err = prog_links_room(&p->ssl, SONDE_EBPF_SSL_PROGRAMS_MAX, TLS_LINKS_PER_LIB,
+			      "programs with OpenSSL", why, whylen);
 	if (!err)
-		p->ssl_programs++;
+		err = attach_openssl(p, path, p->tls_entry, true, p->ssl.links, &p->ssl.n,
+				     ret_entry, why, whylen);
+	if (!err)
+		p->ssl.programs++;
 	return err;
 }
 
 unsigned sonde_ebpf_probe_openssl_programs(const struct sonde_ebpf_probe *probe)
 {
-	return probe->ssl_programs;
+	return probe->ssl.programs;
 }
 
 void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 {
 	if (!probe)
 		return;
-	while (probe->n_go_links)
-		bpf_link__destroy(probe->go_links[--probe->n_go_links]);
-	free(probe->go_links);
-	while (probe->n_ssl_prog_links)
-		bpf_link__destroy(probe->ssl_prog_links[--probe->n_ssl_prog_links]);
-	free(probe->ssl_prog_links);
+	prog_links_free(&probe->go);
+	prog_links_free(&probe->ssl);
 	detach_tls(probe);
 	ring_buffer__free(probe->rb);
 	sonde_bpf__destroy(probe->skel);
