@@ -644,7 +644,7 @@ static void bins_gauges(struct ebpf_state *st)
 	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
 	sonde_gauge_set(st->ssl_programs, (double)sonde_ebpf_probe_openssl_programs(st->probe));
 	sonde_counter_set(st->go_unsupported, (double)(bs->go_unsupported + bs->go_failed));
-	sonde_counter_set(st->ssl_failed, (double)(bs->ssl_failed + bs->lib_failed));
+	sonde_counter_set(st->ssl_failed, (double)bs->ssl_failed);
 }
 
 static void scan_bins(struct ebpf_state *st)

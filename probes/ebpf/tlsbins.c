@@ -123,25 +123,47 @@ static bool look_go(struct sonde_tlsbins *tb, const char *path, uint32_t pid,
 	return true;
 }
 
-/* A program with OpenSSL linked in (it defines SSL_read and SSL_write). */
-static void look_openssl(struct sonde_tlsbins *tb, const char *path, uint32_t pid,
-			 const struct sonde_tlsbins_attach *a)
+/* An OpenSSL copy of pid's own (what: which one, for the log), hooked and counted. */
+static void hook_openssl(struct sonde_tlsbins *tb, const char *path, uint32_t pid,
+			 const char *what, const struct sonde_tlsbins_attach *a)
 {
 	char why[512];
-	int err;
+	int err = a->openssl(a->userdata, path, pid, why, sizeof(why));
 
-	if (!sonde_ssl_defined(path))
-		return;
-	err = a->openssl(a->userdata, path, pid, why, sizeof(why));
 	if (err) {
 		tb->stats.ssl_failed++;
 		sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
-			  "TLS: the OpenSSL linked into the program of pid %u not hooked: %s; "
-			  "its TLS connections are counted, not parsed",
-			  pid, why);
+			  "TLS: %s of pid %u not hooked: %s; its TLS connections are counted, "
+			  "not parsed",
+			  what, pid, why);
 	} else {
 		tb->stats.ssl_hooked++;
 	}
+}
+
+/*
+ * The file at path opened, if it is a regular file not seen before (it is
+ * then remembered): its fd, and fdpath naming it (/proc/self/fd/N). Else
+ * -errno when it cannot be opened, -EEXIST when seen, not regular, or the
+ * seen table is full (counted in skipped).
+ */
+static int open_new(struct sonde_tlsbins *tb, const char *path, char *fdpath, size_t len)
+{
+	struct stat st;
+	bool full = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    seen(tb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full) || full) {
+		if (full)
+			tb->stats.skipped++;
+		close(fd);
+		return -EEXIST;
+	}
+	snprintf(fdpath, len, "/proc/self/fd/%d", fd);
+	return fd;
 }
 
 /*
@@ -153,33 +175,21 @@ static void look_openssl(struct sonde_tlsbins *tb, const char *path, uint32_t pi
  */
 static unsigned look(struct sonde_tlsbins *tb, uint32_t pid, const struct sonde_tlsbins_attach *a)
 {
-	char path[300];
-	struct stat st;
-	bool full;
+	char path[300], fdpath[32];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%u/exe", tb->root, pid);
-	/* kernel threads have no exe: open fails (ENOENT); another user's
-	 * process needs CAP_SYS_PTRACE (EACCES) */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_new(tb, path, fdpath, sizeof(fdpath));
 	if (fd < 0) {
-		if ((errno == EACCES || errno == EPERM) && !tb->stats.denied++)
+		/* kernel threads have no exe (ENOENT); another user's process
+		 * needs CAP_SYS_PTRACE (EACCES) */
+		if ((fd == -EACCES || fd == -EPERM) && !tb->stats.denied++)
 			tb->stats.denied_pid = pid;
 		return 0;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    seen(tb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full)) {
-		close(fd);
-		return 0;
-	}
-	if (full) {
-		tb->stats.skipped++;
-		close(fd);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (!(a->go && look_go(tb, path, pid, a)) && a->openssl)
-		look_openssl(tb, path, pid, a);
+	/* not Go with crypto/tls: OpenSSL linked in, if it defines SSL_read/SSL_write */
+	if (!(a->go && look_go(tb, fdpath, pid, a)) && a->openssl && sonde_ssl_defined(fdpath))
+		hook_openssl(tb, fdpath, pid, "the OpenSSL linked into the program", a);
 	close(fd);
 	return 1;
 }
@@ -229,33 +239,19 @@ static bool libssl_line(char *line, uint64_t *dev, uint64_t *ino, char **path)
 	return true;
 }
 
+/* A mapped libssl file, through the process's root; opened and deduped
+ * by its own identity (the mapping's may be an overlay's). */
 static void hook_lib(struct sonde_tlsbins *tb, uint32_t pid, const char *path,
 		     const struct sonde_tlsbins_attach *a)
 {
-	char file[4400], why[512];
-	struct stat st;
-	bool full;
-	int fd, err;
+	char file[4400], fdpath[32];
+	int fd;
 
 	snprintf(file, sizeof(file), "%s/%u/root%s", tb->root, pid, path);
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	fd = open_new(tb, file, fdpath, sizeof(fdpath));
 	if (fd < 0)
 		return;
-	/* the file's own identity: the mapping's may be an overlay's */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    !seen(tb, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &full) && !full) {
-		snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
-		err = a->openssl(a->userdata, file, pid, why, sizeof(why));
-		if (err) {
-			tb->stats.lib_failed++;
-			sonde_log(SONDE_LOG_WARNING, "probe", "ebpf",
-				  "TLS: %s of pid %u not hooked: %s; its TLS connections are "
-				  "counted, not parsed",
-				  path, pid, why);
-		} else {
-			tb->stats.lib_hooked++;
-		}
-	}
+	hook_openssl(tb, fdpath, pid, path, a);
 	close(fd);
 }
 

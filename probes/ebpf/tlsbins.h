@@ -26,11 +26,11 @@ struct sonde_tlsbins_stats {
 	uint64_t go_hooked;      /* Go programs with crypto/tls, hooked */
 	uint64_t go_unsupported; /* Go programs with crypto/tls, not hookable */
 	uint64_t go_failed;      /* hookable, but attach failed */
-	uint64_t ssl_hooked;     /* programs with OpenSSL linked in, hooked */
+	/* OpenSSL copies: linked into a program, or libssl files other than
+	 * the system's (a container's, a bundled one) */
+	uint64_t ssl_hooked;
 	uint64_t ssl_failed;     /* ... whose attach failed */
-	uint64_t lib_hooked;     /* libssl files other than the system's (a container's, bundled) */
-	uint64_t lib_failed;     /* ... whose attach failed */
-	uint64_t skipped;        /* executables not looked into: the seen table full */
+	uint64_t skipped;        /* files not looked into: the seen table full */
 	uint64_t denied;         /* processes whose /proc/PID/exe we may not open */
 	uint32_t denied_pid;     /* the first of them */
 };

@@ -262,7 +262,7 @@ static void test_libs(void **state)
 	sonde_tlsbins_known(tb, other);
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 300, &a), 1);
 	assert_int_equal(lib_calls, 1);
-	assert_int_equal(sonde_tlsbins_stats(tb)->lib_hooked, 1);
+	assert_int_equal(sonde_tlsbins_stats(tb)->ssl_hooked, 1);
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 301, &a), 0);
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 999, &a), 0); /* no such process */
 	assert_int_equal(lib_calls, 1);
@@ -274,8 +274,8 @@ static void test_libs(void **state)
 	sonde_tlsbins_known(tb, other);
 	a.userdata = &a;
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 300, &a), 1);
-	assert_int_equal(sonde_tlsbins_stats(tb)->lib_failed, 1);
-	assert_int_equal(sonde_tlsbins_stats(tb)->lib_hooked, 0);
+	assert_int_equal(sonde_tlsbins_stats(tb)->ssl_failed, 1);
+	assert_int_equal(sonde_tlsbins_stats(tb)->ssl_hooked, 0);
 	assert_int_equal(sonde_tlsbins_look_libs(tb, 301, &a), 0);
 	sonde_tlsbins_free(tb);
 #undef MAPLINE
