@@ -1044,6 +1044,7 @@ static int ebpf_start(void *state)
 		tls_libs(st, &po);
 	po.tls_entry = strcmp(st->cfg.tls_hooks, "entry") == 0;
 	po.unix_sockets = st->cfg.unix_sockets;
+	/* programs carrying their own TLS are looked for, at their exec too */
 	po.exec_records = st->cfg.tls && (st->cfg.go_tls || st->cfg.tls_programs);
 	po.tls_programs = st->cfg.tls && st->cfg.tls_programs;
 	st->estab_base = count_established();
@@ -1074,7 +1075,7 @@ static int ebpf_start(void *state)
 			  cs.ids, st->cfg.n_cgroups, sonde_cgroup_filter_root(st->cgf),
 			  cs.missing ? " (some paths do not exist yet: looked for again every 5 s)" : "");
 	}
-	if (st->cfg.tls && (st->cfg.go_tls || st->cfg.tls_programs)) {
+	if (po.exec_records) {
 		memcpy(st->pids, po.pids, sizeof(st->pids));
 		st->n_pids = po.n_pids;
 		st->bins_attach.go = st->cfg.go_tls ? attach_go : NULL;
