@@ -32,7 +32,6 @@ import http.client
 import os
 import random
 import re
-import ssl
 import subprocess
 import sys
 import time
@@ -40,7 +39,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, HeldUpstream, Nginx, ebpf, skip, which  # noqa: E402
+from sondetest import (Agent, Checks, HeldUpstream, Nginx, ebpf, https_connection,  # noqa: E402
+                       skip, which)
 from sondetest.ebpf import Delta  # noqa: E402
 from sondetest.haproxy import HAProxy  # noqa: E402
 
@@ -71,10 +71,7 @@ def tally(items, key):
 def connection(hx, tls):
     if not tls:
         return http.client.HTTPConnection(hx.host, hx.port, timeout=10)
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return http.client.HTTPSConnection(hx.host, hx.tls_port, timeout=10, context=ctx)
+    return https_connection(hx.tls_port, hx.host)
 
 
 def mix(hx, tls, per_request=False):

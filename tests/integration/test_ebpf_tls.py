@@ -32,10 +32,8 @@ to python's http.client over TLS, all three linking Debian's libssl.so.3.
   nginx's requests are still counted exactly.
 """
 
-import http.client
 import os
 import re
-import ssl
 import subprocess
 import sys
 import time
@@ -43,7 +41,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Agent, Checks, HarnessError, HeldUpstream, Nginx, ebpf, free_port  # noqa: E402
+from sondetest import (Agent, Checks, HarnessError, HeldUpstream, Nginx, ebpf, free_port,  # noqa: E402
+                       https_connection)
 from sondetest.ebpf import Delta  # noqa: E402
 
 ebpf.require()
@@ -51,13 +50,6 @@ check = Checks()
 SRV = "http_server_request_duration_seconds"
 CLI = "http_client_request_duration_seconds"
 HOLD_MS = 50
-
-
-def https(port):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
 
 
 def get(conn, path, want):
@@ -107,7 +99,7 @@ def traced(ng, hooks, tls_hooks):
         before = m
 
         # python: one keep-alive connection, a mix of statuses
-        c = https(ng.port)
+        c = https_connection(ng.port)
         for path, want, n in (("/ok", 200, 20), ("/missing", 404, 5), ("/down", 502, 3)):
             for _ in range(n):
                 get(c, path, want)
@@ -154,7 +146,7 @@ def traced(ng, hooks, tls_hooks):
 
         # the wire's bytes, not the plaintext: one connection against ss
         before = agent.scrape()
-        c = https(ng.port)
+        c = https_connection(ng.port)
         for _ in range(10):
             get(c, "/ok", 200)
         want_recv = ss_received(c.sock.getsockname()[1])

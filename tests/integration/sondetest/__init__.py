@@ -22,14 +22,14 @@ from .server import Server
 from .sqlmix import mixed_statements
 from .servers import (HeldUpstream, MariaDB, Memcached, Nginx, NodeExporter, Postgres,
                       Prometheus, Redis)
-from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, port_open, run, skip,
-                   stop_process, tail, temp_dir, wait_until, which)
+from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, https_connection,
+                   port_open, run, skip, stop_process, tail, temp_dir, wait_until, which)
 from . import cgroups, ebpf, grpcpeers
 
 __all__ = [
     "Agent", "http_get", "sonde_bin", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
     "Histogram", "Metrics", "ParseError", "parse", "Server", "HeldUpstream", "MariaDB", "Memcached",
     "mixed_statements", "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
-    "SKIP", "Checks", "HarnessError", "free_port", "port_open", "run", "skip", "stop_process",
+    "SKIP", "Checks", "HarnessError", "free_port", "https_connection", "port_open", "run", "skip", "stop_process",
     "tail", "temp_dir", "wait_until", "which", "cgroups", "ebpf", "grpcpeers",
 ]

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from .util import HarnessError
+from .util import HarnessError, https_connection
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sslclient.c")
 
@@ -129,12 +129,7 @@ def python_mix(port, n):
     """n requests (every third for /missing) from this process's ssl
     module (libssl) on one keep-alive HTTPS connection to 127.0.0.1:port;
     the statuses it got."""
-    import http.client
-    import ssl
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    c = https_connection(port)
     got = {}
     for i in range(n):
         c.request("GET", "/missing" if i % 3 == 2 else "/ok")

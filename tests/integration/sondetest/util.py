@@ -128,6 +128,17 @@ def run(cmd, timeout=60, check=True, input=None, env=None, user=None):
     return p.stdout
 
 
+def https_connection(port, host="127.0.0.1"):
+    """An http.client HTTPS connection that takes the self-signed
+    certificates the test servers make for their run."""
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return http.client.HTTPSConnection(host, port, timeout=10, context=ctx)
+
+
 def which(name, extra_dirs=()):
     p = shutil.which(name)
     if p:
