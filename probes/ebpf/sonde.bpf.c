@@ -1042,26 +1042,31 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	if (want && si->h2) {
 		struct h2_state *h2 = bpf_map_lookup_elem(&h2_frames, &si->ino);
 
+		/*
+		 * Nested, not `p = h2 ? ... : NULL; if (p && p->lost) ...`:
+		 * clang turns that into branches on p->lost that Linux 6.1's
+		 * verifier (Debian 12) cannot relate, and it then refuses a
+		 * NULL p it follows on a path that cannot happen.
+		 */
 		if (!h2) {
 			/* its place was evicted (more HTTP/2 connections than
 			 * h2_frames holds): no longer walked, counted once */
 			si->h2 = 0;
 			stat_inc(SONDE_EBPF_STAT_H2_LOST);
-		}
-		p = h2 ? &h2->pos[slot & 3] : NULL;
-		if (p && p->lost)
-			p = NULL;
-		if (p && total <= H2_COPY_WHOLE)
-			want = total; /* copied whole below, then walked over */
-		if (p && total > H2_COPY_WHOLE) {
-			size = h2_walk(p, ptr, (__u32)kind << 24 | (iovcnt & 0xffffff), total);
-			if (!size) {
-				si->lost |= lost_bit; /* not sent: a gap before the next */
+		} else if (!h2->pos[slot & 3].lost) {
+			p = &h2->pos[slot & 3];
+			if (total > H2_COPY_WHOLE) {
+				size = h2_walk(p, ptr, (__u32)kind << 24 | (iovcnt & 0xffffff),
+					       total);
+				if (!size) {
+					si->lost |= lost_bit; /* not sent: a gap before the next */
+					return 0;
+				}
+				ev->hdr.flags |= SONDE_EBPF_F_FRAMED;
+				submit_data(si, ev, size, lost_bit, p);
 				return 0;
 			}
-			ev->hdr.flags |= SONDE_EBPF_F_FRAMED;
-			submit_data(si, ev, size, lost_bit, p);
-			return 0;
+			want = total; /* copied whole below, then walked over */
 		}
 	}
 	if (want && kind == ARG_BUF) {
