@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
+#include "verifierlog.h"
 #include "log.h"
 #include "sslsyms.h"
 #include "sonde.skel.h"
@@ -93,11 +94,39 @@ struct sonde_ebpf_probe {
 	bool ssl_loaded; /* the SSL programs are loaded */
 };
 
+/*
+ * libbpf prints a refused program's verifier log as one message of this
+ * form (after its "libbpf: " prefix): the program's name, then the log.
+ */
+#define LIBBPF_PROG_LOG_FMT "prog '%s': -- BEGIN PROG LOAD LOG --\n%s-- END PROG LOAD LOG --\n"
+
+/* The verifier's verdict on a refused program, in one line at notice. */
+static void log_verdict(const char *fmt, va_list ap)
+{
+	const char *at = strstr(fmt, LIBBPF_PROG_LOG_FMT), *name, *vlog;
+	char verdict[1024];
+	va_list aq;
+
+	/* its two strings are read only when they are the message's only arguments */
+	if (!at || strchr(fmt, '%') != at + 6 || strchr(at + sizeof(LIBBPF_PROG_LOG_FMT) - 1, '%'))
+		return;
+	va_copy(aq, ap);
+	name = va_arg(aq, const char *);
+	vlog = va_arg(aq, const char *);
+	va_end(aq);
+	if (name && vlog && sonde_ebpf_verifier_verdict(vlog, verdict, sizeof(verdict)))
+		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
+			  "the kernel's verifier refused program %s: %s", name, verdict);
+}
+
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
 			 va_list ap)
 {
 	char buf[512];
 	size_t n;
+
+	if (level == LIBBPF_WARN)
+		log_verdict(fmt, ap);
 
 	/* libbpf's verifier dumps are for debugging, not for the journal */
 	if (sonde_log_get_level() < SONDE_LOG_DEBUG || level == LIBBPF_DEBUG)
