@@ -13,7 +13,7 @@ TEST_PKGS="libcmocka-dev libclang-rt-14-dev python3 procps iproute2 valgrind
   nginx redis-server redis-tools memcached postgresql postgresql-contrib
   mariadb-server mariadb-client prometheus prometheus-node-exporter mtail wrk
   apache2-utils openssl libssl-dev nghttp2-client python3-grpcio golang-go haproxy
-  golang-google-grpc-dev"
+  golang-google-grpc-dev qemu-system-x86 busybox-static cpio kmod"
 
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

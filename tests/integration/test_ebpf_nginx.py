@@ -195,7 +195,7 @@ def latency(d, lines):
             continue
         log_c = sum(1 for t in times if t <= b)
         worst = max(worst, abs(agent_c - log_c))
-    check(worst <= 0.02 * n, "latency: per-bucket cumulative counts within 2%% of %d requests" % n,
+    check.timing(worst <= 0.02 * n, "latency: per-bucket cumulative counts within 2%% of %d requests" % n,
           "worst bucket differs by %d" % worst)
     log_h = Histogram([(b, sum(1 for t in times if t <= b)) for b in bounds] + [(float("inf"), n)],
                       n, sum(times))
@@ -203,10 +203,11 @@ def latency(d, lines):
         exact = exact_quantile(times, q)
         est = h.quantile(q)
         lo, hi = log_h.bucket_of(exact)
-        check(lo - 1e-9 <= est <= hi + 1e-9,
-              "latency: agent p%d in the bucket of the log's p%d" % (q * 100, q * 100),
-              "agent %.4f s, log %.4f s, bucket (%g, %g]" % (est, exact, lo, hi))
-    check.close(h.mean, sum(times) / n, 0.05, 0.002, "latency: agent mean vs $request_time mean")
+        check.timing(lo - 1e-9 <= est <= hi + 1e-9,
+                     "latency: agent p%d in the bucket of the log's p%d" % (q * 100, q * 100),
+                     "agent %.4f s, log %.4f s, bucket (%g, %g]" % (est, exact, lo, hi))
+    check.close(h.mean, sum(times) / n, 0.05, 0.002, "latency: agent mean vs $request_time mean",
+                timing=True)
 
 
 def main():

@@ -89,13 +89,14 @@ def phase(name, pg, agent, work, mean_check=None):
 
 
 def sleep_mean(name, agent_ms, exec_ms):
-    check.close(agent_ms, exec_ms, 0.10, 2.0, "%s: agent mean ms vs pg_stat_statements mean ms" % name)
+    check.close(agent_ms, exec_ms, 0.10, 2.0, "%s: agent mean ms vs pg_stat_statements mean ms" % name,
+                timing=True)
 
 
 def bench_mean(name, agent_ms, exec_ms):
-    check(0.9 * exec_ms <= agent_ms <= exec_ms + 1.0,
-          "%s: agent mean within [0.9x, +1 ms] of exec mean" % name,
-          "agent %.3f ms, exec %.3f ms" % (agent_ms, exec_ms))
+    check.timing(0.9 * exec_ms <= agent_ms <= exec_ms + 1.0,
+                 "%s: agent mean within [0.9x, +1 ms] of exec mean" % name,
+                 "agent %.3f ms, exec %.3f ms" % (agent_ms, exec_ms))
 
 
 def client_env(sslmode):

@@ -133,7 +133,7 @@ def traced(ng, hooks, tls_hooks):
         held = d.histogram(SRV, http_route="/held")
         check.equal(int(held.count), 20, "held requests counted at the server")
         check.close(held.mean, sum(spent) / len(spent), 0.10, 0.005,
-                    "held requests: agent server mean vs python-measured mean (s)")
+                    "held requests: agent server mean vs python-measured mean (s)", timing=True)
         check.equal(int(d.sum("sonde_ebpf_tls_connections_total")), 2 * n_conns,
                     "TLS connections counted at both ends")
         check.equal(int(d.sum("sonde_ebpf_tls_connections_opaque_total")), 0,

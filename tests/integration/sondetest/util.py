@@ -116,12 +116,12 @@ def stop_process(proc, timeout=10.0, sig_first=None):
     return proc.wait(timeout=timeout)
 
 
-def run(cmd, timeout=60, check=True, input=None, env=None, user=None):
+def run(cmd, timeout=60, check=True, input=None, env=None, user=None, cwd=None):
     """Runs a command, returns stdout (text); raises with stderr on failure."""
     if user is not None:
         cmd = ["runuser", "-u", user, "--"] + list(cmd)
     p = subprocess.run(cmd, input=input, capture_output=True, text=True,
-                       timeout=timeout, env=env)
+                       timeout=timeout, env=env, cwd=cwd)
     if check and p.returncode != 0:
         raise HarnessError("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (
             " ".join(cmd), p.returncode, p.stdout[-4000:], p.stderr[-4000:]))
@@ -155,10 +155,18 @@ class Checks:
     ends with an 'N passed, N failed' line and the exit status. `prefix`
     goes before each name (a phase run several ways)."""
 
+    # Timing comparisons (a latency against a server's own) hold on a real
+    # CPU. Under software emulation (SONDE_TEST_EMULATED=1: the run inside
+    # Debian's kernel under qemu, test_ebpf_debian_kernel) time stretches
+    # unevenly, so there they are printed and not asserted; the same tests
+    # assert them natively in the same suite.
+    EMULATED = os.environ.get("SONDE_TEST_EMULATED") == "1"
+
     def __init__(self):
         self.passed = 0
         self.failed = []
         self.prefix = ""
+        self.unasserted = 0
 
     def __call__(self, cond, what, detail=""):
         what = self.prefix + what
@@ -173,12 +181,23 @@ class Checks:
     def equal(self, got, want, what):
         return self(got == want, what, "got %r, want %r" % (got, want))
 
-    def close(self, got, want, rel, absolute, what):
+    def close(self, got, want, rel, absolute, what, timing=False):
         ok = abs(got - want) <= max(rel * abs(want), absolute)
-        return self(ok, what, "got %.6g, want %.6g, tolerance max(%g%%, %g)"
-                    % (got, want, rel * 100, absolute))
+        return (self.timing if timing else self)(
+            ok, what, "got %.6g, want %.6g, tolerance max(%g%%, %g)" % (got, want, rel * 100, absolute))
+
+    def timing(self, cond, what, detail=""):
+        """A check of elapsed time: asserted unless the CPU is emulated."""
+        if not self.EMULATED:
+            return self(cond, what, detail)
+        self.unasserted += 1
+        print("not asserted (emulated CPU): %s%s%s" % (self.prefix, what,
+                                                       (" (%s)" % detail) if detail else ""), flush=True)
+        return True
 
     def exit(self):
+        if self.unasserted:
+            print("%d timing checks not asserted (emulated CPU)" % self.unasserted, flush=True)
         print("%d passed, %d failed" % (self.passed, len(self.failed)), flush=True)
         sys.exit(1 if self.failed else 0)
 

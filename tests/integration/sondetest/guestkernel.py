@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: MIT
+"""Debian's own kernel, booted under qemu, running this machine's files.
+
+The eBPF probe must load and count on the kernel a fresh Debian 12 host
+runs (6.1), which is not the kernel the test machines run. The kernel comes
+from the distribution's package (linux-image-amd64, downloaded, not
+installed); the guest mounts this machine's root read-only over 9p with a
+memory-backed overlay on top, so it runs the sonde under test, the test
+servers and the integration tests themselves, as root, on loopback. It gets
+no network device and reaches nothing outside. Software emulation (TCG):
+nested KVM is not available everywhere (it hangs on the test VMs), and the
+tests here check counts, not speed.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+from .util import HarnessError, run, which
+
+PACKAGE = "linux-image-amd64"
+
+# What the guest's /init loads, in dependency order, to mount 9p and overlay
+# (Debian builds them as modules). Paths under lib/modules/VERSION/kernel/.
+MODULES = (
+    "drivers/virtio/virtio_ring", "drivers/virtio/virtio",
+    "drivers/virtio/virtio_pci_modern_dev", "drivers/virtio/virtio_pci_legacy_dev",
+    "drivers/virtio/virtio_pci", "fs/netfs/netfs", "fs/fscache/fscache",
+    "net/9p/9pnet", "net/9p/9pnet_virtio", "fs/9p/9p", "fs/overlayfs/overlay",
+)
+
+# Runs as PID 1 from the initramfs: the host's root becomes the guest's,
+# writable in memory only, then GUEST_SCRIPT (on the shared result folder)
+# runs with the kernel's own filesystems mounted, and the guest powers off.
+INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in %(modules)s; do insmod /mod/$m.ko || echo "guest: insmod $m failed"; done
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 host /host \
+  || { echo "guest: cannot mount the host's root"; poweroff -f; }
+mount -t tmpfs tmpfs /upper
+mkdir -p /upper/u /upper/w
+mount -t overlay overlay -o lowerdir=/host,upperdir=/upper/u,workdir=/upper/w /newroot \
+  || { echo "guest: overlay failed"; poweroff -f; }
+mkdir -p /newroot/guest-share
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 share /newroot/guest-share \
+  || { echo "guest: cannot mount the result folder"; poweroff -f; }
+exec switch_root /newroot /bin/sh /guest-share/stage2.sh
+"""
+
+# Runs as PID 1 on the guest's root (the host's files). The kernel's modules
+# are where modprobe looks for them, so that what a Debian host loads on
+# demand (inet_diag for ss, say) loads here too.
+STAGE2 = r"""mkdir -p /lib/modules
+ln -sfn %(modules)s /lib/modules/%(release)s
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+ip link set lo up
+uname -r > /guest-share/uname
+sh /guest-share/run.sh > /guest-share/run.log 2>&1
+echo $? > /guest-share/run.rc
+sync
+echo o > /proc/sysrq-trigger
+sleep 60
+"""
+
+
+def missing():
+    """A plain reason why the guest cannot run here, or None."""
+    if os.uname().machine != "x86_64":
+        return "Debian's %s kernel and qemu-system-x86_64 need an x86_64 host" % PACKAGE
+    for tool in ("qemu-system-x86_64", "apt-get", "dpkg-deb", "cpio", "depmod"):
+        if not which(tool):
+            return "%s not found (scripts/deps.sh test installs it)" % tool
+    if not os.path.exists("/bin/busybox"):
+        return "/bin/busybox not found (busybox-static; scripts/deps.sh test installs it)"
+    return None
+
+
+def _download(pkg, where):
+    """The .deb of `pkg` (its candidate version) in `where`, fetched once."""
+    out = run(["apt-cache", "policy", pkg], timeout=60)
+    m = re.search(r"Candidate:\s*(\S+)", out)
+    if not m or m.group(1) == "(none)":
+        raise HarnessError("apt knows no candidate for %s: %s" % (pkg, out.strip()))
+    version = m.group(1)
+    name = "%s_%s_amd64.deb" % (pkg, version.replace(":", "%3a"))
+    path = os.path.join(where, name)
+    if not os.path.exists(path):
+        # apt-get download works in the current directory
+        run(["apt-get", "download", "-q", pkg], timeout=600, cwd=where)
+    if not os.path.exists(path):
+        found = [f for f in os.listdir(where) if f.startswith(pkg + "_")]
+        raise HarnessError("apt-get download %s left %s, not %s" % (pkg, found, name))
+    return path
+
+
+def fetch(cache):
+    """Downloads and unpacks the distribution's kernel under `cache` (kept
+    across runs). Returns (release, vmlinuz, its lib/modules/RELEASE)."""
+    os.makedirs(cache, exist_ok=True)
+    meta = _download(PACKAGE, cache)
+    depends = run(["dpkg-deb", "-f", meta, "Depends"], timeout=60)
+    m = re.search(r"(linux-image-(\d[^\s,()]*))", depends)
+    if not m:
+        raise HarnessError("%s depends on no kernel image: %r" % (PACKAGE, depends))
+    image, release = m.group(1), m.group(2)
+    root = os.path.join(cache, release)
+    vmlinuz = os.path.join(root, "boot", "vmlinuz-" + release)
+    modules = os.path.join(root, "lib", "modules", release)
+    if not os.path.exists(os.path.join(modules, "modules.dep")):
+        deb = _download(image, cache)
+        shutil.rmtree(root, ignore_errors=True)
+        run(["dpkg-deb", "-x", deb, root], timeout=600)
+        # what the package's postinst would do: the index modprobe reads
+        run(["depmod", "-b", root, release], timeout=600)
+    return release, vmlinuz, modules
+
+
+def initramfs(modules_dir, workdir):
+    """Builds the guest's initramfs in `workdir`; returns its path."""
+    tree = os.path.join(workdir, "initramfs")
+    for d in ("bin", "mod", "proc", "sys", "dev", "host", "upper", "newroot"):
+        os.makedirs(os.path.join(tree, d), exist_ok=True)
+    shutil.copy("/bin/busybox", os.path.join(tree, "bin", "busybox"))
+    names = []
+    for m in MODULES:
+        src = os.path.join(modules_dir, "kernel", m + ".ko")
+        if not os.path.exists(src):
+            raise HarnessError("the kernel package has no %s" % src)
+        shutil.copy(src, os.path.join(tree, "mod"))
+        names.append(os.path.basename(m))
+    init = os.path.join(tree, "init")
+    with open(init, "w") as f:
+        f.write(INIT % {"modules": " ".join(names)})
+    os.chmod(init, 0o755)
+    out = os.path.join(workdir, "initramfs.cpio")
+    files = subprocess.run(["find", "."], cwd=tree, capture_output=True, text=True,
+                           check=True).stdout
+    with open(out, "wb") as f:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tree, input=files.encode(),
+                       stdout=f, check=True, timeout=120)
+    return out
+
+
+def boot(release, vmlinuz, modules_dir, initrd, share, script, timeout, memory_mb=4096,
+         cpus=2):
+    """Boots the kernel; the guest runs `script` (shell, as root, this
+    machine's files) with its output in share/run.log and its status in
+    share/run.rc. Returns (status or None if it never finished, the
+    guest's kernel release or None, the console's text)."""
+    with open(os.path.join(share, "stage2.sh"), "w") as f:
+        f.write(STAGE2 % {"modules": modules_dir, "release": release})
+    with open(os.path.join(share, "run.sh"), "w") as f:
+        f.write(script)
+    for stale in ("run.rc", "uname", "run.log"):
+        if os.path.exists(os.path.join(share, stale)):
+            os.unlink(os.path.join(share, stale))
+    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max",
+           "-m", str(memory_mb), "-smp", str(cpus), "-nographic", "-no-reboot",
+           "-nic", "none", "-kernel", vmlinuz, "-initrd", initrd,
+           "-append", "console=ttyS0 quiet panic=-1",
+           "-virtfs", "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",
+           "-virtfs", "local,path=%s,mount_tag=share,security_model=none" % share]
+    try:
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        console = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+    except subprocess.TimeoutExpired as e:
+        console = (e.stdout or b"").decode(errors="replace") + "\n[qemu killed after %ds]" % timeout
+    rc = uname = None
+    try:
+        with open(os.path.join(share, "run.rc")) as f:
+            rc = int(f.read().strip())
+        with open(os.path.join(share, "uname")) as f:
+            uname = f.read().strip()
+    except (OSError, ValueError):
+        pass
+    return rc, uname, console
