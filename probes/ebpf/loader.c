@@ -230,10 +230,24 @@ static void choose_hooks(struct sonde_bpf *skel, bool raw)
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 
-		if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
+		if (strncmp(sec, "tracepoint/", 11) == 0)
 			bpf_program__set_autoload(prog, !raw);
+		else if (strncmp(sec, "tp_btf/", 7) == 0)
+			bpf_program__set_autoload(prog, raw);
 	}
-	bpf_program__set_autoload(skel->progs.sys_exit_any, raw);
+}
+
+/*
+ * A non-syscall tracepoint's program, of the kind the syscall hooks are:
+ * BTF raw tracepoints attach through bpf(2) only, classic ones through
+ * perf_event_open(2), which perf_event_paranoid 3 (Debian's default)
+ * keeps from anyone without CAP_SYS_ADMIN.
+ */
+static void want_tracepoint(struct bpf_program *btf, struct bpf_program *classic, bool raw,
+			    bool on)
+{
+	bpf_program__set_autoload(btf, raw && on);
+	bpf_program__set_autoload(classic, !raw && on);
 }
 
 static int fill_filters(struct sonde_bpf *skel,
@@ -472,20 +486,20 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	p->skel->rodata->wakeup_bytes =
 		wakeup_per_cpu(opts->wakeup_bytes, bpf_map__max_entries(p->skel->maps.events),
 			       libbpf_num_possible_cpus());
+	choose_hooks(p->skel, raw);
 	if (tracepoint_exists(events, "sock", "inet_sock_set_state"))
 		p->features |= SONDE_EBPF_HAS_SOCK_STATE;
-	else
-		bpf_program__set_autoload(p->skel->progs.inet_sock_set_state, false);
+	want_tracepoint(p->skel->progs.inet_sock_set_state, p->skel->progs.inet_sock_set_state_tp,
+			raw, p->features & SONDE_EBPF_HAS_SOCK_STATE);
 	if (tracepoint_exists(events, "tcp", "tcp_retransmit_skb"))
 		p->features |= SONDE_EBPF_HAS_RETRANS;
-	else
-		bpf_program__set_autoload(p->skel->progs.tcp_retransmit_skb, false);
-
-	choose_hooks(p->skel, raw);
+	want_tracepoint(p->skel->progs.tcp_retransmit_skb, p->skel->progs.tcp_retransmit_skb_tp,
+			raw, p->features & SONDE_EBPF_HAS_RETRANS);
 	p->ssl_loaded = opts->n_tls_libs > 0 || opts->tls_programs;
 	choose_tls(p->skel, p->ssl_loaded);
 	p->skel->rodata->watch_exec = opts->exec_records;
-	bpf_program__set_autoload(p->skel->progs.sched_process_exec, opts->exec_records);
+	want_tracepoint(p->skel->progs.sched_process_exec, p->skel->progs.sched_process_exec_tp,
+			raw, opts->exec_records);
 	err = sonde_bpf__load(p->skel);
 	if (err) {
 		err = err < 0 ? err : -errno;

@@ -1742,8 +1742,7 @@ static __always_inline bool go_entered(struct pt_regs *ctx)
  * it if it carries its own TLS (Go, OpenSSL linked in). One record per exec
  * of a traced process.
  */
-SEC("tracepoint/sched/sched_process_exec")
-int sched_process_exec(void *ctx)
+static __always_inline int exec_seen(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sonde_ebpf_hdr h;
@@ -1753,6 +1752,24 @@ int sched_process_exec(void *ctx)
 	fill_hdr(&h, SONDE_EBPF_EV_EXEC, id, -1, NULL);
 	output(&h, sizeof(h), BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+/*
+ * The non-syscall tracepoints come twice, chosen with the syscall hooks:
+ * as BTF raw tracepoints (attached by bpf(2) alone) and as classic ones
+ * (attached through perf_event_open(2), which Debian's kernels refuse to
+ * anyone without CAP_SYS_ADMIN: perf_event_paranoid 3, their default).
+ */
+SEC("tp_btf/sched_process_exec")
+int sched_process_exec(void *ctx)
+{
+	return exec_seen();
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int sched_process_exec_tp(void *ctx)
+{
+	return exec_seen();
 }
 
 SEC("uprobe")
@@ -1806,16 +1823,17 @@ static __always_inline void tp_addrs(struct trace_event_raw_inet_sock_set_state 
 	}
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/*
+ * A TCP state change of socket sk: connection counts, handshake roles and
+ * connect latency. Addresses from the classic tracepoint's record (tp) or,
+ * without one, from the socket.
+ */
+static __always_inline int sock_state(__u64 sk, int olds, int news,
+				      struct trace_event_raw_inet_sock_set_state *tp)
 {
-	__u64 sk = (__u64)ctx->skaddr;
-	int olds = ctx->oldstate, news = ctx->newstate;
 	struct sonde_ebpf_connect ev = {};
 	struct syn_info *syn;
 
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
 	if (news == TCP_ESTABLISHED_)
 		stat_inc(SONDE_EBPF_STAT_ESTAB_UP);
 	if (olds == TCP_ESTABLISHED_)
@@ -1853,7 +1871,11 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	ev.duration_ns = ev.hdr.ts_ns - syn->ts_ns;
 	ev.failed = news != TCP_ESTABLISHED_;
 	bpf_map_delete_elem(&syn_sent, &sk);
-	tp_addrs(ctx, &ev.local, &ev.peer);
+	if (tp)
+		tp_addrs(tp, &ev.local, &ev.peer);
+	else
+		read_addrs((struct sock *)sk, &ev.local, &ev.peer,
+			   BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family));
 	if (filter_ports) {
 		__u16 lp = ev.local.port, pp = ev.peer.port;
 
@@ -1865,8 +1887,31 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, struct sock *sk, int olds, int news)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	return sock_state((__u64)sk, olds, news, NULL);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int inet_sock_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return sock_state((__u64)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
 int tcp_retransmit_skb(void *ctx)
+{
+	stat_inc(SONDE_EBPF_STAT_RETRANS);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit_skb_tp(void *ctx)
 {
 	stat_inc(SONDE_EBPF_STAT_RETRANS);
 	return 0;

@@ -98,7 +98,10 @@ def _download(pkg, where):
     path = os.path.join(where, name)
     if not os.path.exists(path):
         # apt-get download works in the current directory
-        run(["apt-get", "download", "-q", pkg], timeout=600, cwd=where)
+        try:
+            run(["apt-get", "download", "-q", pkg], timeout=600, cwd=where)
+        except HarnessError as e:
+            raise HarnessError("%s (stale package lists? apt-get update)" % e)
     if not os.path.exists(path):
         found = [f for f in os.listdir(where) if f.startswith(pkg + "_")]
         raise HarnessError("apt-get download %s left %s, not %s" % (pkg, found, name))
