@@ -47,8 +47,8 @@ if why:
 # syscalls nginx serves with (recv, writev, sendfile, accept4: nginx),
 # libssl's uprobes and uretprobes with read/write under them (tls). The
 # parsers above them are the same code on every kernel: their tests run
-# natively only. About 5 minutes here; the other eBPF tests passed in it
-# too (docs/parts/ebpf-ARCH.md, "Kernels").
+# natively only. About 5 minutes here; the other eBPF tests were run in it
+# once by hand (docs/parts/ebpf-ARCH.md, "Kernels").
 INNER = ("test_ebpf_smoke.py", "test_ebpf_unit_caps.py", "test_ebpf_nginx.py",
          "test_ebpf_tls.py")
 # Time for them under software emulation, with room.
