@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -628,6 +630,17 @@ static int attach_openssl(void *userdata, const char *path, uint32_t pid, char *
 	return err;
 }
 
+/* Whether the agent holds CAP_SYS_PTRACE (effective). */
+static bool may_ptrace(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective & CAP_TO_MASK(CAP_SYS_PTRACE);
+}
+
 static void bins_gauges(struct ebpf_state *st)
 {
 	const struct sonde_tlsbins_stats *bs = sonde_tlsbins_stats(st->tlsbins);
@@ -635,11 +648,13 @@ static void bins_gauges(struct ebpf_state *st)
 	if (bs->denied && !st->bins_denied_logged) {
 		st->bins_denied_logged = true;
 		sonde_log(SONDE_LOG_NOTICE, "probe", "ebpf",
-			  "TLS: may not open /proc/%u/exe (the first such process; another "
-			  "user's needs CAP_SYS_PTRACE): a program with its own TLS (Go, OpenSSL "
-			  "linked in) the agent may not read is not hooked, its TLS is counted, "
-			  "not parsed",
-			  bs->denied_pid);
+			  "TLS: may not open /proc/%u/exe, the first such process%s: a "
+			  "program with its own TLS (Go, OpenSSL linked in) the agent may not "
+			  "read is not hooked, its TLS is counted, not parsed",
+			  bs->denied_pid,
+			  may_ptrace() ? ", even with CAP_SYS_PTRACE (not dumpable, or kept "
+					 "by a security module)" :
+					 " (another user's needs CAP_SYS_PTRACE)");
 	}
 	sonde_gauge_set(st->go_programs, (double)sonde_ebpf_probe_go_programs(st->probe));
 	sonde_gauge_set(st->ssl_programs, (double)sonde_ebpf_probe_openssl_programs(st->probe));
