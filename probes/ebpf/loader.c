@@ -139,6 +139,20 @@ static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
+/* kernel.perf_event_paranoid, or -1 when it cannot be read. */
+static int perf_paranoid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 static bool path_exists(const char *p)
 {
 	struct stat st;
@@ -519,8 +533,13 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	err = sonde_bpf__attach(p->skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
-		snprintf(why, whylen, "cannot attach to the syscall tracepoints: %s",
-			 strerror(-err));
+		snprintf(why, whylen, "cannot attach to the syscall tracepoints: %s%s",
+			 strerror(-err),
+			 (err == -EACCES || err == -EPERM) && perf_paranoid() >= 3 ?
+				 " (kernel.perf_event_paranoid is 3 or more, as on Debian: classic "
+				 "tracepoints attach through perf_event_open, which it allows only "
+				 "with CAP_SYS_ADMIN; syscall_hooks auto or raw need no perf events)" :
+				 "");
 		return err;
 	}
 	if (raw)
