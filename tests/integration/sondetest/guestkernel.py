@@ -84,6 +84,10 @@ def missing():
             return "%s not found (scripts/deps.sh test installs it)" % tool
     if not os.path.exists("/bin/busybox"):
         return "/bin/busybox not found (busybox-static; scripts/deps.sh test installs it)"
+    with open("/bin/busybox", "rb") as f:
+        if b"/ld-linux" in f.read(4096):  # an ELF interpreter: not static
+            return ("/bin/busybox is linked dynamically (Debian's busybox): the guest's "
+                    "initramfs needs busybox-static")
     return None
 
 
