@@ -7,8 +7,10 @@ ends. TLS is read only where the kernel lets those capabilities attach
 uprobes: either libssl is hooked and HTTPS is counted exactly at both
 ends, or the agent says in its WARNING which capabilities the uprobes
 need, and the HTTPS connections are counted as opaque TLS, not as
-requests. The test says which of the two this kernel gave (the build
-VMs' 6.18 gives the second: it wants CAP_SYS_ADMIN for uprobes).
+requests. The test says which of the two this kernel gave (current
+kernels give the second: since a security fix in the stable kernels they
+create uprobes only for CAP_SYS_ADMIN; the build VMs' 6.18 and Debian 12's
+6.1 do).
 """
 
 import os
