@@ -131,6 +131,15 @@ def fetch(cache):
         run(["dpkg-deb", "-x", deb, root], timeout=600)
         # what the package's postinst would do: the index modprobe reads
         run(["depmod", "-b", root, release], timeout=600)
+    # what an earlier kernel of the package left (each is ~0.5 GB unpacked)
+    for entry in os.listdir(cache):
+        if entry in (os.path.basename(meta), release) or entry.startswith(image + "_"):
+            continue
+        old = os.path.join(cache, entry)
+        if os.path.isdir(old):
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.unlink(old)
     return release, vmlinuz, modules
 
 
