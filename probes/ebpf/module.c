@@ -430,14 +430,6 @@ static void on_txn(struct sonde_txn *txn, const struct sonde_conn *conn,
 		sonde_pipeline_submit(st->agent->pipeline, txn);
 }
 
-/*
- * Sockets start with capture_bytes_pipelined so that a first write full of
- * pipelined commands parses; HTTP needs only its headers, and a socket no
- * parser wants needs no payload at all (the kernel still counts bytes). On
- * TLS connections the wire's bytes are never copied, and the same choice
- * applies to the plaintext; the plaintext of other connections keeps the
- * default, for those that start TLS later (PostgreSQL's SSLRequest).
- */
 /* A process speaks TLS the hooks do not read (yet): look at its libssl files. */
 static void queue_libs_look(struct ebpf_state *st, uint32_t pid)
 {
@@ -453,6 +445,7 @@ static void queue_libs_look(struct ebpf_state *st, uint32_t pid)
 	st->libs_queue[st->n_libs_queue++] = pid;
 }
 
+/* After a drain: the queued processes' libssl files, each pid remembered. */
 static void look_libs(struct ebpf_state *st)
 {
 	for (unsigned i = 0; i < st->n_libs_queue; i++) {
@@ -464,6 +457,14 @@ static void look_libs(struct ebpf_state *st)
 	st->n_libs_queue = 0;
 }
 
+/*
+ * Sockets start with capture_bytes_pipelined so that a first write full of
+ * pipelined commands parses; HTTP needs only its headers, and a socket no
+ * parser wants needs no payload at all (the kernel still counts bytes). On
+ * TLS connections the wire's bytes are never copied, and the same choice
+ * applies to the plaintext; the plaintext of other connections keeps the
+ * default, for those that start TLS later (PostgreSQL's SSLRequest).
+ */
 static void on_proto(const struct sonde_conn *conn, void *userdata)
 {
 	struct ebpf_state *st = userdata;
