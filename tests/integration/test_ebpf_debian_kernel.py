@@ -99,13 +99,8 @@ with temp_dir("sonde-kernel-") as work:
           "" if rc is not None else "console:\n" + console[-3000:])
     check.equal(uname, release, "the tests ran on the package's kernel (uname -r in the guest)")
     for t in tests:
-        log = os.path.join(share, t + ".log")
-        out = open(log, errors="replace").read() if os.path.exists(log) else ""
-        try:
-            with open(os.path.join(share, t + ".rc")) as f:
-                trc = int(f.read().strip())
-        except (OSError, ValueError):
-            trc = None
+        out = guestkernel.result(share, t + ".log") or ""
+        trc = guestkernel.status(share, t + ".rc")
         print("----- %s on %s -----\n%s----- end of %s -----" % (t, release, out, t), flush=True)
         m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
         check(trc == 0 and m is not None and int(m.group(1)) > 0 and m.group(2) == "0",

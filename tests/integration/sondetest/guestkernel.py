@@ -193,12 +193,23 @@ def boot(release, vmlinuz, modules_dir, initrd, share, script, timeout, memory_m
         console = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired as e:
         console = (e.stdout or b"").decode(errors="replace") + "\n[qemu killed after %ds]" % timeout
-    rc = uname = None
+    rc = status(share, "run.rc")
+    uname = result(share, "uname")
+    return rc, uname.strip() if uname is not None else None, console
+
+
+def result(share, name):
+    """The text the guest left in share/name, or None."""
     try:
-        with open(os.path.join(share, "run.rc")) as f:
-            rc = int(f.read().strip())
-        with open(os.path.join(share, "uname")) as f:
-            uname = f.read().strip()
-    except (OSError, ValueError):
-        pass
-    return rc, uname, console
+        with open(os.path.join(share, name), errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def status(share, name):
+    """The exit status the guest wrote to share/name, or None."""
+    try:
+        return int(result(share, name) or "")
+    except ValueError:
+        return None

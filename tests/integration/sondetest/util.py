@@ -168,10 +168,12 @@ class Checks:
         self.prefix = ""
         self.unasserted = 0
 
+    def _say(self, tag, what, detail):
+        print("%s: %s%s" % (tag, what, (" (%s)" % detail) if detail else ""), flush=True)
+
     def __call__(self, cond, what, detail=""):
         what = self.prefix + what
-        print("%s: %s%s" % ("ok" if cond else "FAIL", what,
-                            (" (%s)" % detail) if detail else ""), flush=True)
+        self._say("ok" if cond else "FAIL", what, detail)
         if cond:
             self.passed += 1
         else:
@@ -191,8 +193,7 @@ class Checks:
         if not self.EMULATED:
             return self(cond, what, detail)
         self.unasserted += 1
-        print("not asserted (emulated CPU): %s%s%s" % (self.prefix, what,
-                                                       (" (%s)" % detail) if detail else ""), flush=True)
+        self._say("not asserted (emulated CPU)", self.prefix + what, detail)
         return True
 
     def exit(self):
