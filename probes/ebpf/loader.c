@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,7 +93,32 @@ struct sonde_ebpf_probe {
 	struct prog_links ssl;
 	bool tls_entry; /* opts.tls_entry */
 	bool ssl_loaded; /* the SSL programs are loaded */
+	bool cookies;    /* the kernel gives programs their attach cookie (5.15) */
 };
+
+/*
+ * Whether the running kernel offers programs of this type a BPF helper:
+ * true too when the probe cannot tell (an error such as EPERM; the load
+ * that follows then says what is wrong).
+ */
+static bool kernel_has_helper(enum bpf_prog_type type, enum bpf_func_id id)
+{
+	return libbpf_probe_bpf_helper(type, id, NULL) != 0;
+}
+
+/* Why a load was refused EPERM, for the log. */
+static const char *eperm_reason(void)
+{
+	struct rlimit r;
+
+	/* before 5.11 BPF memory counts against RLIMIT_MEMLOCK */
+	if (getrlimit(RLIMIT_MEMLOCK, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
+	    !kernel_has_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_ktime_get_coarse_ns))
+		return "needs root or CAP_BPF+CAP_PERFMON, and on this kernel (before 5.11) "
+		       "an RLIMIT_MEMLOCK large enough for the maps: LimitMEMLOCK=infinity in "
+		       "the unit, ulimit -l unlimited in a shell";
+	return "needs root or CAP_BPF+CAP_PERFMON";
+}
 
 /*
  * libbpf prints a refused program's verifier log as one message of this
@@ -474,6 +500,12 @@ static int load_attach(struct sonde_ebpf_probe *p,
 {
 	int err;
 
+	if (!raw && !kernel_has_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs)) {
+		snprintf(why, whylen, "the per-syscall tracepoints need Linux 5.15 or later (BPF "
+				      "helper bpf_task_pt_regs); syscall_hooks auto or raw use the raw "
+				      "tracepoint instead");
+		return -ENOTSUP;
+	}
 	p->skel = sonde_bpf__open();
 	if (!p->skel) {
 		err = -errno;
@@ -518,8 +550,8 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	if (err) {
 		err = err < 0 ? err : -errno;
 		if (err == -EPERM)
-			snprintf(why, whylen, "not allowed to load BPF programs (needs root or CAP_BPF+CAP_PERFMON): %s",
-				 strerror(-err));
+			snprintf(why, whylen, "not allowed to load BPF programs (%s): %s",
+				 eperm_reason(), strerror(-err));
 		else
 			snprintf(why, whylen, "the kernel refused the BPF programs (verifier or missing kernel feature): %s",
 				 strerror(-err));
@@ -608,6 +640,7 @@ int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
 loaded:
 	if (err)
 		goto err;
+	p->cookies = kernel_has_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie);
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
 				 (ring_buffer_sample_fn)fn, userdata, NULL);
 	if (!p->rb) {
@@ -632,6 +665,11 @@ int sonde_ebpf_probe_attach_go(struct sonde_ebpf_probe *p, const char *path,
 	};
 	int err = prog_links_room(&p->go, SONDE_EBPF_GO_PROGRAMS_MAX, GO_LINKS_PER_PROGRAM,
 				  "Go programs", why, whylen);
+
+	if (!err && !p->cookies) {
+		snprintf(why, whylen, "Go's TLS needs Linux 5.15 or later (BPF attach cookies)");
+		err = -ENOTSUP;
+	}
 
 	if (!err)
 		err = attach_hooks(p, path, hooks, GO_LINKS_PER_PROGRAM,

@@ -144,7 +144,7 @@ static const struct sonde_cfg_field ebpf_fields[] = {
 	  .offset = offsetof(struct ebpf_cfg, syscall_hooks),
 	  .size = sizeof(((struct ebpf_cfg *)0)->syscall_hooks), .def = "auto",
 	  .enum_values = hook_kinds,
-	  .help = "raw: one BTF raw tracepoint on syscall exit (cheapest); tracepoints: one tracepoint per syscall; auto: raw, else tracepoints" },
+	  .help = "raw: one BTF raw tracepoint on syscall exit (cheapest); tracepoints: one tracepoint per syscall (Linux 5.15 and later); auto: raw, else tracepoints" },
 	{ .name = "tls", .type = SONDE_CFG_BOOL,
 	  .offset = offsetof(struct ebpf_cfg, tls), .def = "true",
 	  .help = "parse traffic inside TLS (HTTPS, TLS to databases and caches) from uprobes on libssl's SSL_read/SSL_write" },

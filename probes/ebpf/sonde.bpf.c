@@ -32,6 +32,13 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/*
+ * Whether the running kernel has helper bpf_<name> (a CO-RE relocation:
+ * a constant at load). The verifier follows only the branch the kernel
+ * takes, so one object serves kernels with and without the helper.
+ */
+#define HAVE_HELPER(name) bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_##name)
+
 /* Written by the loader before load. */
 const volatile __u32 self_tgid = 0;
 /* Payload per syscall until user space says otherwise (sock_ctl). */
@@ -83,8 +90,8 @@ struct h2_state {
 
 /*
  * An HTTP/2 frame walk in progress (h2_walk): kept in the CPU's scratch
- * record, not on the stack, so that the verifier sees the same state at
- * every bpf_loop step and checks the step once, not once per iteration.
+ * record, not on the stack: the step (h2_step_fn, a global function the
+ * verifier checks once on its own) finds it there.
  */
 struct h2_walk {
 	struct h2_pos p;
@@ -382,20 +389,31 @@ static __always_inline bool submit(void *ev, __u64 size)
 
 static __always_inline struct file *fd_file(__s32 fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fds;
 	struct fdtable *fdt;
 	struct file *f = NULL;
 
 	if (fd < 0)
 		return NULL;
-	/*
-	 * Direct loads through the BTF task pointer: the verifier turns them
-	 * into fault-checked loads, cheaper than one helper call each.
-	 */
-	fdt = task->files->fdt;
-	if ((unsigned int)fd >= fdt->max_fds)
-		return NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]))
+	if (HAVE_HELPER(get_current_task_btf)) {
+		/*
+		 * Direct loads through the BTF task pointer: the verifier
+		 * turns them into fault-checked loads, cheaper than one
+		 * helper call each.
+		 */
+		fdt = bpf_get_current_task_btf()->files->fdt;
+		if ((unsigned int)fd >= fdt->max_fds)
+			return NULL;
+		fds = fdt->fd;
+	} else { /* before 5.11: a helper read each */
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		fdt = BPF_CORE_READ(task, files, fdt);
+		if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+			return NULL;
+		fds = BPF_CORE_READ(fdt, fd);
+	}
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
 		return NULL;
 	return f;
 }
@@ -652,7 +670,7 @@ static __always_inline __u32 batch_due(struct sock_info *si, __u8 dir, long ret)
 #define H2_PREFACE_HEAD 0x5448202a20495250ULL
 /* Calls up to this size are copied whole rather than walked in user memory */
 #define H2_COPY_WHOLE 2048
-/* Frame headers and payloads h2_advance walks before it needs bpf_loop */
+/* Frame headers and payloads h2_advance walks inline before h2_steps */
 #define H2_ADVANCE_STEPS 16
 
 
@@ -730,10 +748,14 @@ static __always_inline void h2_header_bytes(struct h2_pos *p, const __u8 *h, __u
 }
 
 /*
- * One step of the walk (bpf_loop callback): a frame header (or the part of
- * it in this buffer), a piece of a frame's payload, or the next iovec.
+ * One step of the walk: a frame header (or the part of it in this
+ * buffer), a piece of a frame's payload, or the next iovec. Returns 1 when
+ * the walk is over. A global function, verified once: the loop in
+ * h2_steps costs the verifier a few instructions per iteration. (Not
+ * bpf_loop: its callback is a BPF_PSEUDO_FUNC reference, which kernels
+ * before 5.17 refuse in the whole object, even where never run.)
  */
-static long h2_step(__u64 index, void *ctx)
+__noinline int h2_step_fn(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), n;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
@@ -795,30 +817,46 @@ static long h2_step(__u64 index, void *ctx)
 	return 0;
 }
 
+/* Runs the walk set up in this CPU's scratch record, H2_STEPS at most. */
+static __always_inline void h2_steps(void)
+{
+	for (__u32 i = 0; i < H2_STEPS; i++)
+		if (h2_step_fn())
+			break;
+}
+
+/*
+ * The walk's global functions take their position in the scratch record's
+ * walk.p and leave it there (kernels before 5.12 allow them scalars and the
+ * context only, no pointers); h2_walk and h2_advance below copy it from and
+ * back to the map.
+ */
+
 /*
  * Walks the call's `ret` bytes (how: the arg_kind << 24 | the iovec count)
- * from position *p, filling this CPU's scratch record with what is copied
- * and the segment table after it. Returns the bytes of data[]
+ * from position walk.p, filling this CPU's scratch record with what is
+ * copied and the segment table after it. Returns the bytes of data[]
  * (copied plus table); ev->len and ev->segs are set. On failure the rest
- * of the call is one skip and p->lost is set.
+ * of the call is one skip and walk.p.lost is set.
  */
-__noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
+__noinline __u32 h2_walk_fn(__u64 ptr, __u32 how, __u32 ret)
 {
 	__u32 kind = how >> 24, iovcnt = how & 0xffffff;
 	__u32 cpu = bpf_get_smp_processor_id(), tlen, out, i;
 	struct sonde_ebpf_data *ev;
 	struct sonde_ebpf_seg *t;
+	struct h2_pos pos;
 	struct h2_walk *w;
 	struct scratch *s;
 
-	/* a global function, verified once on its own: its pointers may be NULL */
 	s = bpf_map_lookup_elem(&scratch_map, &cpu);
-	if (!s || !p)
+	if (!s)
 		return 0;
 	ev = (struct sonde_ebpf_data *)s->raw;
 	w = &s->walk;
+	pos = w->p;
 	__builtin_memset(w, 0, sizeof(*w));
-	w->p = *p;
+	w->p = pos;
 	w->left = ret;
 	if (kind == ARG_BUF) {
 		w->base = ptr;
@@ -834,7 +872,7 @@ __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 		w->iov = (__u64)m.msg_iov;
 		w->iovcnt = m.msg_iovlen;
 	}
-	bpf_loop(H2_STEPS, h2_step, NULL, 0);
+	h2_steps();
 	stat_inc(SONDE_EBPF_STAT_H2_WALKED);
 	if (w->full)
 		stat_inc(SONDE_EBPF_STAT_TRUNCATED); /* frames past the table: a gap */
@@ -850,7 +888,6 @@ __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 		t[i & (SONDE_EBPF_SEGS_MAX - 1)].skip = w->seg_skip;
 		i++;
 	}
-	*p = w->p;
 	out = w->out;
 	if (i > SONDE_EBPF_SEGS_MAX || out > SONDE_EBPF_CAPTURE_MAX)
 		return 0;
@@ -866,20 +903,24 @@ __noinline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
 
 /*
  * A call small enough to be copied whole (H2_COPY_WHOLE) is: one user read
- * instead of two per frame, and the walk only moves the position over the
- * copy in data[] (direct loads). Returns 0, or -1 with p->lost set.
+ * instead of two per frame, and the walk only moves the position (walk.p)
+ * over the copy in data[] (direct loads). Returns 0, or -1 with
+ * walk.p.lost set.
  */
-__noinline int h2_advance(struct h2_pos *p, __u32 len)
+__noinline int h2_advance_fn(__u32 len)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), off = 0, n;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	struct h2_pos *p, pos;
 	struct h2_walk *w;
 	const __u8 *d;
 
-	if (!s || !p)
+	if (!s)
 		return -1;
+	w = &s->walk;
+	p = &w->p;
 	d = ((struct sonde_ebpf_data *)s->raw)->data;
-	/* most calls are a few frames: walked here, without a loop helper */
+	/* most calls are a few frames: walked here, without the step loop */
 	for (int i = 0; i < H2_ADVANCE_STEPS && off < len; i++) {
 		if (p->remain) {
 			n = len - off < p->remain ? len - off : p->remain;
@@ -894,20 +935,46 @@ __noinline int h2_advance(struct h2_pos *p, __u32 len)
 	if (off >= len)
 		return 0;
 	/* the rest, step by step */
-	w = &s->walk;
+	pos = *p;
 	__builtin_memset(w, 0, sizeof(*w));
-	w->p = *p;
+	w->p = pos;
 	w->left = len - off;
 	w->blen = len;
 	w->boff = off;
 	w->copied = 1;
-	bpf_loop(H2_STEPS, h2_step, NULL, 0);
-	*p = w->p;
+	h2_steps();
 	if (w->left || w->failed) {
 		h2_lose(p);
 		return -1;
 	}
 	return 0;
+}
+
+/* h2_walk_fn for the position at p (a map value's), moved on there. */
+static __always_inline __u32 h2_walk(struct h2_pos *p, __u64 ptr, __u32 how, __u32 ret)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), size;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+
+	if (!s)
+		return 0;
+	s->walk.p = *p;
+	size = h2_walk_fn(ptr, how, ret);
+	*p = s->walk.p;
+	return size;
+}
+
+/* h2_advance_fn for the position at p (a map value's), moved on there. */
+static __always_inline void h2_advance(struct h2_pos *p, __u32 len)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
+
+	if (!s)
+		return;
+	s->walk.p = *p;
+	h2_advance_fn(len);
+	*p = s->walk.p;
 }
 
 /*
@@ -1730,6 +1797,13 @@ static __always_inline __s32 go_conn_fd(__u64 conn, __u64 cookie)
 	return (__s32)sysfd;
 }
 
+/* The attach cookie; 0 (no type matches) before 5.15, which the loader
+ * knows: it attaches no Go program there. */
+static __always_inline __u64 go_cookie(struct pt_regs *ctx)
+{
+	return HAVE_HELPER(get_attach_cookie) ? bpf_get_attach_cookie(ctx) : 0;
+}
+
 /* At the stack check's JBE: false when it jumps (the call starts over). */
 static __always_inline bool go_entered(struct pt_regs *ctx)
 {
@@ -1780,7 +1854,7 @@ int go_tls_write(struct pt_regs *ctx)
 
 	if (!go_entered(ctx) || !pid_wanted(id >> 32))
 		return 0;
-	fd = go_conn_fd(ctx->ax, bpf_get_attach_cookie(ctx));
+	fd = go_conn_fd(ctx->ax, go_cookie(ctx));
 	if (fd < 0) {
 		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
 		return 0;
@@ -1798,7 +1872,7 @@ int go_tls_read(struct pt_regs *ctx)
 	if (!pid_wanted(id >> 32))
 		return 0;
 	if (bpf_probe_read_user(&conn, sizeof(conn), (void *)(ctx->bp + 16)) ||
-	    (fd = go_conn_fd(conn, bpf_get_attach_cookie(ctx))) < 0) {
+	    (fd = go_conn_fd(conn, go_cookie(ctx))) < 0) {
 		stat_inc(SONDE_EBPF_STAT_TLS_UNPAIRED);
 		return 0;
 	}

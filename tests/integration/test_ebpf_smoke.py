@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """eBPF smoke test, with each kind of syscall hook (ebpf.syscall_hooks: the
-raw tracepoint and the per-syscall tracepoints): the probe attaches (sonde_ebpf_up 1), a tiny python HTTP
+raw tracepoint and the per-syscall tracepoints, which need 5.15: before,
+the agent says so): the probe attaches (sonde_ebpf_up 1), a tiny python HTTP
 server (the harness's HeldUpstream, not holding) and client on loopback doing N requests show up as exactly N in both
 http_server_request_duration_seconds_count and
 http_client_request_duration_seconds_count with the right method and status,
@@ -181,10 +182,28 @@ def unprivileged():
         os.rmdir(d)
 
 
+def tracepoints_unavailable():
+    """Before 5.15 (no bpf_task_pt_regs) the per-syscall programs cannot
+    read their arguments: asked for them alone, the agent says so and why,
+    and keeps serving with sonde_ebpf_up 0."""
+    with Agent(ebpf.config(syscall_hooks="tracepoints")) as agent:
+        agent.wait_for(lambda m: m.has("sonde_ebpf_up"), timeout=10,
+                       what="sonde_ebpf_up exported")
+        check.equal(agent.scrape().value("sonde_ebpf_up"), 0.0,
+                    "syscall_hooks tracepoints before 5.15: sonde_ebpf_up")
+        why = [l for l in agent.log().splitlines() if "eBPF tracing disabled" in l]
+        check(len(why) == 1 and "need Linux 5.15" in why[0],
+              "syscall_hooks tracepoints before 5.15: one line says they need 5.15", why)
+
+
 def main():
     # the default (raw tracepoint) and the per-syscall fallback count alike
     traced("auto")
-    traced("tracepoints")
+    if ebpf.kernel_at_least(5, 15):
+        traced("tracepoints")
+    else:
+        traced("raw")
+        tracepoints_unavailable()
     refused()
     unprivileged()
     return check.exit()

@@ -171,7 +171,7 @@ def main():
     conf = ('location /ok { return 200 "ok\\n"; }\n'
             '    location /missing { return 404; }')
     with Nginx(server_conf=conf, tls=True) as ng:
-        for hooks in ("raw", "tracepoints"):
+        for hooks in ("raw", "tracepoints") if ebpf.kernel_at_least(5, 15) else ("raw",):
             asyncio_phase(ng, hooks)
     with tempfile.TemporaryDirectory(prefix="sondetest-grpc-tls-") as d:
         grpc_phase(d)

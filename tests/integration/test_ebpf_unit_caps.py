@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The agent as packaging/sonde.service runs it: another user than root,
-with only the unit's AmbientCapabilities (read from the unit file, so the
-test follows the unit). Plain HTTP to nginx is counted exactly at both
+with only the unit's AmbientCapabilities and its LimitMEMLOCK (read from
+the unit file, so the test follows the unit; kernels before 5.11 count
+BPF maps against RLIMIT_MEMLOCK). Plain HTTP to nginx is counted exactly at both
 ends. TLS is read only where the kernel lets those capabilities attach
 uprobes: either libssl is hooked and HTTPS is counted exactly at both
 ends, or the agent says in its WARNING which capabilities the uprobes
@@ -45,6 +46,15 @@ def unit_caps():
     return ",".join("+" + c.lower()[len("cap_"):] for c in m.group(1).split())
 
 
+def unit_memlock():
+    """The unit's LimitMEMLOCK as prlimit wants it: unlimited, or bytes."""
+    with open(UNIT) as f:
+        m = re.search(r"^LimitMEMLOCK=(\S+)$", f.read(), re.M)
+    if not m:
+        raise HarnessError("%s has no LimitMEMLOCK" % UNIT)
+    return "unlimited" if m.group(1) == "infinity" else m.group(1)
+
+
 def curl(urls):
     """Status codes of the urls fetched by one curl (one connection each host)."""
     p = subprocess.run(["curl", "-k", "-s", "-w", "%{http_code}\n"] +
@@ -55,10 +65,11 @@ def curl(urls):
 
 
 def main():
-    setpriv = which("setpriv")
-    if not setpriv:
-        raise HarnessError("setpriv (util-linux) is needed to run the agent as the unit does")
-    caps = unit_caps()
+    setpriv, prlimit = which("setpriv"), which("prlimit")
+    if not setpriv or not prlimit:
+        raise HarnessError("setpriv and prlimit (util-linux) are needed to run the agent as "
+                           "the unit does")
+    caps, memlock = unit_caps(), unit_memlock()
     work = tempfile.mkdtemp(prefix="sonde-unit-caps-")
     os.chmod(work, 0o755)
     state = os.path.join(work, "state")
@@ -69,9 +80,17 @@ def main():
     shutil.copy2(sonde_bin(), binary)
     wrapper = os.path.join(work, "sonde-as-unit")
     with open(wrapper, "w") as f:
-        f.write('#!/bin/sh\nexec %s --reuid=65534 --regid=65534 --clear-groups '
-                '--inh-caps=%s --ambient-caps=%s -- %s "$@"\n' % (setpriv, caps, caps,
-                                                                   binary))
+        # systemd sets the unit's limits as root, then drops to its user
+        limit = [prlimit, "--memlock=" + memlock]
+        if subprocess.run(limit + ["true"], capture_output=True).returncode != 0:
+            # root without CAP_SYS_RESOURCE (as on the build VMs): the
+            # current limit, which kernels from 5.11 on do not apply to BPF
+            print("note: cannot raise RLIMIT_MEMLOCK to the unit's %s here (no "
+                  "CAP_SYS_RESOURCE): the agent runs with the current limit" % memlock)
+            limit = []
+        f.write('#!/bin/sh\nexec %s %s --reuid=65534 --regid=65534 --clear-groups '
+                '--inh-caps=%s --ambient-caps=%s -- %s "$@"\n'
+                % (" ".join(limit), setpriv, caps, caps, binary))
     os.chmod(wrapper, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     try:
         run(wrapper, work, state, caps)

@@ -4,6 +4,7 @@ turns the probe on for the servers under test, and before/after deltas of
 the agent's transaction metrics."""
 
 import os
+import re
 import subprocess
 
 from .agent import sonde_bin
@@ -33,6 +34,12 @@ def daemon_has_ebpf():
     p = subprocess.run([sonde_bin(), "--print-default-config"], capture_output=True,
                        text=True, timeout=30)
     return any(line.startswith(SECTION + ":") for line in p.stdout.splitlines())
+
+
+def kernel_at_least(major, minor):
+    """Whether the running kernel is major.minor or later (uname -r)."""
+    m = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    return m is not None and (int(m.group(1)), int(m.group(2))) >= (major, minor)
 
 
 def off(cfg):

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Debian's own kernel, booted under qemu, running this machine's files.
 
-The eBPF probe must load and count on the kernel a fresh Debian 12 host
-runs (6.1), which is not the kernel the test machines run. The kernel comes
-from the distribution's package (linux-image-amd64, downloaded, not
-installed); the guest mounts this machine's root read-only over 9p with a
+The eBPF probe must load and count on the kernels Debian releases run
+(12: 6.1, 11: 5.10), which are not the kernel the test machines run. The
+kernel comes from the release's package (linux-image-amd64, downloaded
+with apt, signed by Debian's archive keys, not installed); the guest mounts this machine's root read-only over 9p with a
 memory-backed overlay on top, so it runs the sonde under test, the test
 servers and the integration tests themselves, as root, on loopback. It gets
 no network device and reaches nothing outside. Software emulation (TCG):
@@ -20,15 +20,13 @@ import subprocess
 from .util import HarnessError, run, which
 
 PACKAGE = "linux-image-amd64"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
-# What the guest's /init loads, in dependency order, to mount 9p and overlay
-# (Debian builds them as modules). Paths under lib/modules/VERSION/kernel/.
-MODULES = (
-    "drivers/virtio/virtio_ring", "drivers/virtio/virtio",
-    "drivers/virtio/virtio_pci_modern_dev", "drivers/virtio/virtio_pci_legacy_dev",
-    "drivers/virtio/virtio_pci", "fs/netfs/netfs", "fs/fscache/fscache",
-    "net/9p/9pnet", "net/9p/9pnet_virtio", "fs/9p/9p", "fs/overlayfs/overlay",
-)
+# What the guest's /init must have to mount 9p and overlay (Debian builds
+# them as modules); what they need first is read from the package's
+# modules.dep, which differs between kernels. Paths under lib/modules/VERSION.
+MODULES = ("kernel/drivers/virtio/virtio_pci", "kernel/net/9p/9pnet_virtio",
+           "kernel/fs/9p/9p", "kernel/fs/overlayfs/overlay")
 
 # Runs as PID 1 from the initramfs: the host's root becomes the guest's,
 # writable in memory only, then GUEST_SCRIPT (on the shared result folder)
@@ -82,6 +80,8 @@ def missing():
     for tool in ("qemu-system-x86_64", "apt-get", "dpkg-deb", "cpio", "depmod"):
         if not which(tool):
             return "%s not found (scripts/deps.sh test installs it)" % tool
+    if not os.path.exists(KEYRING):
+        return "%s not found (debian-archive-keyring)" % KEYRING
     if not os.path.exists("/bin/busybox"):
         return "/bin/busybox not found (busybox-static; scripts/deps.sh test installs it)"
     with open("/bin/busybox", "rb") as f:
@@ -91,9 +91,52 @@ def missing():
     return None
 
 
-def _download(pkg, where):
+def host_suite():
+    """This machine's Debian release (its codename: bookworm)."""
+    try:
+        with open("/etc/os-release") as f:
+            m = re.search(r"^VERSION_CODENAME=\"?(\w+)", f.read(), re.M)
+    except OSError:
+        m = None
+    if not m:
+        raise HarnessError("/etc/os-release names no VERSION_CODENAME")
+    return m.group(1)
+
+
+def _apt_options(cache, suite):
+    """What makes apt see `suite` (its main and security archives, from the
+    mirrors this machine's sources name) instead of this machine's own
+    suite, with package lists of its own under `cache`, signed by Debian's
+    archive keys; none for this machine's suite."""
+    host = host_suite()
+    if suite == host:
+        return []
+    out = run(["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE)"], timeout=60)
+    repos = dict(reversed(line.split()) for line in out.splitlines() if len(line.split()) == 2)
+    if host not in repos or host + "-security" not in repos:
+        raise HarnessError("apt's sources name no %s and %s-security archive: %r"
+                           % (host, host, repos))
+    base = os.path.join(cache, "apt")
+    for d in ("lists/partial", "cache", "parts"):
+        os.makedirs(os.path.join(base, d), exist_ok=True)
+    sources = os.path.join(base, "sources.list")
+    with open(sources, "w") as f:
+        for uri, dist in ((repos[host], suite), (repos[host + "-security"], suite + "-security")):
+            f.write("deb [signed-by=%s] %s %s main\n" % (KEYRING, uri, dist))
+    opts = []
+    for key, value in (("Dir::Etc::SourceList", sources), ("Dir::Etc::SourceParts", "parts"),
+                       ("Dir::State::Lists", "lists"), ("Dir::Cache", "cache")):
+        opts += ["-o", "%s=%s" % (key, os.path.join(base, value))]
+    try:
+        run(["apt-get", "-q", "update"] + opts, timeout=600)
+    except HarnessError as e:
+        raise HarnessError("apt-get update for %s: %s" % (suite, e))
+    return opts
+
+
+def _download(pkg, where, apt_opts):
     """The .deb of `pkg` (its candidate version) in `where`, fetched once."""
-    out = run(["apt-cache", "policy", pkg], timeout=60)
+    out = run(["apt-cache", "policy", pkg] + apt_opts, timeout=60)
     m = re.search(r"Candidate:\s*(\S+)", out)
     if not m or m.group(1) == "(none)":
         raise HarnessError("apt knows no candidate for %s: %s" % (pkg, out.strip()))
@@ -103,7 +146,7 @@ def _download(pkg, where):
     if not os.path.exists(path):
         # apt-get download works in the current directory
         try:
-            run(["apt-get", "download", "-q", pkg], timeout=600, cwd=where)
+            run(["apt-get", "download", "-q", pkg] + apt_opts, timeout=600, cwd=where)
         except HarnessError as e:
             raise HarnessError("%s (stale package lists? apt-get update)" % e)
     if not os.path.exists(path):
@@ -112,11 +155,12 @@ def _download(pkg, where):
     return path
 
 
-def fetch(cache):
-    """Downloads and unpacks the distribution's kernel under `cache` (kept
+def fetch(cache, suite):
+    """Downloads and unpacks Debian `suite`'s kernel under `cache` (kept
     across runs). Returns (release, vmlinuz, its lib/modules/RELEASE)."""
     os.makedirs(cache, exist_ok=True)
-    meta = _download(PACKAGE, cache)
+    apt = _apt_options(cache, suite)
+    meta = _download(PACKAGE, cache, apt)
     depends = run(["dpkg-deb", "-f", meta, "Depends"], timeout=60)
     m = re.search(r"(linux-image-(\d[^\s,()]*))", depends)
     if not m:
@@ -126,14 +170,14 @@ def fetch(cache):
     vmlinuz = os.path.join(root, "boot", "vmlinuz-" + release)
     modules = os.path.join(root, "lib", "modules", release)
     if not os.path.exists(os.path.join(modules, "modules.dep")):
-        deb = _download(image, cache)
+        deb = _download(image, cache, apt)
         shutil.rmtree(root, ignore_errors=True)
         run(["dpkg-deb", "-x", deb, root], timeout=600)
         # what the package's postinst would do: the index modprobe reads
         run(["depmod", "-b", root, release], timeout=600)
     # what an earlier kernel of the package left (each is ~0.5 GB unpacked)
     for entry in os.listdir(cache):
-        if entry in (os.path.basename(meta), release) or entry.startswith(image + "_"):
+        if entry in (os.path.basename(meta), release, "apt") or entry.startswith(image + "_"):
             continue
         old = os.path.join(cache, entry)
         if os.path.isdir(old):
@@ -143,6 +187,30 @@ def fetch(cache):
     return release, vmlinuz, modules
 
 
+def load_order(modules_dir, wanted):
+    """The modules (paths under modules_dir) to load for `wanted`, each
+    after those it needs, as modprobe would: modules.dep lists a module's
+    needs with the deepest last."""
+    deps = {}
+    try:
+        with open(os.path.join(modules_dir, "modules.dep")) as f:
+            for line in f:
+                name, _, needs = line.partition(":")
+                deps[name.strip()] = needs.split()
+    except OSError as e:
+        raise HarnessError("the kernel package's modules.dep: %s" % e)
+    order = []
+    for want in wanted:
+        if want + ".ko" not in deps:
+            raise HarnessError("the kernel package has no %s.ko (modules.dep)" % want)
+        for rel in list(reversed(deps[want + ".ko"])) + [want + ".ko"]:
+            if not rel.endswith(".ko"):
+                raise HarnessError("%s is compressed; the guest's insmod takes plain .ko" % rel)
+            if rel not in order:
+                order.append(rel)
+    return order
+
+
 def initramfs(modules_dir, workdir):
     """Builds the guest's initramfs in `workdir`; returns its path."""
     tree = os.path.join(workdir, "initramfs")
@@ -150,12 +218,9 @@ def initramfs(modules_dir, workdir):
         os.makedirs(os.path.join(tree, d), exist_ok=True)
     shutil.copy("/bin/busybox", os.path.join(tree, "bin", "busybox"))
     names = []
-    for m in MODULES:
-        src = os.path.join(modules_dir, "kernel", m + ".ko")
-        if not os.path.exists(src):
-            raise HarnessError("the kernel package has no %s" % src)
-        shutil.copy(src, os.path.join(tree, "mod"))
-        names.append(os.path.basename(m))
+    for rel in load_order(modules_dir, MODULES):
+        shutil.copy(os.path.join(modules_dir, rel), os.path.join(tree, "mod"))
+        names.append(os.path.basename(rel)[:-len(".ko")])
     init = os.path.join(tree, "init")
     with open(init, "w") as f:
         f.write(INIT % {"modules": " ".join(names)})
