@@ -201,8 +201,7 @@ def main():
     traced("auto")
     if ebpf.kernel_at_least(5, 15):
         traced("tracepoints")
-    else:
-        traced("raw")
+    else:  # auto took the raw one, the only kind there
         tracepoints_unavailable()
     refused()
     unprivileged()

@@ -10,8 +10,8 @@ ends, or the agent says in its WARNING which capabilities the uprobes
 need, and the HTTPS connections are counted as opaque TLS, not as
 requests. The test says which of the two this kernel gave (current
 kernels give the second: since a security fix in the stable kernels they
-create uprobes only for CAP_SYS_ADMIN; the build VMs' 6.18 and Debian 12's
-6.1 do).
+create uprobes only for CAP_SYS_ADMIN; the build VMs' 6.18, Debian 12's
+6.1 and Debian 11's 5.10 do).
 """
 
 import os
