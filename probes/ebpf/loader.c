@@ -111,7 +111,10 @@ static const char *eperm_reason(void)
 {
 	struct rlimit r;
 
-	/* before 5.11 BPF memory counts against RLIMIT_MEMLOCK */
+	/*
+	 * Before 5.11 BPF memory counts against RLIMIT_MEMLOCK; 5.11 also
+	 * brought bpf_ktime_get_coarse_ns, by which libbpf tells them apart.
+	 */
 	if (getrlimit(RLIMIT_MEMLOCK, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
 	    !kernel_has_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_ktime_get_coarse_ns))
 		return "needs root or CAP_BPF+CAP_PERFMON, and on this kernel (before 5.11) "

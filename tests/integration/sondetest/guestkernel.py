@@ -4,8 +4,9 @@
 The eBPF probe must load and count on the kernels Debian releases run
 (12: 6.1, 11: 5.10), which are not the kernel the test machines run. The
 kernel comes from the release's package (linux-image-amd64, downloaded
-with apt, signed by Debian's archive keys, not installed); the guest mounts this machine's root read-only over 9p with a
-memory-backed overlay on top, so it runs the sonde under test, the test
+with apt, signed by Debian's archive keys, not installed); the guest
+mounts this machine's root read-only over 9p with a memory-backed
+overlay on top, so it runs the sonde under test, the test
 servers and the integration tests themselves, as root, on loopback. It gets
 no network device and reaches nothing outside. Software emulation (TCG):
 nested KVM is not available everywhere (it hangs on the test VMs), and the
