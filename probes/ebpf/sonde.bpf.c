@@ -847,6 +847,16 @@ static __always_inline void h2_steps(void)
  * back to the map.
  */
 
+/* A new walk of `left` bytes from the position in w->p, all else cleared. */
+static __always_inline void h2_walk_begin(struct h2_walk *w, __u32 left)
+{
+	struct h2_pos pos = w->p;
+
+	__builtin_memset(w, 0, sizeof(*w));
+	w->p = pos;
+	w->left = left;
+}
+
 /*
  * Walks the call's `ret` bytes (how: the arg_kind << 24 | the iovec count)
  * from position walk.p, filling this CPU's scratch record with what is
@@ -860,7 +870,6 @@ __noinline __u32 h2_walk_fn(__u64 ptr, __u32 how, __u32 ret)
 	__u32 cpu = bpf_get_smp_processor_id(), tlen, out, i;
 	struct sonde_ebpf_data *ev;
 	struct sonde_ebpf_seg *t;
-	struct h2_pos pos;
 	struct h2_walk *w;
 	struct scratch *s;
 
@@ -869,10 +878,7 @@ __noinline __u32 h2_walk_fn(__u64 ptr, __u32 how, __u32 ret)
 		return 0;
 	ev = (struct sonde_ebpf_data *)s->raw;
 	w = &s->walk;
-	pos = w->p;
-	__builtin_memset(w, 0, sizeof(*w));
-	w->p = pos;
-	w->left = ret;
+	h2_walk_begin(w, ret);
 	if (kind == ARG_BUF) {
 		w->base = ptr;
 		w->blen = ret;
@@ -926,7 +932,7 @@ __noinline int h2_advance_fn(__u32 len)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), off = 0, n;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &cpu);
-	struct h2_pos *p, pos;
+	struct h2_pos *p;
 	struct h2_walk *w;
 	const __u8 *d;
 
@@ -950,10 +956,7 @@ __noinline int h2_advance_fn(__u32 len)
 	if (off >= len)
 		return 0;
 	/* the rest, step by step */
-	pos = *p;
-	__builtin_memset(w, 0, sizeof(*w));
-	w->p = pos;
-	w->left = len - off;
+	h2_walk_begin(w, len - off);
 	w->blen = len;
 	w->boff = off;
 	w->copied = 1;
