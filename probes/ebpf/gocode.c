@@ -62,7 +62,27 @@ static size_t rsp_operand(const uint8_t *p, size_t left, uint8_t op, uint8_t reg
 	return 0;
 }
 
-/* The frame setup after a JBE at code[i]: its end in *ret_end, F in *ret_frame. */
+/* `sub rsp, imm8|imm32` at code[i]: its length, the immediate in *ret_f (0: none). */
+static size_t sub_rsp(const uint8_t *code, size_t len, size_t i, uint32_t *ret_f)
+{
+	if (len >= i + 4 && code[i] == 0x48 && code[i + 1] == 0x83 && code[i + 2] == 0xec) {
+		*ret_f = code[i + 3];
+		return 4;
+	}
+	if (len >= i + 7 && code[i] == 0x48 && code[i + 1] == 0x81 && code[i + 2] == 0xec) {
+		memcpy(ret_f, code + i + 3, sizeof(*ret_f));
+		return 7;
+	}
+	return 0;
+}
+
+/*
+ * The frame setup after a JBE at code[i]: its end in *ret_end, in *ret_frame
+ * F such that rbp = rsp + F - 8 once it is done (the receiver's spill slot,
+ * [rbp+16], is then [rsp+F+8]). Go 1.19 (Debian 12's):
+ * `sub rsp, F; mov [rsp+F-8], rbp; lea rbp, [rsp+F-8]`. Later Go (1.23 seen):
+ * `push rbp; mov rbp, rsp; sub rsp, S`, where rbp = rsp + S: F = S + 8.
+ */
 static bool frame_setup(const uint8_t *code, size_t len, size_t i, size_t *ret_end,
 			uint32_t *ret_frame)
 {
@@ -70,16 +90,20 @@ static bool frame_setup(const uint8_t *code, size_t len, size_t i, size_t *ret_e
 	size_t n;
 
 	i += code[i] == 0x76 ? 2 : 6;
-	if (len >= i + 4 && code[i] == 0x48 && code[i + 1] == 0x83 && code[i + 2] == 0xec) {
-		f = code[i + 3];
-		i += 4;
-	} else if (len >= i + 7 && code[i] == 0x48 && code[i + 1] == 0x81 &&
-		   code[i + 2] == 0xec) {
-		memcpy(&f, code + i + 3, sizeof(f));
-		i += 7;
-	} else {
-		return false;
+	if (len >= i + 4 && code[i] == 0x55 && code[i + 1] == 0x48 && code[i + 2] == 0x89 &&
+	    code[i + 3] == 0xe5) {
+		/* push rbp; mov rbp, rsp */
+		n = sub_rsp(code, len, i + 4, &f);
+		if (!n || f > 0x7ffffff0)
+			return false;
+		*ret_end = i + 4 + n;
+		*ret_frame = f + 8;
+		return true;
 	}
+	n = sub_rsp(code, len, i, &f);
+	if (!n)
+		return false;
+	i += n;
 	if (f < 8 || f > 0x7fffffff)
 		return false;
 	/* mov [rsp+F-8], rbp (0x89, reg 5); lea rbp, [rsp+F-8] (0x8d, reg 5) */

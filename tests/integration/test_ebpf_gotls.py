@@ -32,6 +32,12 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
 - One whose function table cannot be found either (its section renamed)
   is counted as not hookable, keeps working, and its connections are
   counted as opaque TLS, not as requests.
+- The newest Go in Debian 12's backports (fetched, not installed:
+  sondetest/gopeers.newer_go; 1.23 when written): HTTP/1.1 served before
+  the agent, HTTP/2 started after it, and a build without its symbol
+  table, all exact at both ends. Go 1.19 and 1.23 set up a function's
+  frame differently; until 2026-12-07 only 1.19's was recognised, and
+  programs from a newer Go were left unhooked.
 - Every TLS call placed on its socket: no unpaired call, no opaque
   connection, no parse error or desync, no record lost.
 """
@@ -45,7 +51,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import (Agent, Checks, Nginx, NodeExporter, cgroups, ebpf, gopeers,  # noqa: E402
-                       grpcpeers)
+                       grpcpeers, sonde_bin)
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
 
@@ -124,8 +130,11 @@ def unix_phase(exe, cert, key, tmp):
 
 
 def h2_phase(cert, key, tmp):
-    what = "Go HTTP/2, PIE with cgo, started after the agent"
-    exe2 = gopeers.build(tmp, "gopeer-pie", pie=True)
+    h2_started_after(gopeers.build(tmp, "gopeer-pie", pie=True), cert, key,
+                     "Go HTTP/2, PIE with cgo, started after the agent")
+
+
+def h2_started_after(exe2, cert, key, what):
     port = free_port()
     with Agent(ebpf.config(ports=[port])) as agent:
         ebpf.attached(agent)
@@ -227,6 +236,19 @@ def hidden_phase(stripped, tmp, cert, key):
                         "%s: its connection's two ends counted as opaque TLS" % what)
 
 
+def newer_go_phase(tmp, cert, key):
+    """The newest Go in Debian 12's backports (1.23 when written): its
+    compiler sets up frames another way (push rbp; mov rbp, rsp) than
+    1.19's, and most Go programs hosts run come from a recent Go."""
+    go, version = gopeers.newer_go(os.path.join(os.path.dirname(os.path.abspath(sonde_bin())),
+                                                "test-cache", "go"))
+    exe = gopeers.build(tmp, "gopeer-go" + version, go=go)
+    served_before_agent(exe, cert, key, "Go %s HTTP/1.1" % version, 2)
+    h2_started_after(exe, cert, key, "Go %s HTTP/2, started after the agent" % version)
+    stripped = gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", go=go)
+    served_before_agent(stripped, cert, key, "Go %s without a symbol table" % version, 1)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="sondetest-gotls-") as tmp:
         exe = gopeers.build(tmp)
@@ -238,6 +260,7 @@ def main():
         stripped_phase(tmp, cert, key)
         grpc_phase(tmp, cert, key)
         debian_phase(tmp, cert, key)
+        newer_go_phase(tmp, cert, key)
     check.exit()
 
 

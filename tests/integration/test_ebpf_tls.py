@@ -30,6 +30,10 @@ to python's http.client over TLS, all three linking Debian's libssl.so.3.
   0xCC where the file has others), a bystander process that maps the same
   libssl carries none, where without a pid filter it carries them too;
   nginx's requests are still counted exactly.
+
+SONDE_TLS_PHASES (space-separated, from raw/internal tracepoints/internal
+raw/entry off pids; default all) runs some of the phases only:
+test_ebpf_debian_kernel runs the kernel-facing ones under emulation.
 """
 
 import os
@@ -270,15 +274,35 @@ def main():
         with Nginx(server_conf=conf, tls=True) as ng:
             for hooks, tls_hooks in (("raw", "internal"), ("tracepoints", "internal"),
                                      ("raw", "entry")):
+                if not wanted(hooks + "/" + tls_hooks):
+                    continue
                 if hooks == "tracepoints" and not ebpf.kernel_at_least(5, 15):
                     print("note: no per-syscall tracepoints before 5.15 "
                           "(test_ebpf_smoke checks the agent says so)")
                     continue
                 traced(ng, hooks, tls_hooks)
             check.prefix = ""
-            untraced_tls(ng)
-            pid_filtered(ng)
+            if wanted("off"):
+                untraced_tls(ng)
+            if wanted("pids"):
+                pid_filtered(ng)
     check.exit()
+
+
+PHASES = ("raw/internal", "tracepoints/internal", "raw/entry", "off", "pids")
+
+
+def wanted(phase):
+    """Whether SONDE_TLS_PHASES (default: all) asks for `phase`."""
+    asked = os.environ.get("SONDE_TLS_PHASES", "").split() or PHASES
+    unknown = set(asked) - set(PHASES)
+    if unknown:
+        raise HarnessError("SONDE_TLS_PHASES: unknown %s (known: %s)"
+                           % (" ".join(sorted(unknown)), " ".join(PHASES)))
+    if phase not in asked:
+        print("note: phase %s left out (SONDE_TLS_PHASES)" % phase)
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ clients, for the agent's hooks on Go's own crypto/tls."""
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 
+from . import debarchive
 from .cgroups import run_in
-from .util import HarnessError, stop_process
+from .util import HarnessError, run, stop_process
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gopeer.go")
 GRPC_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gogrpcpeer.go")
@@ -19,25 +21,66 @@ GRPC_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gogrpcpeer.
 DEBIAN_GOPATH = "/usr/share/gocode"
 
 
-def build(directory, name="gopeer", ldflags="", pie=False, src=SRC):
+def build(directory, name="gopeer", ldflags="", pie=False, src=SRC, go=None):
     """Path of gopeer built in directory (its build cache there too):
     static, or with pie a position-independent executable linked with
     libc (cgo); fails (not skips) when there is no go: the test packages
-    were not installed."""
-    go = shutil.which("go")
-    if not go:
-        raise HarnessError("no go command (scripts/deps.sh test installs golang-go)")
-    out = os.path.join(directory, name)
+    were not installed. `go`: another toolchain's go command (newer_go)
+    instead of Debian's."""
     env = dict(os.environ, GOCACHE=os.path.join(directory, "gocache"),
                GOPATH=os.path.join(directory, "gopath") + ":" + DEBIAN_GOPATH,
-               GO111MODULE="off",
+               GO111MODULE="off", GOTOOLCHAIN="local",
                GOFLAGS="", CGO_ENABLED="1" if pie else "0", HOME=directory)
+    if go:
+        env["GOROOT"] = os.path.dirname(os.path.dirname(go))
+        env["GOCACHE"] += "-" + os.path.basename(env["GOROOT"])
+    else:
+        go = shutil.which("go")
+        if not go:
+            raise HarnessError("no go command (scripts/deps.sh test installs golang-go)")
+        env.pop("GOROOT", None)
+    out = os.path.join(directory, name)
     cmd = ([go, "build", "-o", out] + (["-ldflags", ldflags] if ldflags else []) +
            (["-buildmode=pie"] if pie else []) + [src])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     if p.returncode:
         raise HarnessError("go build failed: %s" % p.stderr[-2000:])
     return out
+
+
+def newer_go(cache):
+    """(the go command, its version) of the newest Go in this Debian
+    release's backports (golang-1.N-go and its -src, unpacked under `cache`,
+    kept across runs, not installed): Debian 12's own Go is 1.19, and most
+    Go programs hosts run are built with a newer one."""
+    host = debarchive.host_suite()
+    cache = os.path.abspath(cache)
+    os.makedirs(cache, exist_ok=True)
+    apt = debarchive.apt_options(cache, [host + "-backports"])
+    found = []
+    for pkg in debarchive.packages(r"^golang-1\.[0-9]+-go$", apt):
+        m = re.match(r"golang-1\.(\d+)-go$", pkg)
+        if m:
+            found.append((int(m.group(1)), pkg))
+    if not found:
+        raise HarnessError("%s-backports has no golang-1.N-go package" % host)
+    minor, pkg = max(found)
+    version = "1.%d" % minor
+    root = os.path.join(cache, "go-" + version)
+    go = os.path.join(root, "usr", "lib", "go-" + version, "bin", "go")
+    if not os.path.exists(os.path.join(root, "complete")):
+        shutil.rmtree(root, ignore_errors=True)
+        for p in (pkg, "golang-%s-src" % version):  # the standard library's sources
+            run(["dpkg-deb", "-x", debarchive.download(p, cache, apt), root], timeout=600)
+        if not os.access(go, os.X_OK):
+            raise HarnessError("%s unpacked with no %s" % (pkg, go))
+        open(os.path.join(root, "complete"), "w").close()
+    for entry in os.listdir(cache):  # what an older newest Go left
+        if entry.startswith("go-") and entry != "go-" + version:
+            shutil.rmtree(os.path.join(cache, entry), ignore_errors=True)
+        elif entry.endswith(".deb") and "-%s-" % version not in entry:
+            os.unlink(os.path.join(cache, entry))
+    return go, version
 
 
 def hide_function_table(exe, out):

@@ -13,15 +13,17 @@ nested KVM is not available everywhere (it hangs on the test VMs), and the
 tests here check counts, not speed.
 """
 
+import gzip
+import lzma
 import os
 import re
 import shutil
 import subprocess
 
+from . import debarchive
 from .util import HarnessError, run, which
 
 PACKAGE = "linux-image-amd64"
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 # What the guest's /init must have to mount 9p and overlay (Debian builds
 # them as modules); what they need first is read from the package's
@@ -81,8 +83,8 @@ def missing():
     for tool in ("qemu-system-x86_64", "apt-get", "dpkg-deb", "cpio", "depmod"):
         if not which(tool):
             return "%s not found (scripts/deps.sh test installs it)" % tool
-    if not os.path.exists(KEYRING):
-        return "%s not found (debian-archive-keyring)" % KEYRING
+    if not os.path.exists(debarchive.KEYRING):
+        return "%s not found (debian-archive-keyring)" % debarchive.KEYRING
     if not os.path.exists("/bin/busybox"):
         return "/bin/busybox not found (busybox-static; scripts/deps.sh test installs it)"
     with open("/bin/busybox", "rb") as f:
@@ -92,76 +94,14 @@ def missing():
     return None
 
 
-def host_suite():
-    """This machine's Debian release (its codename: bookworm)."""
-    try:
-        with open("/etc/os-release") as f:
-            m = re.search(r"^VERSION_CODENAME=\"?(\w+)", f.read(), re.M)
-    except OSError:
-        m = None
-    if not m:
-        raise HarnessError("/etc/os-release names no VERSION_CODENAME")
-    return m.group(1)
-
-
-def _apt_options(cache, suite):
-    """What makes apt see `suite` (its main and security archives, from the
-    mirrors this machine's sources name) instead of this machine's own
-    suite, with package lists of its own under `cache`, signed by Debian's
-    archive keys; none for this machine's suite."""
-    host = host_suite()
-    if suite == host:
-        return []
-    out = run(["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE)"], timeout=60)
-    repos = dict(reversed(line.split()) for line in out.splitlines() if len(line.split()) == 2)
-    if host not in repos or host + "-security" not in repos:
-        raise HarnessError("apt's sources name no %s and %s-security archive: %r"
-                           % (host, host, repos))
-    base = os.path.join(cache, "apt")
-    for d in ("lists/partial", "cache", "parts"):
-        os.makedirs(os.path.join(base, d), exist_ok=True)
-    sources = os.path.join(base, "sources.list")
-    with open(sources, "w") as f:
-        for uri, dist in ((repos[host], suite), (repos[host + "-security"], suite + "-security")):
-            f.write("deb [signed-by=%s] %s %s main\n" % (KEYRING, uri, dist))
-    opts = []
-    for key, value in (("Dir::Etc::SourceList", sources), ("Dir::Etc::SourceParts", "parts"),
-                       ("Dir::State::Lists", "lists"), ("Dir::Cache", "cache")):
-        opts += ["-o", "%s=%s" % (key, os.path.join(base, value))]
-    try:
-        run(["apt-get", "-q", "update"] + opts, timeout=600)
-    except HarnessError as e:
-        raise HarnessError("apt-get update for %s: %s" % (suite, e))
-    return opts
-
-
-def _download(pkg, where, apt_opts):
-    """The .deb of `pkg` (its candidate version) in `where`, fetched once."""
-    out = run(["apt-cache", "policy", pkg] + apt_opts, timeout=60)
-    m = re.search(r"Candidate:\s*(\S+)", out)
-    if not m or m.group(1) == "(none)":
-        raise HarnessError("apt knows no candidate for %s: %s" % (pkg, out.strip()))
-    version = m.group(1)
-    name = "%s_%s_amd64.deb" % (pkg, version.replace(":", "%3a"))
-    path = os.path.join(where, name)
-    if not os.path.exists(path):
-        # apt-get download works in the current directory
-        try:
-            run(["apt-get", "download", "-q", pkg] + apt_opts, timeout=600, cwd=where)
-        except HarnessError as e:
-            raise HarnessError("%s (stale package lists? apt-get update)" % e)
-    if not os.path.exists(path):
-        found = [f for f in os.listdir(where) if f.startswith(pkg + "_")]
-        raise HarnessError("apt-get download %s left %s, not %s" % (pkg, found, name))
-    return path
-
-
 def fetch(cache, suite):
     """Downloads and unpacks Debian `suite`'s kernel under `cache` (kept
     across runs). Returns (release, vmlinuz, its lib/modules/RELEASE)."""
+    cache = os.path.abspath(cache)
     os.makedirs(cache, exist_ok=True)
-    apt = _apt_options(cache, suite)
-    meta = _download(PACKAGE, cache, apt)
+    host = debarchive.host_suite()
+    apt = debarchive.apt_options(cache, [suite] if suite == host else [suite, suite + "-security"])
+    meta = debarchive.download(PACKAGE, cache, apt)
     depends = run(["dpkg-deb", "-f", meta, "Depends"], timeout=60)
     m = re.search(r"(linux-image-(\d[^\s,()]*))", depends)
     if not m:
@@ -171,9 +111,13 @@ def fetch(cache, suite):
     vmlinuz = os.path.join(root, "boot", "vmlinuz-" + release)
     modules = os.path.join(root, "lib", "modules", release)
     if not os.path.exists(os.path.join(modules, "modules.dep")):
-        deb = _download(image, cache, apt)
+        deb = debarchive.download(image, cache, apt)
         shutil.rmtree(root, ignore_errors=True)
         run(["dpkg-deb", "-x", deb, root], timeout=600)
+        # Debian 13's package puts them under usr/ (merged /usr): /lib is
+        # a link to usr/lib there, as on such a system
+        if not os.path.exists(os.path.join(root, "lib")):
+            os.symlink("usr/lib", os.path.join(root, "lib"))
         # what the package's postinst would do: the index modprobe reads
         run(["depmod", "-b", root, release], timeout=600)
     # what an earlier kernel of the package left (each is ~0.5 GB unpacked)
@@ -188,28 +132,66 @@ def fetch(cache, suite):
     return release, vmlinuz, modules
 
 
+# How a kernel package may compress its modules (Debian 13's are .ko.xz);
+# the guest's insmod (busybox) takes them plain, so the initramfs gets
+# them decompressed.
+COMPRESSED = {".ko": None, ".ko.xz": "xz", ".ko.gz": "gzip", ".ko.zst": "zstd"}
+
+
+def _module_name(rel):
+    """(the module's path without its .ko suffix, its compression)."""
+    for suffix in sorted(COMPRESSED, key=len, reverse=True):
+        if rel.endswith(suffix):
+            return rel[:-len(suffix)], COMPRESSED[suffix]
+    raise HarnessError("%s: not a kernel module (modules.dep)" % rel)
+
+
 def load_order(modules_dir, wanted):
-    """The modules (paths under modules_dir) to load for `wanted`, each
-    after those it needs, as modprobe would: modules.dep lists a module's
-    needs with the deepest last."""
+    """The modules (paths under modules_dir, as modules.dep names them) to
+    load for `wanted` (paths without a suffix; those built into the kernel
+    are left out), each after those it needs, as modprobe would:
+    modules.dep lists a module's needs with the deepest last."""
     deps = {}
     try:
         with open(os.path.join(modules_dir, "modules.dep")) as f:
             for line in f:
                 name, _, needs = line.partition(":")
-                deps[name.strip()] = needs.split()
+                deps[_module_name(name.strip())[0]] = (name.strip(), needs.split())
     except OSError as e:
         raise HarnessError("the kernel package's modules.dep: %s" % e)
+    try:  # built into the kernel (Debian 13's virtio_pci): nothing to load
+        with open(os.path.join(modules_dir, "modules.builtin")) as f:
+            builtin = {_module_name(line.strip())[0] for line in f if line.strip()}
+    except OSError:
+        builtin = set()
     order = []
     for want in wanted:
-        if want + ".ko" not in deps:
-            raise HarnessError("the kernel package has no %s.ko (modules.dep)" % want)
-        for rel in list(reversed(deps[want + ".ko"])) + [want + ".ko"]:
-            if not rel.endswith(".ko"):
-                raise HarnessError("%s is compressed; the guest's insmod takes plain .ko" % rel)
-            if rel not in order:
-                order.append(rel)
+        if want in builtin:
+            continue
+        if want not in deps:
+            raise HarnessError("the kernel package has no %s module (modules.dep)" % want)
+        rel, needs = deps[want]
+        for r in list(reversed(needs)) + [rel]:
+            if r not in order:
+                order.append(r)
     return order
+
+
+def _plain_module(path, out):
+    """Writes the module at `path` to `out` decompressed."""
+    kind = _module_name(path)[1]
+    if kind is None:
+        shutil.copy(path, out)
+        return
+    if kind == "zstd" and not which("zstd"):
+        raise HarnessError("%s is zstd-compressed and there is no zstd command" % path)
+    if kind == "zstd":
+        with open(out, "wb") as f:
+            subprocess.run(["zstd", "-q", "-d", "-c", path], stdout=f, check=True, timeout=60)
+        return
+    opener = lzma.open if kind == "xz" else gzip.open
+    with opener(path, "rb") as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst)
 
 
 def initramfs(modules_dir, workdir):
@@ -220,8 +202,9 @@ def initramfs(modules_dir, workdir):
     shutil.copy("/bin/busybox", os.path.join(tree, "bin", "busybox"))
     names = []
     for rel in load_order(modules_dir, MODULES):
-        shutil.copy(os.path.join(modules_dir, rel), os.path.join(tree, "mod"))
-        names.append(os.path.basename(rel)[:-len(".ko")])
+        name = os.path.basename(_module_name(rel)[0])
+        _plain_module(os.path.join(modules_dir, rel), os.path.join(tree, "mod", name + ".ko"))
+        names.append(name)
     init = os.path.join(tree, "init")
     with open(init, "w") as f:
         f.write(INIT % {"modules": " ".join(names)})

@@ -187,6 +187,54 @@ static void test_receiver_spilled(void **state)
 				      sizeof(read_prologue)), -1);
 }
 
+/*
+ * Go 1.23's Read (bookworm-backports' golang-1.23): the frame pointer is
+ * pushed, then the frame (0x60) made; the receiver goes to 0x70(SP), which
+ * is [rbp+16] as in 1.19.
+ */
+static const uint8_t read_prologue_push[] = {
+	0x49, 0x3b, 0x66, 0x10,                         /* cmp rsp, [r14+0x10] */
+	0x0f, 0x86, 0x87, 0x03, 0x00, 0x00,             /* jbe */
+	0x55,                                           /* push rbp */
+	0x48, 0x89, 0xe5,                               /* mov rbp, rsp */
+	0x48, 0x83, 0xec, 0x60,                         /* sub rsp, 0x60 */
+	0x66, 0x44, 0x0f, 0xd6, 0x7c, 0x24, 0x58,       /* movq [rsp+0x58], xmm15 */
+	0x48, 0x89, 0x44, 0x24, 0x70,                   /* mov [rsp+0x70], rax */
+	0x48, 0x89, 0x8c, 0x24, 0x80, 0x00, 0x00, 0x00, /* mov [rsp+0x80], rcx */
+	0x48, 0x89, 0x5c, 0x24, 0x78,                   /* mov [rsp+0x78], rbx */
+	0xe8, 0x8d, 0x07, 0x00, 0x00,                   /* call */
+};
+
+static void test_receiver_spilled_push(void **state)
+{
+	uint8_t c[sizeof(read_prologue_push)];
+	size_t len, store = 25; /* the mov [rsp+0x70], rax */
+
+	(void)state;
+	assert_int_equal(spilled_heap(read_prologue_push, sizeof(read_prologue_push), 4), 0);
+	for (len = 0; len < store + 5; len++)
+		assert_int_equal(spilled_heap(read_prologue_push, len, 4), -1);
+	/* ax to 0x68(SP), where the frame of the other shape would keep it: not [rbp+16] */
+	memcpy(c, read_prologue_push, sizeof(c));
+	c[store + 4] = 0x68;
+	assert_int_equal(spilled_heap(c, sizeof(c), 4), -1);
+	/* no mov rbp, rsp after the push: no frame pointer */
+	memcpy(c, read_prologue_push, sizeof(c));
+	c[12] = 0x8b;
+	assert_int_equal(spilled_heap(c, sizeof(c), 4), -1);
+	/* a frame of 0x1000 (sub rsp, imm32): the slot is 0x1010(SP) */
+	{
+		static const uint8_t big[] = {
+			0x49, 0x3b, 0x66, 0x10, 0x76, 0x10,
+			0x55, 0x48, 0x89, 0xe5,
+			0x48, 0x81, 0xec, 0x00, 0x10, 0x00, 0x00,
+			0x48, 0x89, 0x84, 0x24, 0x10, 0x10, 0x00, 0x00,
+		};
+
+		assert_int_equal(spilled_heap(big, sizeof(big), 4), 0);
+	}
+}
+
 #define ADDR 0x5a6c80ull
 #define TARGET 0x466820ull
 
@@ -263,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_other_forms),
 		cmocka_unit_test(test_not_stack_checks),
 		cmocka_unit_test(test_receiver_spilled),
+		cmocka_unit_test(test_receiver_spilled_push),
 		cmocka_unit_test(test_calls_counted),
 		cmocka_unit_test(test_decoy_in_immediate),
 		cmocka_unit_test(test_undecodable),
