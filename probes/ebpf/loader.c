@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "linkfree.h"
 #include "loader.h"
 #include "verifierlog.h"
 #include "log.h"
@@ -461,6 +462,39 @@ static void detach_tls(struct sonde_ebpf_probe *p)
 	p->tls_libs = 0;
 }
 
+/*
+ * Every link the probe holds (the skeleton's programs, libssl's uprobes,
+ * the hooked programs') destroyed together (linkfree.h: the per-syscall
+ * tracepoints took ~1.9 s one by one). Out of memory, nothing is done here
+ * and the callers' own loops destroy them one at a time.
+ */
+static void detach_all(struct sonde_ebpf_probe *p)
+{
+	struct bpf_object_skeleton *s = p->skel ? p->skel->skeleton : NULL;
+	size_t most = p->n_tls_links + p->go.n + p->ssl.n + (s ? (size_t)s->prog_cnt : 0);
+	struct bpf_link **all = most ? calloc(most, sizeof(*all)) : NULL;
+	size_t n = 0;
+	int i;
+
+	if (!all)
+		return;
+	for (i = 0; s && i < s->prog_cnt; i++) {
+		if (s->progs[i].link && *s->progs[i].link) {
+			all[n++] = *s->progs[i].link;
+			*s->progs[i].link = NULL;
+		}
+	}
+	while (p->n_tls_links)
+		all[n++] = p->tls_links[--p->n_tls_links];
+	p->tls_libs = 0;
+	while (p->go.n)
+		all[n++] = p->go.links[--p->go.n];
+	while (p->ssl.n)
+		all[n++] = p->ssl.links[--p->ssl.n];
+	sonde_ebpf_links_destroy(all, n);
+	free(all);
+}
+
 /* Each configured libssl file, skipped with a log line when it cannot be hooked. */
 static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe_opts *o)
 {
@@ -634,6 +668,7 @@ int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
 		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
 			  "raw syscall tracepoint refused (%s): using the per-syscall tracepoints",
 			  why);
+		detach_all(p);
 		detach_tls(p);
 		sonde_bpf__destroy(p->skel);
 		p->skel = NULL;
@@ -716,6 +751,7 @@ void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 {
 	if (!probe)
 		return;
+	detach_all(probe);
 	prog_links_free(&probe->go);
 	prog_links_free(&probe->ssl);
 	detach_tls(probe);
