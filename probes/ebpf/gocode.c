@@ -80,7 +80,7 @@ static size_t sub_rsp(const uint8_t *code, size_t len, size_t i, uint32_t *ret_f
  * The frame setup after a JBE at code[i]: its end in *ret_end, in *ret_frame
  * F such that rbp = rsp + F - 8 once it is done (the receiver's spill slot,
  * [rbp+16], is then [rsp+F+8]). Go 1.19 (Debian 12's):
- * `sub rsp, F; mov [rsp+F-8], rbp; lea rbp, [rsp+F-8]`. Later Go (1.23 seen):
+ * `sub rsp, F; mov [rsp+F-8], rbp; lea rbp, [rsp+F-8]`. Later Go (1.21-1.23 seen):
  * `push rbp; mov rbp, rsp; sub rsp, S`, where rbp = rsp + S: F = S + 8.
  */
 static bool frame_setup(const uint8_t *code, size_t len, size_t i, size_t *ret_end,
