@@ -21,8 +21,8 @@ static const char *name_at(const uint8_t *tab, size_t len, uint64_t off)
 	return (const char *)tab + off;
 }
 
-int sonde_go_pcln_find(const uint8_t *tab, size_t len, const char *const *names, size_t n,
-		       struct sonde_go_fn *out)
+int sonde_go_pcln_find(const uint8_t *tab, size_t len, uint64_t text_addr,
+		       const char *const *names, size_t n, struct sonde_go_fn *out)
 {
 	uint64_t nfunc, text = 0, names_off, ftab_off, ent;
 	uint32_t magic;
@@ -43,6 +43,8 @@ int sonde_go_pcln_find(const uint8_t *tab, size_t len, const char *const *names,
 		ftab_off = le64(tab + 56);
 	} else {
 		text = le64(tab + 24);
+		if (!text)
+			text = text_addr;
 		names_off = le64(tab + 32);
 		ftab_off = le64(tab + 64);
 	}

@@ -22,11 +22,14 @@ struct sonde_go_fn {
 /*
  * Looks names[0..n) up in the function table tab (len bytes: the layouts
  * of Go 1.16-1.17, magic 0xfffffffa, and of 1.18 on, 0xfffffff0 and
- * 0xfffffff1; 64-bit x86 only). 0 when the table was walked (each out[i]
- * found or not), -1 when its layout is not one of those or it is cut.
+ * 0xfffffff1; 64-bit x86 only). Entries are offsets from the table's
+ * textStart, or, where that is 0 (Go 1.27 seen: the runtime learns it
+ * from elsewhere), from text_addr, the .text section's address. 0 when
+ * the table was walked (each out[i] found or not), -1 when its layout is
+ * not one of those or it is cut.
  */
-int sonde_go_pcln_find(const uint8_t *tab, size_t len, const char *const *names, size_t n,
-		       struct sonde_go_fn *out);
+int sonde_go_pcln_find(const uint8_t *tab, size_t len, uint64_t text_addr,
+		       const char *const *names, size_t n, struct sonde_go_fn *out);
 
 /*
  * N of the "go1.N" the program was built with, from .go.buildinfo's bytes

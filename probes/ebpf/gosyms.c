@@ -28,11 +28,17 @@ static const char *const sym_names[S_N][2] = {
 /*
  * The net.Conn itabs' type hashes when the program has no symbol table:
  * the first 4 bytes (little-endian) of a hash of the type's name, "*net.
- * TCPConn" and "*net.UnixConn": SHA-256 with every bit inverted since Go
- * 1.19 (checked against Debian's Go 1.19 programs' itabs), MD5 before.
+ * TCPConn" and "*net.UnixConn": SHA-256 with every bit inverted from Go
+ * 1.19 to 1.23 (checked against Debian's Go 1.19 programs' itabs and
+ * 1.21-1.23's), MD5 before; from 1.25 (1.25-1.27 checked, in the type
+ * descriptors of Debian's go commands and of programs built with 1.27)
+ * SHA-256 with the low byte's bits inverted. Go 1.24's are neither (not
+ * known here): its programs are hooked only through their itab symbols.
  */
 #define HASH_TCP_NOTSHA256 0xbc020cb9u
 #define HASH_UNIX_NOTSHA256 0x35fd9d63u
+#define HASH_TCP_SHA256_XFF 0x43fdf3b9u
+#define HASH_UNIX_SHA256_XFF 0xca026263u
 #define HASH_TCP_MD5 0xb954d952u
 #define HASH_UNIX_MD5 0x65e82289u
 
@@ -91,6 +97,42 @@ static bool code_section(Elf *elf, struct sonde_elf_sym *s)
 	return false;
 }
 
+/* The Go minor version in .go.buildinfo (-1: not told). */
+static int go_minor(Elf *elf)
+{
+	const uint8_t *bi;
+	size_t bilen = 0;
+
+	bi = section_bytes(section(elf, ".go.buildinfo"), &bilen);
+	return bi ? sonde_go_buildinfo_minor(bi, bilen) : -1;
+}
+
+/* The net.Conn itabs' type hashes for Go 1.`minor` (both 0: not known). */
+static void version_hashes(int minor, struct sonde_go_tls *out)
+{
+	if (minor >= 25) {
+		out->tcp_hash = HASH_TCP_SHA256_XFF;
+		out->unix_hash = HASH_UNIX_SHA256_XFF;
+	} else if (minor == 24) {
+		out->tcp_hash = out->unix_hash = 0;
+	} else if (minor >= 19) {
+		out->tcp_hash = HASH_TCP_NOTSHA256;
+		out->unix_hash = HASH_UNIX_NOTSHA256;
+	} else {
+		out->tcp_hash = HASH_TCP_MD5;
+		out->unix_hash = HASH_UNIX_MD5;
+	}
+}
+
+/* The .text section's address (0 if none). */
+static uint64_t text_address(Elf *elf)
+{
+	Elf_Scn *scn = section(elf, ".text");
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) ? sh.sh_addr : 0;
+}
+
 /*
  * Without a symbol table: Write, Read and memmove from the runtime's
  * function table, the itab hashes from the Go version.
@@ -100,12 +142,11 @@ static bool pcln_syms(Elf *elf, struct sonde_elf_sym syms[S_N], struct sonde_go_
 	const char *const names[3] = { sym_names[S_WRITE][0], sym_names[S_READ][0],
 				       sym_names[S_MEMMOVE][0] };
 	struct sonde_go_fn fns[3];
-	const uint8_t *tab, *bi;
-	size_t len = 0, bilen = 0;
-	int minor;
+	const uint8_t *tab;
+	size_t len = 0;
 
 	tab = section_bytes(section(elf, "gopclntab"), &len);
-	if (!tab || sonde_go_pcln_find(tab, len, names, 3, fns))
+	if (!tab || sonde_go_pcln_find(tab, len, text_address(elf), names, 3, fns))
 		return false;
 	for (int k = 0; k < 3; k++) {
 		syms[k].found = fns[k].found;
@@ -114,10 +155,7 @@ static bool pcln_syms(Elf *elf, struct sonde_elf_sym syms[S_N], struct sonde_go_
 		if (syms[k].found && !code_section(elf, &syms[k]))
 			syms[k].found = false;
 	}
-	bi = section_bytes(section(elf, ".go.buildinfo"), &bilen);
-	minor = bi ? sonde_go_buildinfo_minor(bi, bilen) : -1;
-	out->tcp_hash = minor >= 19 ? HASH_TCP_NOTSHA256 : HASH_TCP_MD5;
-	out->unix_hash = minor >= 19 ? HASH_UNIX_NOTSHA256 : HASH_UNIX_MD5;
+	version_hashes(go_minor(elf), out);
 	return true;
 }
 
@@ -164,6 +202,9 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 			return -ENOENT; /* no TLS in this program */
 		out->tcp_hash = itab_hash(e, &syms[S_TCP]);
 		out->unix_hash = itab_hash(e, &syms[S_UNIX]);
+		/* Go 1.27 (seen) names no itabs in its symbol table */
+		if (!syms[S_TCP].found && !syms[S_UNIX].found && go_minor(elf) >= 25)
+			version_hashes(go_minor(elf), out);
 		if (!out->tcp_hash && !out->unix_hash) {
 			snprintf(why, whylen, "no net.Conn itab of *net.TCPConn or *net.UnixConn");
 			return -ENOTSUP;
@@ -171,6 +212,11 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 	} else if (pcln_syms(elf, syms, out)) {
 		if (!syms[S_WRITE].found || !syms[S_READ].found)
 			return -ENOENT;
+		if (!out->tcp_hash && !out->unix_hash) {
+			snprintf(why, whylen, "no symbol table, and the net.Conn type hashes of "
+					      "its Go version (1.24) are not known");
+			return -ENOTSUP;
+		}
 	} else {
 		snprintf(why, whylen, "no symbol table (linked with -s) and a function table "
 				      "of a layout not known (Go older than 1.16?)");

@@ -82,6 +82,9 @@ static size_t build(uint8_t *t, bool old, uint32_t magic)
 	return funcs_off + 3 * 16;
 }
 
+/* the .text address the caller passes: used only where textStart is 0 */
+#define TEXT_SECTION 0x801000
+
 static int find_heap(const uint8_t *t, size_t len, struct sonde_go_fn *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
@@ -89,7 +92,7 @@ static int find_heap(const uint8_t *t, size_t len, struct sonde_go_fn *out)
 
 	assert_non_null(copy);
 	memcpy(copy, t, len);
-	r = sonde_go_pcln_find(copy, len, names, 3, out);
+	r = sonde_go_pcln_find(copy, len, TEXT_SECTION, names, 3, out);
 	free(copy);
 	return r;
 }
@@ -116,6 +119,23 @@ static void test_layouts(void **state)
 	expect_found(false, 0xfffffff0); /* Go 1.18, 1.19 */
 	expect_found(false, 0xfffffff1); /* 1.20 on */
 	expect_found(true, 0xfffffffa);  /* 1.16, 1.17 */
+}
+
+/* textStart 0 (Go 1.27's tables): entries from the .text section's address */
+static void test_text_start_zero(void **state)
+{
+	uint8_t t[0x200];
+	size_t len = build(t, false, 0xfffffff1);
+	struct sonde_go_fn f[3];
+
+	(void)state;
+	put64(t + 24, 0);
+	assert_int_equal(find_heap(t, len, f), 0);
+	assert_true(f[1].found);
+	assert_int_equal(f[1].addr, TEXT_SECTION + 0x400);
+	assert_int_equal(f[1].size, 0x100);
+	assert_true(f[2].found);
+	assert_int_equal(f[2].addr, TEXT_SECTION + 0x100);
 }
 
 static void test_not_known(void **state)
@@ -210,6 +230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layouts),
+		cmocka_unit_test(test_text_start_zero),
 		cmocka_unit_test(test_not_known),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_names),
