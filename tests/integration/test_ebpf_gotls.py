@@ -32,12 +32,14 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
 - One whose function table cannot be found either (its section renamed)
   is counted as not hookable, keeps working, and its connections are
   counted as opaque TLS, not as requests.
-- The newest Go in Debian 12's backports (fetched, not installed:
-  sondetest/gopeers.newer_go; 1.23 when written): HTTP/1.1 served before
-  the agent, HTTP/2 started after it, and a build without its symbol
-  table, all exact at both ends. Go 1.19 and 1.23 set up a function's
-  frame differently; until 2026-12-07 only 1.19's was recognised, and
-  programs from a newer Go were left unhooked.
+- The newest Go Debian packages (Debian 13 and its backports, fetched,
+  not installed: sondetest/gopeers.newer_go; 1.27 when written): HTTP/1.1
+  served before the agent, HTTP/2 started after it, and a build without
+  its symbol table, all exact at both ends. Newer Go sets up a function's
+  frame differently (from 1.21), hashes its types differently (from
+  1.25), and 1.27 names no itabs in its symbol table and leaves its
+  function table's textStart 0; until 2026-12-07 programs from any Go
+  after 1.20 were left unhooked.
 - Every TLS call placed on its socket: no unpaired call, no opaque
   connection, no parse error or desync, no record lost.
 """
@@ -237,9 +239,10 @@ def hidden_phase(stripped, tmp, cert, key):
 
 
 def newer_go_phase(tmp, cert, key):
-    """The newest Go in Debian 12's backports (1.23 when written): its
-    compiler sets up frames another way (push rbp; mov rbp, rsp) than
-    1.19's, and most Go programs hosts run come from a recent Go."""
+    """The newest Go Debian packages (1.27 when written): its compiler
+    sets up frames another way (push rbp; mov rbp, rsp) than 1.19's, its
+    types hash another way, and most Go programs hosts run come from a
+    recent Go."""
     go, version = gopeers.newer_go(os.path.join(os.path.dirname(os.path.abspath(sonde_bin())),
                                                 "test-cache", "go"))
     exe = gopeers.build(tmp, "gopeer-go" + version, go=go)

@@ -48,22 +48,27 @@ def build(directory, name="gopeer", ldflags="", pie=False, src=SRC, go=None):
     return out
 
 
-def newer_go(cache):
-    """(the go command, its version) of the newest Go in this Debian
-    release's backports (golang-1.N-go and its -src, unpacked under `cache`,
-    kept across runs, not installed): Debian 12's own Go is 1.19, and most
-    Go programs hosts run are built with a newer one."""
-    host = debarchive.host_suite()
+# Debian 13 and its backports: the newest Go Debian packages (1.27 on
+# 2026-12-07; Debian 12's backports stop at 1.23). Its go command is
+# linked statically, so it runs on Debian 12 as well.
+NEWER_GO_DISTS = ("trixie", "trixie-backports")
+
+
+def newer_go(cache, dists=NEWER_GO_DISTS):
+    """(the go command, its version) of the newest Go in the Debian suites
+    `dists` (golang-1.N-go and its -src, unpacked under `cache`, kept
+    across runs, not installed): Debian 12's own Go is 1.19, and most Go
+    programs hosts run are built with a newer one."""
     cache = os.path.abspath(cache)
     os.makedirs(cache, exist_ok=True)
-    apt = debarchive.apt_options(cache, [host + "-backports"])
+    apt = debarchive.apt_options(cache, list(dists))
     found = []
     for pkg in debarchive.packages(r"^golang-1\.[0-9]+-go$", apt):
         m = re.match(r"golang-1\.(\d+)-go$", pkg)
         if m:
             found.append((int(m.group(1)), pkg))
     if not found:
-        raise HarnessError("%s-backports has no golang-1.N-go package" % host)
+        raise HarnessError("%s: no golang-1.N-go package" % " ".join(dists))
     minor, pkg = max(found)
     version = "1.%d" % minor
     root = os.path.join(cache, "go-" + version)
