@@ -44,11 +44,11 @@ struct prog_links {
 	unsigned n, programs;
 };
 
-/* Links destroyed, room freed. */
+/* Links destroyed (together: linkfree.h), room freed. */
 static void prog_links_free(struct prog_links *pl)
 {
-	while (pl->n)
-		bpf_link__destroy(pl->links[--pl->n]);
+	sonde_ebpf_links_destroy(pl->links, pl->n);
+	pl->n = 0;
 	free(pl->links);
 	pl->links = NULL;
 }
@@ -457,42 +457,29 @@ static int attach_openssl(struct sonde_ebpf_probe *p, const char *lib, bool entr
 
 static void detach_tls(struct sonde_ebpf_probe *p)
 {
-	while (p->n_tls_links)
-		bpf_link__destroy(p->tls_links[--p->n_tls_links]);
+	sonde_ebpf_links_destroy(p->tls_links, p->n_tls_links);
+	p->n_tls_links = 0;
 	p->tls_libs = 0;
 }
 
 /*
- * Every link the probe holds (the skeleton's programs, libssl's uprobes,
- * the hooked programs') destroyed together (linkfree.h: the per-syscall
- * tracepoints took ~1.9 s one by one). Out of memory, nothing is done here
- * and the callers' own loops destroy them one at a time.
+ * The skeleton's links destroyed together (linkfree.h: the per-syscall
+ * tracepoints took ~1.9 s one by one) and forgotten, so that destroying
+ * the skeleton after finds none.
  */
-static void detach_all(struct sonde_ebpf_probe *p)
+static void detach_skeleton(struct sonde_bpf *skel)
 {
-	struct bpf_object_skeleton *s = p->skel ? p->skel->skeleton : NULL;
-	size_t most = p->n_tls_links + p->go.n + p->ssl.n + (s ? (size_t)s->prog_cnt : 0);
-	struct bpf_link **all = most ? calloc(most, sizeof(*all)) : NULL;
+	struct bpf_link *links[sizeof(skel->links) / sizeof(struct bpf_link *)];
+	struct bpf_object_skeleton *s = skel ? skel->skeleton : NULL;
 	size_t n = 0;
-	int i;
 
-	if (!all)
-		return;
-	for (i = 0; s && i < s->prog_cnt; i++) {
+	for (int i = 0; s && i < s->prog_cnt && n < sizeof(links) / sizeof(links[0]); i++) {
 		if (s->progs[i].link && *s->progs[i].link) {
-			all[n++] = *s->progs[i].link;
+			links[n++] = *s->progs[i].link;
 			*s->progs[i].link = NULL;
 		}
 	}
-	while (p->n_tls_links)
-		all[n++] = p->tls_links[--p->n_tls_links];
-	p->tls_libs = 0;
-	while (p->go.n)
-		all[n++] = p->go.links[--p->go.n];
-	while (p->ssl.n)
-		all[n++] = p->ssl.links[--p->ssl.n];
-	sonde_ebpf_links_destroy(all, n);
-	free(all);
+	sonde_ebpf_links_destroy(links, n);
 }
 
 /* Each configured libssl file, skipped with a log line when it cannot be hooked. */
@@ -668,8 +655,8 @@ int sonde_ebpf_probe_open(const struct sonde_ebpf_probe_opts *opts,
 		sonde_log(SONDE_LOG_INFO, "probe", "ebpf",
 			  "raw syscall tracepoint refused (%s): using the per-syscall tracepoints",
 			  why);
-		detach_all(p);
 		detach_tls(p);
+		detach_skeleton(p->skel);
 		sonde_bpf__destroy(p->skel);
 		p->skel = NULL;
 		p->features = 0;
@@ -751,11 +738,11 @@ void sonde_ebpf_probe_free(struct sonde_ebpf_probe *probe)
 {
 	if (!probe)
 		return;
-	detach_all(probe);
 	prog_links_free(&probe->go);
 	prog_links_free(&probe->ssl);
 	detach_tls(probe);
 	ring_buffer__free(probe->rb);
+	detach_skeleton(probe->skel);
 	sonde_bpf__destroy(probe->skel);
 	free(probe);
 }
