@@ -203,8 +203,12 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 		out->tcp_hash = itab_hash(e, &syms[S_TCP]);
 		out->unix_hash = itab_hash(e, &syms[S_UNIX]);
 		/* Go 1.27 (seen) names no itabs in its symbol table */
-		if (!syms[S_TCP].found && !syms[S_UNIX].found && go_minor(elf) >= 25)
-			version_hashes(go_minor(elf), out);
+		if (!syms[S_TCP].found && !syms[S_UNIX].found) {
+			int minor = go_minor(elf);
+
+			if (minor >= 25)
+				version_hashes(minor, out);
+		}
 		if (!out->tcp_hash && !out->unix_hash) {
 			snprintf(why, whylen, "no net.Conn itab of *net.TCPConn or *net.UnixConn");
 			return -ENOTSUP;

@@ -37,7 +37,8 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sondetest import Checks, HarnessError, ebpf, skip, sonde_bin, temp_dir  # noqa: E402
+from sondetest import (Checks, HarnessError, ebpf, skip, sonde_bin, temp_dir,  # noqa: E402
+                       test_cache)
 from sondetest import guestkernel  # noqa: E402
 
 ebpf.require()
@@ -74,8 +75,7 @@ GUEST_TIMEOUT = int(os.environ.get("SONDE_KERNEL_TIMEOUT", "1500"))
 
 here = os.path.dirname(os.path.abspath(__file__))
 suites = os.environ.get("SONDE_KERNEL_SUITES", " ".join(KERNELS)).split()
-cache = os.environ.get("SONDE_KERNEL_CACHE") or os.path.join(
-    os.path.dirname(os.path.abspath(sonde_bin())), "test-cache", "kernel")
+cache = os.environ.get("SONDE_KERNEL_CACHE") or test_cache("kernel")
 check = Checks()
 
 # The inner tests' environment: this one's, with the sonde under test copied

@@ -53,7 +53,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import (Agent, Checks, Nginx, NodeExporter, cgroups, ebpf, gopeers,  # noqa: E402
-                       grpcpeers, sonde_bin)
+                       grpcpeers, test_cache)
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
 
@@ -243,8 +243,7 @@ def newer_go_phase(tmp, cert, key):
     sets up frames another way (push rbp; mov rbp, rsp) than 1.19's, its
     types hash another way, and most Go programs hosts run come from a
     recent Go."""
-    go, version = gopeers.newer_go(os.path.join(os.path.dirname(os.path.abspath(sonde_bin())),
-                                                "test-cache", "go"))
+    go, version = gopeers.newer_go(test_cache("go"))
     exe = gopeers.build(tmp, "gopeer-go" + version, go=go)
     served_before_agent(exe, cert, key, "Go %s HTTP/1.1" % version, 2)
     h2_started_after(exe, cert, key, "Go %s HTTP/2, started after the agent" % version)

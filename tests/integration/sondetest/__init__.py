@@ -14,7 +14,7 @@ import sys
 # own __init__ is cached before this line runs; tests set the flag first).
 sys.dont_write_bytecode = True
 
-from .agent import Agent, http_get, sonde_bin
+from .agent import Agent, http_get, sonde_bin, test_cache
 from .clients import MemcacheClient, RespClient, RespError
 from .mysqlwire import MysqlClient, MysqlError
 from .promtext import Histogram, Metrics, ParseError, parse
@@ -27,7 +27,7 @@ from .util import (DEFAULT_TIMEOUT, SKIP, Checks, HarnessError, free_port, https
 from . import cgroups, ebpf, grpcpeers
 
 __all__ = [
-    "Agent", "http_get", "sonde_bin", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
+    "Agent", "http_get", "sonde_bin", "test_cache", "MysqlClient", "MysqlError", "MemcacheClient", "RespClient", "RespError",
     "Histogram", "Metrics", "ParseError", "parse", "Server", "HeldUpstream", "MariaDB", "Memcached",
     "mixed_statements", "Nginx", "NodeExporter", "Postgres", "Prometheus", "Redis", "DEFAULT_TIMEOUT",
     "SKIP", "Checks", "HarnessError", "free_port", "https_connection", "port_open", "run", "skip", "stop_process",

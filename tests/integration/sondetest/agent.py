@@ -30,6 +30,12 @@ def sonde_bin():
     return b
 
 
+def test_cache(name):
+    """test-cache/`name` next to the sonde binary: what tests download once
+    and keep between runs (Debian's kernels, a newer Go)."""
+    return os.path.join(os.path.dirname(os.path.abspath(sonde_bin())), "test-cache", name)
+
+
 def http_get(url, timeout=5.0):
     """(status, body text) of a GET; HTTP errors are returned, not raised."""
     try:
