@@ -32,13 +32,15 @@ static const char *const sym_names[S_N][2] = {
  * 1.19 to 1.23 (checked against Debian's Go 1.19 programs' itabs and
  * 1.21-1.23's), MD5 before; from 1.25 (1.25-1.27 checked, in the type
  * descriptors of Debian's go commands and of programs built with 1.27)
- * SHA-256 with the low byte's bits inverted. Go 1.24's are neither (not
- * known here): its programs are hooked only through their itab symbols.
+ * SHA-256 with the low byte's bits inverted; Go 1.24's (Debian 13's own
+ * Go; its programs checked) are the SHA-256's bytes 8-11 instead.
  */
 #define HASH_TCP_NOTSHA256 0xbc020cb9u
 #define HASH_UNIX_NOTSHA256 0x35fd9d63u
 #define HASH_TCP_SHA256_XFF 0x43fdf3b9u
 #define HASH_UNIX_SHA256_XFF 0xca026263u
+#define HASH_TCP_SHA256_8 0x425ea6e6u
+#define HASH_UNIX_SHA256_8 0x34e8b944u
 #define HASH_TCP_MD5 0xb954d952u
 #define HASH_UNIX_MD5 0x65e82289u
 
@@ -107,14 +109,15 @@ static int go_minor(Elf *elf)
 	return bi ? sonde_go_buildinfo_minor(bi, bilen) : -1;
 }
 
-/* The net.Conn itabs' type hashes for Go 1.`minor` (both 0: not known). */
+/* The net.Conn itabs' type hashes for Go 1.`minor`. */
 static void version_hashes(int minor, struct sonde_go_tls *out)
 {
 	if (minor >= 25) {
 		out->tcp_hash = HASH_TCP_SHA256_XFF;
 		out->unix_hash = HASH_UNIX_SHA256_XFF;
 	} else if (minor == 24) {
-		out->tcp_hash = out->unix_hash = 0;
+		out->tcp_hash = HASH_TCP_SHA256_8;
+		out->unix_hash = HASH_UNIX_SHA256_8;
 	} else if (minor >= 19) {
 		out->tcp_hash = HASH_TCP_NOTSHA256;
 		out->unix_hash = HASH_UNIX_NOTSHA256;

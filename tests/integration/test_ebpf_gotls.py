@@ -40,6 +40,9 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
   1.25), and 1.27 names no itabs in its symbol table and leaves its
   function table's textStart 0; until 2026-12-07 programs from any Go
   after 1.20 were left unhooked.
+- Debian 13's own Go (1.24, fetched the same way), stripped as Debian's
+  packages are: HTTP/1.1 exact at both ends (its type hashes are neither
+  1.19-1.23's nor 1.25's; until 2026-12-07 such programs were refused).
 - Every TLS call placed on its socket: no unpaired call, no opaque
   connection, no parse error or desync, no record lost.
 """
@@ -251,6 +254,15 @@ def newer_go_phase(tmp, cert, key):
     served_before_agent(stripped, cert, key, "Go %s without a symbol table" % version, 1)
 
 
+def debian13_go_phase(tmp, cert, key):
+    """Debian 13's own Go (1.24), stripped as Debian's packages are: its
+    type hashes are neither 1.19-1.23's nor 1.25's."""
+    go, version = gopeers.newer_go(test_cache("go-debian13"), gopeers.DEBIAN13_GO_DISTS)
+    exe = gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", go=go)
+    served_before_agent(exe, cert, key, "Go %s (Debian 13's) without a symbol table" % version,
+                        2)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="sondetest-gotls-") as tmp:
         exe = gopeers.build(tmp)
@@ -263,6 +275,7 @@ def main():
         grpc_phase(tmp, cert, key)
         debian_phase(tmp, cert, key)
         newer_go_phase(tmp, cert, key)
+        debian13_go_phase(tmp, cert, key)
     check.exit()
 
 

@@ -52,13 +52,16 @@ def build(directory, name="gopeer", ldflags="", pie=False, src=SRC, go=None):
 # 2026-12-07; Debian 12's backports stop at 1.23). Its go command is
 # linked statically, so it runs on Debian 12 as well.
 NEWER_GO_DISTS = ("trixie", "trixie-backports")
+# Debian 13's own Go (1.24 for its lifetime): what its golang-go builds
+DEBIAN13_GO_DISTS = ("trixie",)
 
 
 def newer_go(cache, dists=NEWER_GO_DISTS):
     """(the go command, its version) of the newest Go in the Debian suites
     `dists` (golang-1.N-go and its -src, unpacked under `cache`, kept
     across runs, not installed): Debian 12's own Go is 1.19, and most Go
-    programs hosts run are built with a newer one."""
+    programs hosts run are built with a newer one. One version per
+    `cache`: an older one found there is removed."""
     cache = os.path.abspath(cache)
     os.makedirs(cache, exist_ok=True)
     apt = debarchive.apt_options(cache, list(dists))
