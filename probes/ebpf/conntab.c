@@ -700,6 +700,11 @@ static int data_piece(struct sonde_conntab *tab, const struct sonde_conntab_chun
 	}
 	if (ch->ts_ns > c->last_ns)
 		c->last_ns = ch->ts_ns;
+	if (ch->ctl_set) {
+		c->ctl_set = true;
+		c->ctl_capture = ch->ctl_capture;
+		c->ctl_plain = ch->ctl_plain;
+	}
 	if (ch->tls == SONDE_CONN_TLS_PLAIN) {
 		if (!c->plain_seen)
 			start_plaintext(tab, c);

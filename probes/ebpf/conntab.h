@@ -67,6 +67,13 @@ struct sonde_conn {
 	bool end_check;
 	bool paired;        /* in the table's address-pair index (pnext) */
 	bool unix_named;    /* unix_name asked; its answer (NULL: none) */
+	/*
+	 * The socket's capture setting as the kernel holds it, when not its
+	 * default: set by the kernel at an HTTP/1 start (a chunk's ctl_set),
+	 * or by the proto_changed callback once it changed it.
+	 */
+	bool ctl_set;
+	uint32_t ctl_capture, ctl_plain;
 	char *unix_name;
 	unsigned proto_idx;
 	const struct sonde_proto_ops *proto;
@@ -97,8 +104,7 @@ typedef void (*sonde_conntab_emit_fn)(struct sonde_txn *txn,
  * called when a connection turns out to be TLS (conn->tls): its wire
  * bytes are no longer worth copying.
  */
-typedef void (*sonde_conntab_proto_fn)(const struct sonde_conn *conn,
-				       void *userdata);
+typedef void (*sonde_conntab_proto_fn)(struct sonde_conn *conn, void *userdata);
 
 struct sonde_conntab_opts {
 	unsigned max_conns;
@@ -200,6 +206,9 @@ struct sonde_conntab_chunk {
 	uint64_t ts_ns;
 	uint8_t tls;  /* enum sonde_conn_tls */
 	bool after_loss; /* bytes of this flow were lost just before (ring buffer full) */
+	/* the kernel set the socket's capture at this chunk (conn->ctl_*) */
+	bool ctl_set;
+	uint32_t ctl_capture, ctl_plain;
 	/*
 	 * A frame-walked record (HTTP/2 with DATA payloads left out): data is
 	 * the segments' copies end to end; each is followed in the stream by

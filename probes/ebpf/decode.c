@@ -61,7 +61,7 @@ int sonde_ebpf_decode(const void *buf, size_t size,
 		    r.hdr->dir > SONDE_EBPF_DIR_SEND ||
 		    (r.hdr->flags & ~(SONDE_EBPF_F_PLAIN | SONDE_EBPF_F_CIPHER |
 				      SONDE_EBPF_F_AFTER_LOSS | SONDE_EBPF_F_FRAMED |
-				      SONDE_EBPF_F_ORPHAN)) ||
+				      SONDE_EBPF_F_ORPHAN | SONDE_EBPF_F_HTTP_CTL)) ||
 		    (r.hdr->flags & SONDE_EBPF_F_PLAIN && r.hdr->flags & SONDE_EBPF_F_CIPHER) ||
 		    /* an orphan is plaintext, whole, of no known socket */
 		    ((r.hdr->flags & SONDE_EBPF_F_ORPHAN) &&

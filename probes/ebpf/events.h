@@ -151,6 +151,14 @@ struct sonde_ebpf_sock_ctl {
  * SSL pointer; an SSL_PAIR record names its socket.
  */
 #define SONDE_EBPF_F_ORPHAN 0x10
+/*
+ * This record, a socket's first on the wire with no sock_ctl yet, starts
+ * an HTTP/1 request or response: the kernel set the socket's sock_ctl
+ * itself ({capture_http, capture_bytes}: what user space would set once
+ * it detects HTTP/1 there), so that a short-lived HTTP connection costs
+ * user space no map update.
+ */
+#define SONDE_EBPF_F_HTTP_CTL 0x20
 
 struct sonde_ebpf_hdr {
 	__u8 type;

@@ -540,6 +540,11 @@ static int load_attach(struct sonde_ebpf_probe *p,
 	p->skel->rodata->capture_bytes = opts->capture_bytes > SONDE_EBPF_CAPTURE_MAX ?
 						 SONDE_EBPF_CAPTURE_MAX :
 						 opts->capture_bytes;
+	p->skel->rodata->capture_http = opts->capture_http > SONDE_EBPF_CAPTURE_MAX ?
+						SONDE_EBPF_CAPTURE_MAX :
+						opts->capture_http;
+	if (p->skel->rodata->capture_http == p->skel->rodata->capture_bytes)
+		p->skel->rodata->capture_http = 0;
 	p->skel->rodata->filter_pids = opts->n_pids > 0;
 	p->skel->rodata->filter_ports = opts->n_ports > 0;
 	p->skel->rodata->filter_cgroups = opts->filter_cgroups;

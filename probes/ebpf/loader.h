@@ -25,6 +25,9 @@ typedef int (*sonde_ebpf_record_fn)(void *userdata, void *data, size_t size);
 struct sonde_ebpf_probe_opts {
 	uint32_t self_tgid;      /* excluded in the kernel */
 	uint32_t capture_bytes;  /* clamped to SONDE_EBPF_CAPTURE_MAX */
+	/* set by the kernel itself on sockets that start with HTTP/1 (clamped;
+	 * 0 or capture_bytes: left to sonde_ebpf_probe_set_capture) */
+	uint32_t capture_http;
 	uint32_t ring_bytes;     /* rounded up to a power of two pages */
 	uint32_t wakeup_bytes;   /* 0: wake on every record */
 	uint32_t pids[SONDE_EBPF_FILTER_MAX];

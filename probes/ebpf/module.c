@@ -465,7 +465,7 @@ static void look_libs(struct ebpf_state *st)
  * applies to the plaintext; the plaintext of other connections keeps the
  * default, for those that start TLS later (PostgreSQL's SSLRequest).
  */
-static void on_proto(const struct sonde_conn *conn, void *userdata)
+static void on_proto(struct sonde_conn *conn, void *userdata)
 {
 	struct ebpf_state *st = userdata;
 	uint32_t dflt = (uint32_t)st->cfg.capture_bytes_pipelined;
@@ -484,8 +484,16 @@ static void on_proto(const struct sonde_conn *conn, void *userdata)
 		capture = want;
 		plain = dflt;
 	}
-	if (st->probe && conn->sock_id && (capture != dflt || plain != dflt || !conn->proto))
-		sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, capture, plain);
+	/* only a change of what the kernel holds (an HTTP/1 socket's was set
+	 * by the kernel itself: no map update for the many short ones) */
+	if (st->probe && conn->sock_id &&
+	    (conn->ctl_set ? capture != conn->ctl_capture || plain != conn->ctl_plain :
+			     capture != dflt || plain != dflt) &&
+	    sonde_ebpf_probe_set_capture(st->probe, conn->sock_id, capture, plain) == 0) {
+		conn->ctl_set = true;
+		conn->ctl_capture = capture;
+		conn->ctl_plain = plain;
+	}
 	if (conn->tls && !conn->plain_seen)
 		queue_libs_look(st, conn->tgid);
 }
@@ -518,6 +526,10 @@ static void handle_data(struct ebpf_state *st, const struct sonde_ebpf_record *r
 		       (d->hdr.flags & SONDE_EBPF_F_CIPHER) ? SONDE_CONN_TLS_CIPHER :
 							       SONDE_CONN_TLS_NONE,
 		.after_loss = (d->hdr.flags & SONDE_EBPF_F_AFTER_LOSS) != 0,
+		.ctl_set = (d->hdr.flags & SONDE_EBPF_F_HTTP_CTL) != 0,
+		/* what the kernel set (capture_http, capture_bytes) */
+		.ctl_capture = (uint32_t)st->cfg.capture_bytes,
+		.ctl_plain = (uint32_t)st->cfg.capture_bytes_pipelined,
 		.n_segs = r->n_segs,
 	};
 	struct sonde_ebpf_seg segs[SONDE_EBPF_SEGS_MAX];
@@ -1049,6 +1061,7 @@ static int ebpf_start(void *state)
 	parse_lists(&st->cfg, &po);
 	po.self_tgid = (uint32_t)getpid();
 	po.capture_bytes = (uint32_t)st->cfg.capture_bytes_pipelined;
+	po.capture_http = (uint32_t)st->cfg.capture_bytes;
 	po.ring_bytes = (uint32_t)st->cfg.ring_buffer_size;
 	po.wakeup_bytes = (uint32_t)st->cfg.wakeup_bytes;
 	po.filter_cgroups = st->cgf != NULL;

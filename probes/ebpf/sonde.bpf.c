@@ -43,6 +43,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 self_tgid = 0;
 /* Payload per syscall until user space says otherwise (sock_ctl). */
 const volatile __u32 capture_bytes = 8192;
+/* ... and of a socket whose first bytes are HTTP/1's (0: left to user
+ * space, as every other protocol) */
+const volatile __u32 capture_http = 0;
 const volatile __u8 filter_pids = 0;
 const volatile __u8 filter_ports = 0;
 const volatile __u8 filter_cgroups = 0;
@@ -995,16 +998,48 @@ static __always_inline void h2_advance(struct h2_pos *p, __u32 len)
 	*p = s->walk.p;
 }
 
+/* The first 8 bytes of a stream, little-endian, compared on their first n. */
+#define HEAD8(a, b, c, d, e, f, g, h)                                              \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |    \
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+#define HEAD_IS(head, n, want) (((head) & (~0ULL >> (64 - 8 * (n)))) == (want))
+
 /*
- * The HTTP/2 client preface ("PRI * HTTP/2.0...") at the start of this
- * stream (slot: dir | plaintext << 1, its first record): from now on the
- * connection's records are frame-walked, this one from its start. Without
- * a sock_ctl of user space's yet, captures are set to whole calls: the
- * server answers within microseconds, long before the agent has read the
- * preface (its own setting follows).
+ * An HTTP/1 request (the common methods, origin-form target) or response
+ * starts these 8 bytes. Other methods are left to user space's detection.
  */
-static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kind,
-				       __u64 ptr, bool have_ctl)
+static __always_inline bool http1_head(__u64 h)
+{
+	return HEAD_IS(h, 5, HEAD8('G', 'E', 'T', ' ', '/', 0, 0, 0)) ||
+	       HEAD_IS(h, 6, HEAD8('P', 'O', 'S', 'T', ' ', '/', 0, 0)) ||
+	       HEAD_IS(h, 5, HEAD8('P', 'U', 'T', ' ', '/', 0, 0, 0)) ||
+	       HEAD_IS(h, 6, HEAD8('H', 'E', 'A', 'D', ' ', '/', 0, 0)) ||
+	       HEAD_IS(h, 7, HEAD8('P', 'A', 'T', 'C', 'H', ' ', '/', 0)) ||
+	       h == HEAD8('D', 'E', 'L', 'E', 'T', 'E', ' ', '/') ||
+	       h == HEAD8('O', 'P', 'T', 'I', 'O', 'N', 'S', ' ') ||
+	       HEAD_IS(h, 7, HEAD8('H', 'T', 'T', 'P', '/', '1', '.', 0));
+}
+
+/*
+ * The start of a stream (slot: dir | plaintext << 1, its first record;
+ * `total` bytes moved), for the two protocols whose capture the kernel
+ * sets itself, without a sock_ctl of user space's yet. Returns the
+ * record's flag (SONDE_EBPF_F_HTTP_CTL) or 0.
+ *
+ * The HTTP/2 client preface ("PRI * HTTP/2.0..."): from now on the
+ * connection's records are frame-walked, this one from its start.
+ * Captures are set to whole calls: the server answers within
+ * microseconds, long before the agent has read the preface (its own
+ * setting follows).
+ *
+ * An HTTP/1 request or response on the wire: the capture user space
+ * would set once it detects HTTP/1 there (capture_http), so that a
+ * short-lived HTTP connection costs user space no map update; the
+ * record's flag tells it so. Here, where the head is read anyway, and
+ * not after the copy: there the branch multiplied the verifier's states.
+ */
+static __always_inline __u8 stream_start(struct sock_info *si, __u8 slot, __u8 kind,
+					 __u64 ptr, bool have_ctl, __u32 total)
 {
 	struct sonde_ebpf_sock_ctl c = { .capture = SONDE_EBPF_CAPTURE_MAX,
 					 .plain = SONDE_EBPF_CAPTURE_MAX };
@@ -1016,7 +1051,7 @@ static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kin
 
 		/* sendmsg/recvmsg (gRPC's C core): the first iovec of the header */
 		if (bpf_probe_read_user(&m, sizeof(m), (void *)ptr) || !m.msg_iovlen)
-			return false;
+			return 0;
 		ptr = (__u64)m.msg_iov;
 		kind = ARG_IOV;
 	}
@@ -1025,16 +1060,25 @@ static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kin
 
 		if (kind != ARG_IOV || bpf_probe_read_user(&v, sizeof(v), (void *)ptr) ||
 		    v.iov_len < sizeof(head))
-			return false;
+			return 0;
 		src = (__u64)v.iov_base;
 	}
-	if (bpf_probe_read_user(&head, sizeof(head), (void *)src) || head != H2_PREFACE_HEAD)
-		return false;
+	if (bpf_probe_read_user(&head, sizeof(head), (void *)src))
+		return 0;
+	if (head != H2_PREFACE_HEAD) {
+		if (have_ctl || (slot & 2) || !capture_http || total < sizeof(head) ||
+		    !http1_head(head))
+			return 0;
+		c.capture = capture_http;
+		c.plain = capture_bytes;
+		return bpf_map_update_elem(&sock_ctl, &si->ino, &c, BPF_NOEXIST) ?
+			       0 : SONDE_EBPF_F_HTTP_CTL;
+	}
 	if (bpf_map_update_elem(&h2_frames, &si->ino, &st, BPF_ANY))
-		return false;
+		return 0;
 	v = bpf_map_lookup_elem(&h2_frames, &si->ino);
 	if (!v)
-		return false;
+		return 0;
 	v->pos[slot & 3].remain = H2_PREFACE_LEN;
 	si->h2 = 1;
 	if (!have_ctl) {
@@ -1042,7 +1086,7 @@ static __always_inline bool h2_preface(struct sock_info *si, __u8 slot, __u8 kin
 			c.capture = 0; /* inside TLS: the wire's bytes are counted only */
 		bpf_map_update_elem(&sock_ctl, &si->ino, &c, BPF_NOEXIST);
 	}
-	return true;
+	return 0;
 }
 
 /*
@@ -1122,7 +1166,7 @@ static __always_inline int sock_data(__u64 id, struct sock_info *si, long ret, _
 	if (want && !(si->seen & lost_bit)) {
 		si->seen |= lost_bit;
 		if (!si->h2)
-			h2_preface(si, slot, kind, ptr, ctl != NULL);
+			ev->hdr.flags |= stream_start(si, slot, kind, ptr, ctl != NULL, total);
 	}
 	if (want && si->h2) {
 		struct h2_state *h2 = bpf_map_lookup_elem(&h2_frames, &si->ino);
@@ -1569,7 +1613,7 @@ static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 out_len, __u8 d
  * socket, so the kernel follows the frames of what the object's thread
  * holds (copied whole; else the place is lost) and hands the positions to
  * h2_frames when the object is placed (bio_io), which walks its records
- * from then on as h2_preface's connections.
+ * from then on as stream_start's HTTP/2 connections.
  */
 static __always_inline void orphan_h2(struct bio_thread *t, struct sonde_ebpf_data *ev,
 				      __u8 dir)

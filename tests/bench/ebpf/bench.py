@@ -59,8 +59,11 @@ def loadgen(cmd):
                           text=True, timeout=600).stdout
 
 
-def wrk_rps(url, seconds):
-    out = loadgen(["wrk", "-t1", "-c8", "-d%ds" % seconds, url])
+def wrk_rps(url, seconds, close=False):
+    # close: "Connection: close" on every request, so wrk opens a new
+    # connection for each (nginx closes after answering)
+    out = loadgen(["wrk", "-t1", "-c8", "-d%ds" % seconds] +
+                  (["-H", "Connection: close"] if close else []) + [url])
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
@@ -255,8 +258,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", help="also write the markdown table here")
-    ap.add_argument("--only", help="comma list of nginx,nginx-tls,nginx-h2,redis,postgres "
-                                   "(default: all but nginx-tls and nginx-h2)")
+    ap.add_argument("--only", help="comma list of nginx,nginx-close,nginx-tls,nginx-h2,redis,"
+                                   "postgres (default: nginx,redis,postgres)")
     ap.add_argument("--server-only", action="store_true",
                     help="trace the server's processes only (moved into a cgroup of "
                          "their own, ebpf.cgroups), as when the clients are on other hosts")
@@ -297,6 +300,12 @@ def main():
 
     if "nginx" in only:
         nginx("nginx + wrk -c8 (req/s)", 0.97, wrk_rps)
+    if "nginx-close" in only:
+        # A new connection per request: accept, connect and close, the
+        # connection table and the state tracepoints on every request.
+        # The issue sets no goal for it.
+        nginx("nginx + wrk -c8, a connection per request (req/s)", None,
+              lambda url, s: wrk_rps(url, s, close=True))
     if "nginx-tls" in only:
         # HTTPS keep-alive, both ends linking libssl: the uprobes' cost on
         # top of the syscall hooks'. The issue sets no goal for it.

@@ -146,7 +146,7 @@ static void on_emit(struct sonde_txn *t, const struct sonde_conn *c, void *ud)
 	}
 }
 
-static void on_proto(const struct sonde_conn *c, void *ud)
+static void on_proto(struct sonde_conn *c, void *ud)
 {
 	struct ctx *x = ud;
 

@@ -59,6 +59,7 @@ struct capture {
 struct fixture {
 	bool unix_sockets;
 	uint32_t capture;
+	uint32_t capture_http;
 	uint32_t wakeup_bytes;
 	uint32_t h2_conns;
 	bool exec_records;
@@ -128,6 +129,7 @@ static void open_probe(struct fixture *f)
 	int err;
 
 	o.capture_bytes = f->capture ? f->capture : 64;
+	o.capture_http = f->capture_http;
 	o.ring_bytes = 1 << 20;
 	o.wakeup_bytes = f->wakeup_bytes;
 	o.unix_sockets = f->unix_sockets;
@@ -184,6 +186,18 @@ static int setup_unix(void **state)
 static int setup_max(void **state)
 {
 	return setup_with(state, SONDE_EBPF_CAPTURE_MAX, 0, false);
+}
+
+static int setup_http(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->capture_http = 16;
+	open_probe(f);
+	*state = f;
+	return 0;
 }
 
 static int setup_batched(void **state)
@@ -785,6 +799,85 @@ static void test_stats_and_mute(void **state)
 	assert_int_equal(st[SONDE_EBPF_STAT_LOST], 0);
 	assert_true(st[SONDE_EBPF_STAT_SUBMITTED] >= f->cap.n);
 	assert_true(st[SONDE_EBPF_STAT_ESTAB_UP] >= 2);
+}
+
+/*
+ * A socket whose first bytes are an HTTP/1 request or response gets the
+ * HTTP capture from the kernel itself (capture_http, flagged on that
+ * record); other first bytes, and a socket user space already set, keep
+ * theirs.
+ */
+static void test_http_capture_by_kernel(void **state)
+{
+	struct fixture *f = *state;
+	static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char inl[] = "GET key\r\n"; /* Redis' inline command */
+	char resp[200], val[200], b[256];
+	uint16_t port;
+	int l = listener(&port), cerr, c[3], a[3], i;
+	const struct seen *s;
+	size_t rl = sizeof(req) - 1;
+
+	memset(resp, 'x', sizeof(resp));
+	memcpy(resp, "HTTP/1.1 200 OK\r\n", 17);
+	memset(val, 'x', sizeof(val));
+	memcpy(val, "$194\r\n", 6);
+	for (i = 0; i < 3; i++) {
+		c[i] = connect_to(port, false, &cerr);
+		a[i] = accept(l, NULL, NULL);
+		assert_true(a[i] >= 0);
+	}
+	drain(f);
+	/* the third: user space's setting first, whole calls */
+	s = must_find(&f->cap, SONDE_EBPF_EV_OPEN, a[2], 0, 0);
+	assert_int_equal(sonde_ebpf_probe_set_capture(f->probe, s->sock_id, 100, 64), 0);
+	for (i = 0; i < 3; i++) {
+		const char *q = i == 1 ? inl : req;
+		size_t ql = i == 1 ? sizeof(inl) - 1 : rl;
+
+		assert_int_equal(write(c[i], q, ql), (ssize_t)ql);
+		assert_int_equal(read(a[i], b, ql), (ssize_t)ql);
+		assert_int_equal(write(a[i], i == 1 ? val : resp, sizeof(resp)),
+				 (ssize_t)sizeof(resp));
+		assert_int_equal(read(c[i], b, sizeof(resp)), (ssize_t)sizeof(resp));
+	}
+	for (i = 0; i < 3; i++) {
+		close(c[i]);
+		close(a[i]);
+	}
+	close(l);
+	drain(f);
+	/* HTTP: each end's first record whole and flagged, then 16 bytes */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c[0], SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->len, rl);
+	assert_true(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a[0], SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(s->len, rl);
+	assert_true(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a[0], SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->total, sizeof(resp));
+	assert_int_equal(s->len, 16);
+	assert_false(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c[0], SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(s->len, 16);
+	assert_false(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	/* not HTTP's start: the default capture (64), no flag */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c[1], SONDE_EBPF_DIR_SEND, 0);
+	assert_false(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a[1], SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->len, 64);
+	assert_false(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	/* user space's setting stands: its end captures 100, unflagged; the
+	 * client's end, not set, is the kernel's */
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a[2], SONDE_EBPF_DIR_RECV, 0);
+	assert_false(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, a[2], SONDE_EBPF_DIR_SEND, 0);
+	assert_int_equal(s->len, 100);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c[2], SONDE_EBPF_DIR_SEND, 0);
+	assert_true(s->flags & SONDE_EBPF_F_HTTP_CTL);
+	s = must_find(&f->cap, SONDE_EBPF_EV_DATA, c[2], SONDE_EBPF_DIR_RECV, 0);
+	assert_int_equal(s->len, 16);
+	assert_int_equal(f->cap.bad, 0);
 }
 
 /*
@@ -1520,6 +1613,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_latency_and_refusal, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_mute, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_capture_by_kernel, setup_http,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_mute_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_stream, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_accepted, setup_unix, teardown),
