@@ -9,3 +9,10 @@ void sonde_heap_keep_scrape_memory(void)
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
+
+void sonde_heap_start_policy(void)
+{
+	/* glibc's defaults (its threshold then adapts again) */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_TRIM_THRESHOLD, 128 << 10);
+}

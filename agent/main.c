@@ -227,6 +227,7 @@ static void reload(struct running *run)
 	}
 	modules_stop_but(run, keep);
 	run->config = nc;
+	sonde_heap_start_policy();
 	if (modules_init_but(run, true, keep) < 0) {
 		sonde_log(SONDE_LOG_ERR, "agent", "reload",
 			  "new configuration failed to start, restoring the previous one");
@@ -240,6 +241,7 @@ static void reload(struct running *run)
 		malloc_trim(0);
 		sonde_log(SONDE_LOG_INFO, "agent", "reload", "configuration reloaded");
 	}
+	sonde_heap_keep_scrape_memory();
 	sd_notify(0, "READY=1");
 }
 
@@ -288,10 +290,12 @@ static int run_agent(void)
 		sonde_log(SONDE_LOG_ERR, "agent", "core", "cannot set up: %s", strerror(errno));
 		goto out;
 	}
+	sonde_heap_start_policy();
 	if (modules_init(&run, true) < 0)
 		goto out;
 	/* Start-up scratch (BTF for CO-RE, config parsing) is freed by now. */
 	malloc_trim(0);
+	sonde_heap_keep_scrape_memory();
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
 		sonde_loop_add_timer(run.agent.loop, wd_usec / 2000, on_watchdog, NULL,
 				     &run.watchdog);
@@ -321,8 +325,6 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	int c;
-
-	sonde_heap_keep_scrape_memory();
 
 	if (sonde_n_modules > SONDE_MAX_MODULES) {
 		fprintf(stderr, "sonde: too many modules\n");

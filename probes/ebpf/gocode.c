@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <stdbool.h>
 #include <string.h>
-#ifdef SONDE_HAVE_CAPSTONE
-#include <capstone.h>
-#endif
 
+#include "disasm.h"
 #include "gocode.h"
 
 int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off)
@@ -31,20 +29,6 @@ int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off)
 	return -1;
 }
 
-#ifndef SONDE_HAVE_CAPSTONE
-int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off)
-{
-	(void)code, (void)len, (void)jbe_off;
-	return -1;
-}
-
-int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t target,
-		      size_t *ret_off)
-{
-	(void)code, (void)len, (void)addr, (void)target, (void)ret_off;
-	return -1; /* built without capstone: no instruction boundaries to trust */
-}
-#else
 /* Bytes of `op [rsp+disp], reg` (op, modrm's reg bits) with disp8 or disp32: 0 if no match. */
 static size_t rsp_operand(const uint8_t *p, size_t left, uint8_t op, uint8_t reg,
 			  uint32_t disp)
@@ -132,70 +116,62 @@ static bool control_flow(const uint8_t *p, size_t n)
 
 int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off)
 {
+	struct sonde_disasm_insn insn;
+	struct sonde_disasm *d;
 	const uint8_t *p;
 	size_t left, start;
 	uint64_t at;
 	uint32_t frame;
-	cs_insn *insn;
-	csh cs;
 	int r = -1;
 
-	if (jbe_off >= len || !frame_setup(code, len, jbe_off, &start, &frame) ||
-	    cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (jbe_off >= len || !frame_setup(code, len, jbe_off, &start, &frame))
 		return -1;
-	insn = cs_malloc(cs);
+	d = sonde_disasm_open();
+	if (!d)
+		return SONDE_GO_NO_DECODER;
 	p = code + start;
 	left = len - start;
 	at = start;
-	while (insn && left && cs_disasm_iter(cs, &p, &left, &at, insn)) {
+	while (left && sonde_disasm_next(d, &p, &left, &at, &insn)) {
 		/* mov [rsp+F+8], rax (0x89, reg 0) */
-		if (rsp_operand(insn->bytes, insn->size, 0x89, 0, frame + 8) == insn->size) {
+		if (rsp_operand(insn.bytes, insn.size, 0x89, 0, frame + 8) == insn.size) {
 			r = 0;
 			break;
 		}
-		if (control_flow(insn->bytes, insn->size))
+		if (control_flow(insn.bytes, insn.size))
 			break;
 	}
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+	sonde_disasm_close(d);
 	return r;
 }
 
 int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t target,
 		      size_t *ret_off)
 {
+	struct sonde_disasm_insn insn;
+	struct sonde_disasm *d = sonde_disasm_open();
 	const uint8_t *p = code;
 	size_t left = len;
 	uint64_t at = addr;
-	cs_insn *insn;
-	csh cs;
 	int n = 0;
 
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return -1;
-	insn = cs_malloc(cs);
-	if (!insn) {
-		cs_close(&cs);
-		return -1;
-	}
+	if (!d)
+		return SONDE_GO_NO_DECODER;
 	while (left) {
 		int32_t rel;
 
-		if (!cs_disasm_iter(cs, &p, &left, &at, insn)) {
+		if (!sonde_disasm_next(d, &p, &left, &at, &insn)) {
 			n = -1;
 			break;
 		}
-		if (insn->size != 5 || insn->bytes[0] != 0xe8)
+		if (insn.size != 5 || insn.bytes[0] != 0xe8)
 			continue;
-		memcpy(&rel, insn->bytes + 1, sizeof(rel));
-		if (insn->address + 5 + (int64_t)rel != target)
+		memcpy(&rel, insn.bytes + 1, sizeof(rel));
+		if (insn.address + 5 + (int64_t)rel != target)
 			continue;
 		if (!n++)
-			*ret_off = (size_t)(insn->address - addr);
+			*ret_off = (size_t)(insn.address - addr);
 	}
-	cs_free(insn, 1);
-	cs_close(&cs);
+	sonde_disasm_close(d);
 	return n;
 }
-#endif

@@ -24,6 +24,10 @@
  */
 int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off);
 
+/* What the two walks below return when no instruction decoder can be
+ * loaded (sonde_disasm_why() says why). */
+#define SONDE_GO_NO_DECODER (-2)
+
 /*
  * Whether the function, whose stack check's JBE is at jbe_off, keeps its
  * receiver (ax at entry) in its spill slot at [rbp+16] for its whole
@@ -31,7 +35,8 @@ int sonde_go_stack_check_jbe(const uint8_t *code, size_t len, size_t *ret_off);
  *   sub rsp, F; mov [rsp+F-8], rbp; lea rbp, [rsp+F-8]
  * and stores ax to [rsp+F+8] (the caller's spill slot of its first
  * argument, that is [rbp+16]) before any call, jump or return. 0 when it
- * does, -1 otherwise (also when the bytes do not decode: capstone).
+ * does, -1 otherwise (also when the bytes do not decode: capstone),
+ * SONDE_GO_NO_DECODER.
  */
 int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off);
 
@@ -39,7 +44,8 @@ int sonde_go_receiver_spilled(const uint8_t *code, size_t len, size_t jbe_off);
  * How many `call rel32` instructions of the function (code, len, loaded
  * at addr) go to target, walking every instruction (capstone); the first
  * one's offset from code[0] in *ret_off. -1 when the bytes do not decode
- * to the end (they are then not taken for a function's code at all).
+ * to the end (they are then not taken for a function's code at all),
+ * SONDE_GO_NO_DECODER.
  */
 int sonde_go_calls_to(const uint8_t *code, size_t len, uint64_t addr, uint64_t target,
 		      size_t *ret_off);

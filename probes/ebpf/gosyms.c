@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disasm.h"
 #include "elfread.h"
 #include "gocode.h"
 #include "gopcln.h"
@@ -245,14 +246,13 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 			sonde_go_calls_to(r, syms[S_READ].size, syms[S_READ].addr,
 					  syms[S_MEMMOVE].addr, &copy) :
 			0;
+	if (calls == SONDE_GO_NO_DECODER) {
+		snprintf(why, whylen, "crypto/tls.(*Conn).Read's code cannot be walked: %s",
+			 sonde_disasm_why());
+		goto out;
+	}
 	if (calls < 0) {
-		snprintf(why, whylen, "crypto/tls.(*Conn).Read's code could not be walked%s",
-#ifdef SONDE_HAVE_CAPSTONE
-			 ""
-#else
-			 " (sonde was built without capstone)"
-#endif
-		);
+		snprintf(why, whylen, "crypto/tls.(*Conn).Read's code could not be walked");
 		goto out;
 	}
 	if (calls != 1) {

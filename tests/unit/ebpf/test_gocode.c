@@ -11,13 +11,16 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "disasm.h"
 #include "gocode.h"
 
 /* Read at 0x5a6c80: cmp rsp, [r14+0x10]; jbe rel32; sub rsp, 0x68; ... */
@@ -303,6 +306,43 @@ static void test_undecodable(void **state)
 	assert_int_equal(sonde_go_calls_to(code, 0, ADDR, TARGET, &off), 0);
 }
 
+/* Whether this process maps capstone now. */
+static bool capstone_mapped(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "libcapstone") != NULL;
+	fclose(f);
+	return found;
+}
+
+/* capstone is mapped while a decoder is open, and only then: its ~3 MB of
+ * relocated tables are not carried between walks. */
+static void test_decoder_loaded_while_open(void **state)
+{
+	struct sonde_disasm *a, *b;
+	uint8_t code[16];
+	size_t off;
+
+	(void)state;
+	memset(code, 0x90, sizeof(code));
+	assert_int_equal(sonde_go_calls_to(code, sizeof(code), ADDR, TARGET, &off), 0);
+	assert_false(capstone_mapped());
+	a = sonde_disasm_open();
+	assert_non_null(a);
+	b = sonde_disasm_open();
+	assert_non_null(b);
+	assert_true(capstone_mapped());
+	sonde_disasm_close(a);
+	assert_true(capstone_mapped()); /* b still uses it */
+	sonde_disasm_close(b);
+	assert_false(capstone_mapped());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_calls_counted),
 		cmocka_unit_test(test_decoy_in_immediate),
 		cmocka_unit_test(test_undecodable),
+		cmocka_unit_test(test_decoder_loaded_while_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
