@@ -47,6 +47,7 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
   connection, no parse error or desync, no record lost.
 """
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -241,30 +242,43 @@ def hidden_phase(stripped, tmp, cert, key):
                         "%s: its connection's two ends counted as opaque TLS" % what)
 
 
-def newer_go_phase(tmp, cert, key):
-    """The newest Go Debian packages (1.27 when written): its compiler
-    sets up frames another way (push rbp; mov rbp, rsp) than 1.19's, its
-    types hash another way, and most Go programs hosts run come from a
-    recent Go."""
+def build_newer_gos(tmp):
+    """The newest Go Debian packages (1.27 when written) and Debian 13's
+    own Go (1.24), fetched, and gopeer built with each: run in the
+    background while the phases with Debian 12's Go run, which mostly
+    wait on servers, instead of adding their minutes of compiling (the
+    standard library from scratch, twice) to the suite's."""
     go, version = gopeers.newer_go(test_cache("go"))
-    exe = gopeers.build(tmp, "gopeer-go" + version, go=go)
+    newest = (version, gopeers.build(tmp, "gopeer-go" + version, go=go),
+              gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", go=go))
+    go, version = gopeers.newer_go(test_cache("go-debian13"), gopeers.DEBIAN13_GO_DISTS)
+    debian13 = (version, gopeers.build(tmp, "gopeer-go%s-stripped" % version,
+                                       ldflags="-s -w", go=go))
+    return newest, debian13
+
+
+def newer_go_phase(built, cert, key):
+    """The newest Go Debian packages: its compiler sets up frames another
+    way (push rbp; mov rbp, rsp) than 1.19's, its types hash another way,
+    and most Go programs hosts run come from a recent Go."""
+    version, exe, stripped = built
     served_before_agent(exe, cert, key, "Go %s HTTP/1.1" % version, 2)
     h2_started_after(exe, cert, key, "Go %s HTTP/2, started after the agent" % version)
-    stripped = gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", go=go)
     served_before_agent(stripped, cert, key, "Go %s without a symbol table" % version, 1)
 
 
-def debian13_go_phase(tmp, cert, key):
+def debian13_go_phase(built, cert, key):
     """Debian 13's own Go (1.24), stripped as Debian's packages are: its
     type hashes are neither 1.19-1.23's nor 1.25's."""
-    go, version = gopeers.newer_go(test_cache("go-debian13"), gopeers.DEBIAN13_GO_DISTS)
-    exe = gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", go=go)
-    served_before_agent(exe, cert, key, "Go %s (Debian 13's) without a symbol table" % version,
-                        2)
+    version, stripped = built
+    served_before_agent(stripped, cert, key,
+                        "Go %s (Debian 13's) without a symbol table" % version, 2)
 
 
 def main():
-    with tempfile.TemporaryDirectory(prefix="sondetest-gotls-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sondetest-gotls-") as tmp, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        newer = pool.submit(build_newer_gos, tmp)
         exe = gopeers.build(tmp)
         cert, key = self_signed_cert(tmp)
         served_before_agent(exe, cert, key, "Go HTTP/1.1", 3)
@@ -274,8 +288,9 @@ def main():
         stripped_phase(tmp, cert, key)
         grpc_phase(tmp, cert, key)
         debian_phase(tmp, cert, key)
-        newer_go_phase(tmp, cert, key)
-        debian13_go_phase(tmp, cert, key)
+        newest, debian13 = newer.result()
+        newer_go_phase(newest, cert, key)
+        debian13_go_phase(debian13, cert, key)
     check.exit()
 
 
