@@ -13,10 +13,9 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
 - HTTP/1.1 over a unix socket (the net.Conn a *net.UnixConn), server and
   client traced by their cgroup: both ends exact, the client's
   server_address its Host header.
-- HTTP/2, the program built position-independent and linked with libc
-  (cgo), started after the agent: hooked as it starts (the kernel's EXEC
-  record), then the same exact counts at both ends, the frames walked in
-  the kernel with none lost.
+- HTTP/2, the program started after the agent: hooked as it starts (the
+  kernel's EXEC record), then the same exact counts at both ends, the
+  frames walked in the kernel with none lost.
 - The Go client against nginx over TLS (libssl at the server end): its
   first run, a program never seen, is hooked as it starts (its first
   milliseconds go by before the hooks are in: not counted here); the
@@ -33,9 +32,12 @@ and at Read's copy of decrypted plaintext. A Go HTTPS server and client
   is counted as not hookable, keeps working, and its connections are
   counted as opaque TLS, not as requests.
 - The newest Go Debian packages (Debian 13 and its backports, fetched,
-  not installed: sondetest/gopeers.newer_go; 1.27 when written): HTTP/1.1
-  served before the agent, HTTP/2 started after it, and a build without
-  its symbol table, all exact at both ends. Newer Go sets up a function's
+  not installed: sondetest/gopeers.newer_go; 1.27 when written), the
+  program built position-independent and linked with libc (cgo), as
+  distributions build Go programs: HTTP/1.1 served before the agent,
+  HTTP/2 started after it, and a build without its symbol table (its
+  function table then in .data.rel.ro.gopclntab), all exact at both
+  ends. Newer Go sets up a function's
   frame differently (from 1.21), hashes its types differently (from
   1.25), and 1.27 names no itabs in its symbol table and leaves its
   function table's textStart 0; until 2026-12-07 programs from any Go
@@ -135,9 +137,8 @@ def unix_phase(exe, cert, key, tmp):
                 ebpf.tls_clean(check, d, what)
 
 
-def h2_phase(cert, key, tmp):
-    h2_started_after(gopeers.build(tmp, "gopeer-pie", pie=True), cert, key,
-                     "Go HTTP/2, PIE with cgo, started after the agent")
+def h2_phase(exe, cert, key):
+    h2_started_after(exe, cert, key, "Go HTTP/2, started after the agent")
 
 
 def h2_started_after(exe2, cert, key, what):
@@ -249,8 +250,11 @@ def build_newer_gos(tmp):
     wait on servers, instead of adding their minutes of compiling (the
     standard library from scratch, twice) to the suite's."""
     go, version = gopeers.newer_go(test_cache("go"))
-    newest = (version, gopeers.build(tmp, "gopeer-go" + version, go=go),
-              gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", go=go))
+    # position-independent and linked with libc (cgo), as distributions
+    # build Go programs: one standard library compiled for both builds
+    newest = (version, gopeers.build(tmp, "gopeer-go" + version, pie=True, go=go),
+              gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", pie=True,
+                            go=go))
     go, version = gopeers.newer_go(test_cache("go-debian13"), gopeers.DEBIAN13_GO_DISTS)
     debian13 = (version, gopeers.build(tmp, "gopeer-go%s-stripped" % version,
                                        ldflags="-s -w", go=go))
@@ -262,9 +266,11 @@ def newer_go_phase(built, cert, key):
     way (push rbp; mov rbp, rsp) than 1.19's, its types hash another way,
     and most Go programs hosts run come from a recent Go."""
     version, exe, stripped = built
-    served_before_agent(exe, cert, key, "Go %s HTTP/1.1" % version, 2)
-    h2_started_after(exe, cert, key, "Go %s HTTP/2, started after the agent" % version)
-    served_before_agent(stripped, cert, key, "Go %s without a symbol table" % version, 1)
+    served_before_agent(exe, cert, key, "Go %s PIE with cgo, HTTP/1.1" % version, 2)
+    h2_started_after(exe, cert, key,
+                     "Go %s PIE with cgo, HTTP/2, started after the agent" % version)
+    served_before_agent(stripped, cert, key,
+                        "Go %s PIE with cgo, without a symbol table" % version, 1)
 
 
 def debian13_go_phase(built, cert, key):
@@ -283,7 +289,7 @@ def main():
         cert, key = self_signed_cert(tmp)
         served_before_agent(exe, cert, key, "Go HTTP/1.1", 3)
         unix_phase(exe, cert, key, tmp)
-        h2_phase(cert, key, tmp)
+        h2_phase(exe, cert, key)
         nginx_phase(exe)
         stripped_phase(tmp, cert, key)
         grpc_phase(tmp, cert, key)
