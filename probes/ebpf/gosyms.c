@@ -220,11 +220,6 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 	} else if (pcln_syms(elf, syms, out)) {
 		if (!syms[S_WRITE].found || !syms[S_READ].found)
 			return -ENOENT;
-		if (!out->tcp_hash && !out->unix_hash) {
-			snprintf(why, whylen, "no symbol table, and the net.Conn type hashes of "
-					      "its Go version (1.24) are not known");
-			return -ENOTSUP;
-		}
 	} else {
 		snprintf(why, whylen, "no symbol table (linked with -s) and a function table "
 				      "of a layout not known (Go older than 1.16?)");

@@ -517,6 +517,12 @@ static void attach_tls(struct sonde_ebpf_probe *p, const struct sonde_ebpf_probe
 		p->features |= SONDE_EBPF_HAS_TLS;
 }
 
+/* Payload bytes per call, as the kernel's scratch record allows. */
+static uint32_t capture_clamp(uint32_t bytes)
+{
+	return bytes > SONDE_EBPF_CAPTURE_MAX ? SONDE_EBPF_CAPTURE_MAX : bytes;
+}
+
 /* Opens, loads and attaches the object with one set of syscall hooks. */
 static int load_attach(struct sonde_ebpf_probe *p,
 		       const struct sonde_ebpf_probe_opts *opts,
@@ -537,12 +543,8 @@ static int load_attach(struct sonde_ebpf_probe *p,
 		return err;
 	}
 	p->skel->rodata->self_tgid = opts->self_tgid;
-	p->skel->rodata->capture_bytes = opts->capture_bytes > SONDE_EBPF_CAPTURE_MAX ?
-						 SONDE_EBPF_CAPTURE_MAX :
-						 opts->capture_bytes;
-	p->skel->rodata->capture_http = opts->capture_http > SONDE_EBPF_CAPTURE_MAX ?
-						SONDE_EBPF_CAPTURE_MAX :
-						opts->capture_http;
+	p->skel->rodata->capture_bytes = capture_clamp(opts->capture_bytes);
+	p->skel->rodata->capture_http = capture_clamp(opts->capture_http);
 	if (p->skel->rodata->capture_http == p->skel->rodata->capture_bytes)
 		p->skel->rodata->capture_http = 0;
 	p->skel->rodata->filter_pids = opts->n_pids > 0;
@@ -805,10 +807,8 @@ int sonde_ebpf_probe_set_capture(struct sonde_ebpf_probe *probe, uint64_t sock_i
 
 	if (!sock_id)
 		return -EINVAL;
-	if (ctl.capture > SONDE_EBPF_CAPTURE_MAX)
-		ctl.capture = SONDE_EBPF_CAPTURE_MAX;
-	if (ctl.plain > SONDE_EBPF_CAPTURE_MAX)
-		ctl.plain = SONDE_EBPF_CAPTURE_MAX;
+	ctl.capture = capture_clamp(ctl.capture);
+	ctl.plain = capture_clamp(ctl.plain);
 	if (bpf_map__update_elem(probe->skel->maps.sock_ctl, &sock_id, sizeof(sock_id),
 				 &ctl, sizeof(ctl), BPF_ANY))
 		return -errno;
