@@ -37,7 +37,8 @@ if nice -n 1 sh -c 'renice -n 0 -p $$' >/dev/null 2>&1; then
 	start_guest 10
 fi
 ctest --test-dir build -j2 -L 'unit|fuzz' || status=1
-ctest --test-dir build -L integration -LE guest || status=1
+# One at a time (they share a lock), but test_ebpf_gotls beside them.
+ctest --test-dir build -j2 -L integration -LE guest || status=1
 if [ -n "$guest" ]; then
 	renice -n 0 -g "$guest" >/dev/null 2>&1 || true # (done already: no group)
 else
