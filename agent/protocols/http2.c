@@ -415,8 +415,9 @@ static int frame_start(struct h2_state *st, enum sonde_flow flow)
  * A stream reset before its response ended: no HTTP transaction (counted
  * as dropped), but a gRPC call ended there, with the status its client
  * reports: DEADLINE_EXCEEDED when its grpc-timeout has run out (within a
- * tenth of it, or 1 ms: the two ends saw the call start a little after
- * the client's clock did), else the reset's error code mapped.
+ * quarter of it, or 1 ms: the two ends saw the call start after the
+ * client's clock did, a busy server's end by its late read), else the
+ * reset's error code mapped.
  */
 static void reset_stream(struct h2_state *st, const struct h2_dir *d, uint64_t ts,
 			 sonde_txn_emit_fn emit, void *userdata)
@@ -432,7 +433,7 @@ static void reset_stream(struct h2_state *st, const struct h2_dir *d, uint64_t t
 		return;
 	}
 	took = ts > s->start_ns ? ts - s->start_ns : 0;
-	slack = s->grpc_timeout / 10 > 1000000 ? s->grpc_timeout / 10 : 1000000;
+	slack = s->grpc_timeout / 4 > 1000000 ? s->grpc_timeout / 4 : 1000000;
 	if (s->grpc_timeout && took + slack >= s->grpc_timeout)
 		s->grpc_status = 4; /* DEADLINE_EXCEEDED */
 	else

@@ -20,6 +20,15 @@ const char *sonde_disasm_why(void)
 	return "sonde was built without capstone";
 }
 
+bool sonde_disasm_hold(void)
+{
+	return false;
+}
+
+void sonde_disasm_release(void)
+{
+}
+
 bool sonde_disasm_next(struct sonde_disasm *d, const uint8_t **code, size_t *left,
 		       uint64_t *addr, struct sonde_disasm_insn *insn)
 {
@@ -126,6 +135,16 @@ void sonde_disasm_close(struct sonde_disasm *d)
 const char *sonde_disasm_why(void)
 {
 	return why;
+}
+
+bool sonde_disasm_hold(void)
+{
+	return lib_get();
+}
+
+void sonde_disasm_release(void)
+{
+	lib_put();
 }
 
 bool sonde_disasm_next(struct sonde_disasm *d, const uint8_t **code, size_t *left,

@@ -21,6 +21,12 @@ struct sonde_disasm *sonde_disasm_open(void);
 void sonde_disasm_close(struct sonde_disasm *d);
 const char *sonde_disasm_why(void);
 
+/* Keeps the library loaded from hold to release, so that several walks
+ * in a row load it once; false (and no release due) when it cannot be
+ * loaded. */
+bool sonde_disasm_hold(void);
+void sonde_disasm_release(void);
+
 struct sonde_disasm_insn {
 	uint64_t address;
 	const uint8_t *bytes;

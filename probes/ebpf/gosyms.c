@@ -198,6 +198,7 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 	uint64_t w_off = 0, r_off = 0;
 	size_t w_jbe, r_jbe, copy = 0;
 	int err = -ENOTSUP, calls;
+	bool held = false;
 
 	if (!has_section(elf, ".go.buildinfo") && !has_section(elf, "gopclntab"))
 		return -ENOENT;
@@ -237,6 +238,8 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 				      "register ABI's stack check (Go older than 1.17?)");
 		goto out;
 	}
+	/* the two walks below load capstone once between them */
+	held = sonde_disasm_hold();
 	calls = syms[S_MEMMOVE].found ?
 			sonde_go_calls_to(r, syms[S_READ].size, syms[S_READ].addr,
 					  syms[S_MEMMOVE].addr, &copy) :
@@ -264,6 +267,8 @@ static int find(const struct sonde_elf *e, struct sonde_go_tls *out, char *why, 
 	out->copy_off = r_off + copy;
 	err = 0;
 out:
+	if (held)
+		sonde_disasm_release();
 	free(w);
 	free(r);
 	return err;

@@ -97,6 +97,20 @@ for k in ("SONDE_SRC", "SONDE_BUILD"):
         env[k] = os.environ[k]
 
 
+def keep_console(release, console):
+    """The console of a guest that never finished (a panic, a hang): its
+    end for the FAIL line, the whole of it kept in the build folder."""
+    path = os.path.join(os.environ.get("SONDE_BUILD") or os.getcwd(),
+                        "guest-console-%s.log" % release)
+    try:
+        with open(path, "w") as f:
+            f.write(console)
+        kept = "whole console (%d bytes) in %s" % (len(console), path)
+    except OSError as e:
+        kept = "the console could not be kept in %s: %s" % (path, e)
+    return "%s; its end:\n%s" % (kept, console[-12000:])
+
+
 def guest(suite, tests):
     """Boots `suite`'s kernel and checks that each of `tests` passes in it."""
     try:
@@ -121,7 +135,7 @@ def guest(suite, tests):
         rc, uname, console = guestkernel.boot(release, vmlinuz, modules, initrd, share, script,
                                               GUEST_TIMEOUT)
         check(rc is not None, "%s: the guest ran the tests and powered off" % release,
-              "" if rc is not None else "console:\n" + console[-3000:])
+              "" if rc is not None else keep_console(release, console))
         check.equal(uname, release, "the tests ran on the package's kernel (uname -r in the "
                     "guest)")
         for t in tests:

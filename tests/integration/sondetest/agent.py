@@ -128,6 +128,14 @@ class Agent:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def peak_rss(self):
+        """The running agent's peak resident memory (VmHWM), in bytes."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        raise HarnessError("no VmHWM in /proc/%d/status" % self.proc.pid)
+
     def metrics_text(self, path="/metrics"):
         status, body = http_get(self.url + path, timeout=10)
         if status != 200:

@@ -128,6 +128,37 @@ def run(cmd, timeout=60, check=True, input=None, env=None, user=None, cwd=None):
     return p.stdout
 
 
+def _lowest_priority():
+    """preexec_fn of run_background, in the child's own session: the
+    kernel's autogroup (one per session, weighted by its own nice value,
+    not its tasks') set to nice 19, so that its CPU goes to every other
+    session first; then die_with_parent."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write("19")
+    except OSError:
+        pass  # no autogroup (CONFIG_SCHED_AUTOGROUP off): the nice alone
+    os.nice(19)
+    die_with_parent()
+
+
+def run_background(cmd, timeout, env=None):
+    """A CPU-bound command (a compile) at the lowest priority, in a session
+    of its own so that the whole process group is killed at the timeout;
+    returns the completed process (stdout and stderr text)."""
+    import signal
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                         preexec_fn=_lowest_priority)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise HarnessError("%s: not done after %d s" % (" ".join(cmd), timeout))
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
 def https_connection(port, host="127.0.0.1"):
     """An http.client HTTPS connection that takes the self-signed
     certificates the test servers make for their run."""

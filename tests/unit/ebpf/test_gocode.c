@@ -341,6 +341,14 @@ static void test_decoder_loaded_while_open(void **state)
 	assert_true(capstone_mapped()); /* b still uses it */
 	sonde_disasm_close(b);
 	assert_false(capstone_mapped());
+
+	/* held: loaded once for several walks (gosyms' two per program) */
+	assert_true(sonde_disasm_hold());
+	assert_true(capstone_mapped());
+	assert_int_equal(sonde_go_calls_to(code, sizeof(code), ADDR, TARGET, &off), 0);
+	assert_true(capstone_mapped());
+	sonde_disasm_release();
+	assert_false(capstone_mapped());
 }
 
 int main(void)

@@ -399,7 +399,7 @@ static void reset(struct conv *c, enum sonde_flow f, uint32_t stream, uint8_t co
 /*
  * A gRPC call whose stream is reset before its status is a call all the
  * same: the client's deadline (its grpc-timeout run out, give or take a
- * tenth) is DEADLINE_EXCEEDED, a cancel before it CANCELLED, a server's
+ * quarter) is DEADLINE_EXCEEDED, a cancel before it CANCELLED, a server's
  * REFUSED_STREAM UNAVAILABLE; a plain HTTP/2 stream reset is none.
  */
 static void test_grpc_reset(void **state)
@@ -418,8 +418,16 @@ static void test_grpc_reset(void **state)
 	reset(&c, SONDE_FLOW_RESPONSE, 5, 0x7, 200000500);
 	request(&c, 7, "/plain", 300000000);
 	reset(&c, SONDE_FLOW_REQUEST, 7, 0x8, 300000100);
+	/* a busy server read the 20 ms call 4.5 ms late: still its deadline;
+	 * a cancel at 12 ms (60 %) is not */
+	grpc_request_timeout(&c, 9, "/shop.Cart/Slow", "20m", 400000000);
+	reset(&c, SONDE_FLOW_REQUEST, 9, 0x8, 400000000 + 15500000);
+	grpc_request_timeout(&c, 11, "/shop.Cart/Slow", "20m", 500000000);
+	reset(&c, SONDE_FLOW_REQUEST, 11, 0x8, 500000000 + 12000000);
 	replay_all(&c, &s);
-	assert_int_equal(s.n, 3);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(s.t[3].rpc_status, 4);
+	assert_int_equal(s.t[4].rpc_status, 1);
 	assert_int_equal(s.t[0].rpc_status, 4);
 	assert_int_equal(s.t[0].duration_ns, 49500000);
 	assert_string_equal(s.t[0].path, "/shop.Cart/Slow");
