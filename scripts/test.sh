@@ -7,10 +7,14 @@
 #   2. build-fuzz/  clang, ASan+UBSan and libFuzzer's coverage: the unit
 #                   tests again, and every libFuzzer harness for a bounded
 #                   time (SONDE_FUZZ_SECONDS, 10 s each)
-# The integration tests labelled "guest" (Debian's kernels booted under
-# emulation: minutes of counting, no timing asserted) run in the
-# background from the build on, at a low CPU priority until the other
-# integration tests are done; their output is printed at the end.
+# Two jobs run in the background from the first build on, at a low
+# priority while the tests that count and time things run, taking the CPU
+# those leave idle (they wait on servers much of the time):
+#   - the integration tests labelled "guest" (Debian's kernels booted under
+#     emulation: minutes of counting, no timing asserted), back to the
+#     normal priority beside valgrind, ASan and libFuzzer; their output is
+#     printed at the end;
+#   - the build of 2 (its output in build/fuzz-build.log).
 # SONDE_TEST_QUICK=1 skips 2.
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,39 +22,70 @@ scripts/deps.sh test
 
 export CTEST_OUTPUT_ON_FAILURE=1
 status=0
+quick=${SONDE_TEST_QUICK:-0}
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-guest_log=build/guest-tests.log
-guest=
-# In its own process group (setsid), so that a stop takes qemu with it.
-start_guest() {
-	setsid nice -n "$1" ctest --test-dir build -L guest >"$guest_log" 2>&1 &
-	guest=$!
+
+# `lowprio NICE command...`: the command in a session of its own (so that
+# a stop takes its whole group) whose autogroup has that nice value. The
+# kernel's scheduler weighs sessions (autogroups) against each other by
+# the autogroup's own nice, not its tasks': a plain `nice` does not yield
+# to the tests, which run their servers and agents in sessions of their own.
+lowprio() {
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null || true; exec nice -n "$0" "$@"' "$@"
 }
-trap '[ -z "$guest" ] || kill -- -$guest 2>/dev/null || true' EXIT
+# `normalprio PID`: PID's session (and process group) back to nice 0.
+normalprio() {
+	echo 0 >"/proc/$1/autogroup" 2>/dev/null || true
+	renice -n 0 -g "$1" >/dev/null 2>&1 || true
+}
+guest_log=build/guest-tests.log
+fuzz_log=build/fuzz-build.log
+guest=
+fuzzbuild=
+stop_background() {
+	for g in $guest $fuzzbuild; do
+		kill -- "-$g" 2>/dev/null || true
+	done
+}
+trap stop_background EXIT
 trap 'exit 130' INT TERM
-# Niced while the tests that time things run, it takes the CPU they leave
-# idle (they wait on servers much of the time); beside valgrind, ASan and
-# libFuzzer it runs at the normal priority. Where a niced process may not
-# be given its priority back, it starts after those tests instead.
+# Where a lowered priority may not be given back, the guest tests start
+# after the integration tests instead.
 if nice -n 1 sh -c 'renice -n 0 -p $$' >/dev/null 2>&1; then
-	start_guest 10
+	lowprio 10 ctest --test-dir build -L guest >"$guest_log" 2>&1 &
+	guest=$!
 fi
+if [ "$quick" != 1 ]; then
+	lowprio 19 scripts/build.sh build-fuzz -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$fuzz_log" 2>&1 &
+	fuzzbuild=$!
+fi
+
 ctest --test-dir build -j2 -L 'unit|fuzz' || status=1
 # One at a time (they share a lock), but test_ebpf_gotls beside them.
 ctest --test-dir build -j2 -L integration -LE guest || status=1
 if [ -n "$guest" ]; then
-	renice -n 0 -g "$guest" >/dev/null 2>&1 || true # (done already: no group)
+	normalprio "$guest"
 else
-	start_guest 0
+	setsid ctest --test-dir build -L guest >"$guest_log" 2>&1 &
+	guest=$!
 fi
+[ -z "$fuzzbuild" ] || normalprio "$fuzzbuild"
 ctest --test-dir build -j2 -L valgrind || status=1
 
-if [ "${SONDE_TEST_QUICK:-0}" != 1 ]; then
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	scripts/build.sh build-fuzz -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	ctest --test-dir build-fuzz -j2 -L 'unit|fuzz' || status=1
+if [ -n "$fuzzbuild" ]; then
+	if wait "$fuzzbuild"; then
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		ctest --test-dir build-fuzz -j2 -L 'unit|fuzz' || status=1
+	else
+		cat "$fuzz_log"
+		echo "sonde: the sanitizer/libFuzzer build (build-fuzz) failed" >&2
+		status=1
+	fi
+	fuzzbuild=
 fi
 
 echo "sonde: waiting for the guest-kernel tests (output: $guest_log)"
