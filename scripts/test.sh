@@ -7,14 +7,15 @@
 #   2. build-fuzz/  clang, ASan+UBSan and libFuzzer's coverage: the unit
 #                   tests again, and every libFuzzer harness for a bounded
 #                   time (SONDE_FUZZ_SECONDS, 10 s each)
-# Two jobs run in the background from the first build on, at a low
-# priority while the tests that count and time things run, taking the CPU
-# those leave idle (they wait on servers much of the time):
+# In the background from the first build on, each in a session of its own:
 #   - the integration tests labelled "guest" (Debian's kernels booted under
-#     emulation: minutes of counting, no timing asserted), back to the
-#     normal priority beside valgrind, ASan and libFuzzer; their output is
-#     printed at the end;
-#   - the build of 2 (its output in build/fuzz-build.log).
+#     emulation: minutes of counting, no timing asserted), at the normal
+#     priority; their output is printed at the end;
+#   - at the lowest priority, taking the CPU the tests leave idle (they wait
+#     on servers much of the time): the Go programs test_ebpf_gotls runs
+#     (built ahead into build/test-cache/gopeers; the test, last of the
+#     integration tests, waits for any still building), and the build of 2
+#     (its output in build/fuzz-build.log).
 # SONDE_TEST_QUICK=1 skips 2.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,53 +27,40 @@ quick=${SONDE_TEST_QUICK:-0}
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-# `lowprio NICE command...`: the command in a session of its own (so that
-# a stop takes its whole group) whose autogroup has that nice value. The
-# kernel's scheduler weighs sessions (autogroups) against each other by
-# the autogroup's own nice, not its tasks': a plain `nice` does not yield
-# to the tests, which run their servers and agents in sessions of their own.
-lowprio() {
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null || true; exec nice -n "$0" "$@"' "$@"
-}
-# `normalprio PID`: PID's session (and process group) back to nice 0.
-normalprio() {
-	echo 0 >"/proc/$1/autogroup" 2>/dev/null || true
-	renice -n 0 -g "$1" >/dev/null 2>&1 || true
-}
 guest_log=build/guest-tests.log
 fuzz_log=build/fuzz-build.log
 guest=
+gobuild=
 fuzzbuild=
 stop_background() {
-	for g in $guest $fuzzbuild; do
+	for g in $guest $gobuild $fuzzbuild; do
 		kill -- "-$g" 2>/dev/null || true
 	done
 }
 trap stop_background EXIT
 trap 'exit 130' INT TERM
-# Where a lowered priority may not be given back, the guest tests start
-# after the integration tests instead.
-if nice -n 1 sh -c 'renice -n 0 -p $$' >/dev/null 2>&1; then
-	lowprio 10 ctest --test-dir build -L guest >"$guest_log" 2>&1 &
-	guest=$!
-fi
+setsid ctest --test-dir build -L guest >"$guest_log" 2>&1 &
+guest=$!
+# (scripts/lowprio.sh: at the lowest priority, in a session of its own)
+setsid env -C tests/integration SONDE_BIN="$PWD/build/sonde" ../../scripts/lowprio.sh \
+	python3 -B -m sondetest.gopeers >build/go-builds.log 2>&1 &
+gobuild=$!
 if [ "$quick" != 1 ]; then
-	lowprio 19 scripts/build.sh build-fuzz -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON \
+	setsid scripts/lowprio.sh scripts/build.sh build-fuzz -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$fuzz_log" 2>&1 &
 	fuzzbuild=$!
 fi
 
 ctest --test-dir build -j2 -L 'unit|fuzz' || status=1
-# One at a time (they share a lock), but test_ebpf_gotls beside them.
-ctest --test-dir build -j2 -L integration -LE guest || status=1
-if [ -n "$guest" ]; then
-	normalprio "$guest"
-else
-	setsid ctest --test-dir build -L guest >"$guest_log" 2>&1 &
-	guest=$!
+ctest --test-dir build -L integration -LE guest || status=1
+# what is left of the build ahead (its tests have run), and the fuzz build
+# back to the normal priority
+kill -- "-$gobuild" 2>/dev/null || true
+gobuild=
+if [ -n "$fuzzbuild" ]; then
+	echo 0 >"/proc/$fuzzbuild/autogroup" 2>/dev/null || true
+	renice -n 0 -g "$fuzzbuild" >/dev/null 2>&1 || true
 fi
-[ -z "$fuzzbuild" ] || normalprio "$fuzzbuild"
 ctest --test-dir build -j2 -L valgrind || status=1
 
 if [ -n "$fuzzbuild" ]; then

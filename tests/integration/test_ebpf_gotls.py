@@ -59,7 +59,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sondetest import (Agent, Checks, Nginx, NodeExporter, cgroups, ebpf, gopeers,  # noqa: E402
-                       grpcpeers, test_cache)
+                       grpcpeers)
 from sondetest.servers import self_signed_cert  # noqa: E402
 from sondetest.util import free_port  # noqa: E402
 
@@ -180,15 +180,13 @@ def nginx_phase(exe):
             ebpf.tls_clean(check, d, what)
 
 
-def stripped_phase(tmp, cert, key):
-    exe = gopeers.build(tmp, "gopeer-stripped", ldflags="-s -w")
+def stripped_phase(exe, tmp, cert, key):
     served_before_agent(exe, cert, key, "Go program without a symbol table", 2)
     hidden_phase(exe, tmp, cert, key)
 
 
-def grpc_phase(tmp, cert, key):
+def grpc_phase(exe, cert, key):
     what = "gRPC-Go over TLS"
-    exe = gopeers.build(tmp, "gogrpcpeer", src=gopeers.GRPC_SRC)
     plan = [["Get", "a", 20], ["Get", "missing", 4], ["Get", "fail", 3], ["Get", "big", 3],
             ["Nope", "", 2]]
     with gopeers.Server(exe, cert, key, "h2") as port:
@@ -243,24 +241,6 @@ def hidden_phase(stripped, tmp, cert, key):
                         "%s: its connection's two ends counted as opaque TLS" % what)
 
 
-def build_newer_gos(tmp):
-    """The newest Go Debian packages (1.27 when written) and Debian 13's
-    own Go (1.24), fetched, and gopeer built with each: run in the
-    background while the phases with Debian 12's Go run, which mostly
-    wait on servers, instead of adding their minutes of compiling (the
-    standard library from scratch, twice) to the suite's."""
-    go, version = gopeers.newer_go(test_cache("go"))
-    # position-independent and linked with libc (cgo), as distributions
-    # build Go programs: one standard library compiled for both builds
-    newest = (version, gopeers.build(tmp, "gopeer-go" + version, pie=True, go=go),
-              gopeers.build(tmp, "gopeer-go%s-stripped" % version, ldflags="-s -w", pie=True,
-                            go=go))
-    go, version = gopeers.newer_go(test_cache("go-debian13"), gopeers.DEBIAN13_GO_DISTS)
-    debian13 = (version, gopeers.build(tmp, "gopeer-go%s-stripped" % version,
-                                       ldflags="-s -w", go=go))
-    return newest, debian13
-
-
 def newer_go_phase(built, cert, key):
     """The newest Go Debian packages: its compiler sets up frames another
     way (push rbp; mov rbp, rsp) than 1.19's, its types hash another way,
@@ -284,15 +264,17 @@ def debian13_go_phase(built, cert, key):
 def main():
     with tempfile.TemporaryDirectory(prefix="sondetest-gotls-") as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        newer = pool.submit(build_newer_gos, tmp)
-        exe = gopeers.build(tmp)
+        # the newer Go builds beside the Debian 12 phases, which mostly wait
+        # on servers (when scripts/test.sh has not built them all ahead)
+        newer = pool.submit(gopeers.newer_builds)
+        exe, stripped, grpc = gopeers.debian12_builds()
         cert, key = self_signed_cert(tmp)
         served_before_agent(exe, cert, key, "Go HTTP/1.1", 3)
         unix_phase(exe, cert, key, tmp)
         h2_phase(exe, cert, key)
         nginx_phase(exe)
-        stripped_phase(tmp, cert, key)
-        grpc_phase(tmp, cert, key)
+        stripped_phase(stripped, tmp, cert, key)
+        grpc_phase(grpc, cert, key)
         debian_phase(tmp, cert, key)
         newest, debian13 = newer.result()
         newer_go_phase(newest, cert, key)

@@ -19,8 +19,9 @@ compared with nginx's $request_time for the same requests.
 The agent's peak RSS (VmHWM) at the end stays under the issue's 30 MB.
 Tolerance (stated here and in docs/parts/itest-ARCH.md): per-bucket
 cumulative counts within 2% of the requests; p50/p90/p99 from the agent's
-buckets in the same bucket as the log's exact quantile; mean within
-2 ms + 5% of the log's mean ($request_time has 1 ms resolution).
+buckets in the same bucket as the log's exact quantile, or in the one next
+to it when the logged value is within 1 ms of their bound ($request_time
+has 1 ms resolution); mean within 2 ms + 5% of the log's mean.
 """
 
 import http.client
@@ -203,7 +204,11 @@ def latency(d, lines):
     for q in (0.5, 0.9, 0.99):
         exact = exact_quantile(times, q)
         est = h.quantile(q)
-        lo, hi = log_h.bucket_of(exact)
+        # $request_time is the difference of two millisecond clocks: the
+        # time taken is within 1 ms of it either way, so a logged value that
+        # close to a bucket bound allows the bucket on its other side too
+        lo = log_h.bucket_of(max(0.0, exact - 0.000999))[0]
+        hi = log_h.bucket_of(exact + 0.000999)[1]
         check.timing(lo - 1e-9 <= est <= hi + 1e-9,
                      "latency: agent p%d in the bucket of the log's p%d" % (q * 100, q * 100),
                      "agent %.4f s, log %.4f s, bucket (%g, %g]" % (est, exact, lo, hi))

@@ -8,7 +8,6 @@ the requests sent and the lines nginx wrote (all rotated files summed)."""
 import glob
 import http.client
 import os
-import re
 import shutil
 import signal
 import socket

@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sondetest import Agent, NodeExporter, skip, which  # noqa: E402

@@ -42,7 +42,7 @@ def main():
     times = {"none": [], "syscalls": [], "go": []}
     counted = []
     with tempfile.TemporaryDirectory(prefix="sonde-bench-gotls-") as tmp:
-        exe = gopeers.build(tmp)
+        exe = gopeers.build()
         cert, key = self_signed_cert(tmp)
         with gopeers.Server(exe, cert, key, proto) as port:
             for _ in range(rounds):

@@ -4,6 +4,7 @@ gRPC-Go from golang-google-grpc-dev, installed for them by scripts/deps.sh
 test) into a temporary directory, run as HTTPS or gRPC servers and
 clients, for the agent's hooks on Go's own crypto/tls."""
 
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,8 @@ import subprocess
 
 from . import debarchive
 from .cgroups import run_in
-from .util import HarnessError, run, run_background, stop_process
+from .agent import test_cache
+from .util import HarnessError, locked, run, run_background, stop_process
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gopeer.go")
 GRPC_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gogrpcpeer.go")
@@ -21,33 +23,67 @@ GRPC_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gogrpcpeer.
 DEBIAN_GOPATH = "/usr/share/gocode"
 
 
-def build(directory, name="gopeer", ldflags="", pie=False, src=SRC, go=None):
-    """Path of gopeer built in directory (its build cache there too):
-    static, or with pie a position-independent executable linked with
-    libc (cgo); fails (not skips) when there is no go: the test packages
-    were not installed. `go`: another toolchain's go command (newer_go)
-    instead of Debian's."""
-    env = dict(os.environ, GOCACHE=os.path.join(directory, "gocache"),
-               GOPATH=os.path.join(directory, "gopath") + ":" + DEBIAN_GOPATH,
-               GO111MODULE="off", GOTOOLCHAIN="local",
-               GOFLAGS="", CGO_ENABLED="1" if pie else "0", HOME=directory)
-    if go:
-        env["GOROOT"] = os.path.dirname(os.path.dirname(go))
-        env["GOCACHE"] += "-" + os.path.basename(env["GOROOT"])
-    else:
+def build(name="gopeer", ldflags="", pie=False, src=SRC, go=None):
+    """Path of gopeer built static, or with pie a position-independent
+    executable linked with libc (cgo); `go`: another toolchain's go
+    command (newer_go) instead of Debian's. Fails (not skips) when there
+    is no go: the test packages were not installed.
+
+    Kept in test_cache("gopeers") under a key of what goes into it (the
+    go command's file, the source, the flags), with the Go build caches:
+    scripts/test.sh builds them ahead (`python3 -m sondetest.gopeers`, in
+    the background at the lowest priority), and a build of the same key
+    in progress there is waited for, not done twice. Debian's gRPC-Go
+    sources (DEBIAN_GOPATH) are not in the key: delete the folder after
+    upgrading them."""
+    if not go:
         go = shutil.which("go")
         if not go:
             raise HarnessError("no go command (scripts/deps.sh test installs golang-go)")
-        env.pop("GOROOT", None)
-    out = os.path.join(directory, name)
-    cmd = ([go, "build", "-o", out] + (["-ldflags", ldflags] if ldflags else []) +
-           (["-buildmode=pie"] if pie else []) + [src])
-    # at the lowest priority: a compile is CPU-bound, and the tests beside
-    # it count (tests/CMakeLists.txt runs this test alongside the others)
-    p = run_background(cmd, timeout=600, env=env)
-    if p.returncode:
-        raise HarnessError("go build failed: %s" % p.stderr[-2000:])
+    go = os.path.realpath(go)
+    st = os.stat(go)
+    with open(src, "rb") as f:
+        key = hashlib.sha256(repr((go, st.st_size, st.st_mtime_ns, ldflags, pie)).encode() +
+                             f.read()).hexdigest()[:16]
+    cache = test_cache("gopeers")
+    out = os.path.join(cache, key, name)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with locked(out + ".lock"):
+        if os.access(out, os.X_OK):
+            return out
+        goroot = os.path.dirname(os.path.dirname(go))
+        env = dict(os.environ, GOROOT=goroot,
+                   GOCACHE=os.path.join(cache, "gocache-%s-%s" % (
+                       os.path.basename(goroot), hashlib.sha256(goroot.encode()).hexdigest()[:8])),
+                   GOPATH=os.path.join(cache, "gopath") + ":" + DEBIAN_GOPATH,
+                   GO111MODULE="off", GOTOOLCHAIN="local",
+                   GOFLAGS="", CGO_ENABLED="1" if pie else "0", HOME=cache)
+        cmd = ([go, "build", "-o", out + ".new"] + (["-ldflags", ldflags] if ldflags else []) +
+               (["-buildmode=pie"] if pie else []) + [src])
+        # at the lowest priority: a compile is CPU-bound, and the tests that
+        # run meanwhile (scripts/test.sh's build ahead) count and time things
+        p = run_background(cmd, timeout=900, env=env)
+        if p.returncode:
+            raise HarnessError("go build failed: %s" % p.stderr[-2000:])
+        os.rename(out + ".new", out)
     return out
+
+
+def debian12_builds():
+    """(gopeer, gopeer stripped, gogrpcpeer) built with Debian 12's Go."""
+    return build(), build("gopeer-stripped", ldflags="-s -w"), build("gogrpcpeer", src=GRPC_SRC)
+
+
+def newer_builds():
+    """((version, gopeer, gopeer stripped) with the newest Go Debian
+    packages, both position-independent and linked with libc (cgo), as
+    distributions build Go programs; (version, gopeer stripped) with
+    Debian 13's own Go), each Go fetched (newer_go)."""
+    go, version = newer_go(test_cache("go"))
+    newest = (version, build("gopeer-go" + version, pie=True, go=go),
+              build("gopeer-go%s-stripped" % version, ldflags="-s -w", pie=True, go=go))
+    go, version = newer_go(test_cache("go-debian13"), DEBIAN13_GO_DISTS)
+    return newest, (version, build("gopeer-go%s-stripped" % version, ldflags="-s -w", go=go))
 
 
 # Debian 13 and its backports: the newest Go Debian packages (1.27 on
@@ -66,6 +102,11 @@ def newer_go(cache, dists=NEWER_GO_DISTS):
     `cache`: an older one found there is removed."""
     cache = os.path.abspath(cache)
     os.makedirs(cache, exist_ok=True)
+    with locked(os.path.join(cache, ".lock")):  # test.sh's build ahead may be at it
+        return _newer_go(cache, dists)
+
+
+def _newer_go(cache, dists):
     apt = debarchive.apt_options(cache, list(dists))
     found = []
     for pkg in debarchive.packages(r"^golang-1\.[0-9]+-go$", apt):
@@ -154,3 +195,9 @@ def get(exe, base, plan, proto, conns=1, cgdir=None):
     given."""
     return _client([exe, "get", base, json.dumps(plan), proto, str(conns)],
                    "Go HTTPS client", cgdir)
+
+
+if __name__ == "__main__":
+    # scripts/test.sh: every build test_ebpf_gotls uses, ahead of it
+    debian12_builds()
+    newer_builds()

@@ -128,6 +128,19 @@ def run(cmd, timeout=60, check=True, input=None, env=None, user=None, cwd=None):
     return p.stdout
 
 
+@contextlib.contextmanager
+def locked(path):
+    """Holds an exclusive lock on the file `path` (flock; created if
+    missing): one process at a time, across processes, in the block."""
+    import fcntl
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _lowest_priority():
     """preexec_fn of run_background, in the child's own session: the
     kernel's autogroup (one per session, weighted by its own nice value,
