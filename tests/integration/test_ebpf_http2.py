@@ -11,7 +11,10 @@
   log has.
 - Latency (stated tolerance): requests nginx proxies to a plain-HTTP/1.1
   upstream that holds them 50 ms, asked over h2: the agent's server-side
-  mean is within max(10%, 5 ms) of nginx's $request_time mean.
+  mean is at least nginx's $request_time mean less max(10%, 5 ms), and at
+  most curl's own mean time per transfer (+1 ms): nginx's time leaves out
+  what happens before it takes a request in and after it logs it (its
+  h2 frames are queued, then written), which grows on a busy machine.
 - Large responses (a 200 KiB file, many DATA frames per write, nginx's
   writev on h2c and 16 KiB SSL_writes over TLS): the kernel walks the
   frames and leaves DATA payloads out, so both ends stay exact and in
@@ -44,17 +47,20 @@ CLI = "http_client_request_duration_seconds"
 HOLD_MS = 50
 
 
-def curl_h2(urls, parallel=False):
-    """Statuses of urls fetched by one curl over HTTP/2 (one connection)."""
-    cmd = ["curl", "-sk", "--http2", "-w", "%{http_version} %{http_code}\\n"]
+def curl_h2(urls, parallel=False, times=None):
+    """Statuses of urls fetched by one curl over HTTP/2 (one connection);
+    each transfer's time as curl saw it appended to `times` if given."""
+    cmd = ["curl", "-sk", "--http2", "-w", "%{http_version} %{http_code} %{time_total}\\n"]
     if parallel:
         cmd += ["--parallel", "--parallel-max", "8", "--parallel-immediate"]
     for u in urls:
         cmd += [u, "-o", "/dev/null"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.split()
-    versions, codes = out[0::2], out[1::2]
+    versions, codes = out[0::3], out[1::3]
     if len(codes) != len(urls) or set(versions) != {"2"}:
         raise HarnessError("curl --http2 gave %r" % out)
+    if times is not None:
+        times.extend(float(t) for t in out[2::3])
     return codes
 
 
@@ -87,11 +93,9 @@ def tls_phase(ng):
         for parallel in (False, True):
             for code in curl_h2(urls, parallel):
                 plan[code] = plan.get(code, 0) + 1
-        spent = []
+        spent = []  # each held request as curl timed it
         for _ in range(3):
-            t0 = time.monotonic()
-            codes = curl_h2([ng.url + "/held"] * 5)
-            spent.append(time.monotonic() - t0)
+            codes = curl_h2([ng.url + "/held"] * 5, times=spent)
             for code in codes:
                 plan[code] = plan.get(code, 0) + 1
         total = sum(plan.values())
@@ -106,9 +110,15 @@ def tls_phase(ng):
         held = d.histogram(SRV, http_route="/held")
         log = [r for r in ng.access_log()[log0:] if r["uri"] == "/held"]
         if len(log) == 15:
+            # nginx's $request_time leaves out the time before it takes the
+            # request in and after it logs it (h2 frames queued, then
+            # written): on a busy machine that grows, bounded by curl's view
             want = sum(r["request_time"] for r in log) / len(log)
-            check.close(held.mean, want, 0.10, 0.005,
-                        "h2 over TLS: held requests, agent mean vs nginx $request_time mean (s)")
+            client = sum(spent) / len(spent)
+            check.timing(want - max(0.10 * want, 0.005) <= held.mean <= client + 0.001,
+                         "h2 over TLS: held requests, agent mean between nginx's $request_time "
+                         "mean (less max(10%, 5 ms)) and curl's",
+                         "agent %.4f s, nginx %.4f s, curl %.4f s" % (held.mean, want, client))
         else:
             check(False, "h2 over TLS: nginx logged the 15 held requests", str(len(log)))
         parser_clean(d, "h2 over TLS")
