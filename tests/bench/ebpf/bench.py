@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from sondetest import Agent, Nginx, Postgres, Redis, ebpf  # noqa: E402
 from sondetest.cgroups import children, move, tree_pids, v2_root  # noqa: E402
+from sondetest.util import proc_status_kb  # noqa: E402
 
 SERVER_CPU = "0"
 LOAD_CPU = "1"
@@ -44,14 +45,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_kb(pid, key="VmRSS"):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def loadgen(cmd):
@@ -201,7 +194,7 @@ def run_workload(res, ports, measure, seconds, rounds, counter, cgroup=None, bpf
             res.agent_cpu += c1 - c0
             res.observed += counter(m1) - counter(m0)
             res.lost += ebpf.lost_events(m1) - ebpf.lost_events(m0)
-            res.rss_kb = max(res.rss_kb, rss_kb(agent.proc.pid, "VmHWM"))
+            res.rss_kb = max(res.rss_kb, proc_status_kb(agent.proc.pid, "VmHWM") or 0)
         print("  %s round %d: without %.0f/s, with %.0f/s" % (res.name, i + 1, res.base[-1],
                                                           res.agent[-1]), file=sys.stderr)
 

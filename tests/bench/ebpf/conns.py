@@ -18,14 +18,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 
 from sondetest import Agent, Nginx, ebpf  # noqa: E402
+from sondetest.util import proc_status_kb  # noqa: E402
 
 
 def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return (proc_status_kb(pid, "VmRSS") or 0) / 1024
 
 
 def main():

@@ -15,8 +15,8 @@ import urllib.error
 import urllib.request
 
 from . import promtext, yamlout
-from .util import (DEFAULT_TIMEOUT, HarnessError, die_with_parent, free_port, stop_process, tail,
-                   wait_until)
+from .util import (DEFAULT_TIMEOUT, HarnessError, die_with_parent, free_port, proc_status_kb,
+                   stop_process, tail, wait_until)
 
 
 def sonde_bin():
@@ -130,11 +130,10 @@ class Agent:
 
     def peak_rss(self):
         """The running agent's peak resident memory (VmHWM), in bytes."""
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        raise HarnessError("no VmHWM in /proc/%d/status" % self.proc.pid)
+        kb = proc_status_kb(self.proc.pid, "VmHWM")
+        if kb is None:
+            raise HarnessError("no VmHWM in /proc/%d/status" % self.proc.pid)
+        return kb * 1024
 
     def metrics_text(self, path="/metrics"):
         status, body = http_get(self.url + path, timeout=10)

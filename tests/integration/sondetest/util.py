@@ -95,6 +95,15 @@ def temp_dir(prefix="sondetest-", keep=None):
             shutil.rmtree(d, ignore_errors=True)
 
 
+def proc_status_kb(pid, key):
+    """A kB figure of /proc/PID/status (VmRSS, VmHWM), or None."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
 def stop_process(proc, timeout=10.0, sig_first=None):
     """SIGTERM (or sig_first), wait, then SIGKILL the process group."""
     import signal
