@@ -150,28 +150,20 @@ def locked(path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _lowest_priority():
-    """preexec_fn of run_background, in the child's own session: the
-    kernel's autogroup (one per session, weighted by its own nice value,
-    not its tasks') set to nice 19, so that its CPU goes to every other
-    session first; then die_with_parent."""
-    try:
-        with open("/proc/self/autogroup", "w") as f:
-            f.write("19")
-    except OSError:
-        pass  # no autogroup (CONFIG_SCHED_AUTOGROUP off): the nice alone
-    os.nice(19)
-    die_with_parent()
+# scripts/lowprio.sh: a command at the lowest priority in its own session
+LOWPRIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                       os.pardir, "scripts", "lowprio.sh")
 
 
 def run_background(cmd, timeout, env=None):
-    """A CPU-bound command (a compile) at the lowest priority, in a session
-    of its own so that the whole process group is killed at the timeout;
-    returns the completed process (stdout and stderr text)."""
+    """A CPU-bound command (a compile) at the lowest priority
+    (scripts/lowprio.sh), in a session of its own so that the whole
+    process group is killed at the timeout; returns the completed process
+    (stdout and stderr text)."""
     import signal
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env, stdin=subprocess.DEVNULL, start_new_session=True,
-                         preexec_fn=_lowest_priority)
+    p = subprocess.Popen([os.path.normpath(LOWPRIO)] + list(cmd), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+                         start_new_session=True, preexec_fn=die_with_parent)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
