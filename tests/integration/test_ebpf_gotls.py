@@ -137,10 +137,6 @@ def unix_phase(exe, cert, key, tmp):
                 ebpf.tls_clean(check, d, what)
 
 
-def h2_phase(exe, cert, key):
-    h2_started_after(exe, cert, key, "Go HTTP/2, started after the agent")
-
-
 def h2_started_after(exe2, cert, key, what):
     port = free_port()
     with Agent(ebpf.config(ports=[port])) as agent:
@@ -271,7 +267,7 @@ def main():
         cert, key = self_signed_cert(tmp)
         served_before_agent(exe, cert, key, "Go HTTP/1.1", 3)
         unix_phase(exe, cert, key, tmp)
-        h2_phase(exe, cert, key)
+        h2_started_after(exe, cert, key, "Go HTTP/2, started after the agent")
         nginx_phase(exe)
         stripped_phase(stripped, tmp, cert, key)
         grpc_phase(grpc, cert, key)
